@@ -1,0 +1,71 @@
+"""Differentiable operations on tensors; each is a forward and a backward in plain NumPy."""
+
+from .activation import (
+    elu,
+    gelu,
+    heaviside,
+    leaky_relu,
+    linear,
+    log_softmax,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    swish,
+    tanh,
+)
+from .math import (
+    abs,
+    add,
+    cast,
+    clip,
+    div,
+    exp,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    pow,
+    sqrt,
+    square,
+    sub,
+    sum,
+    var,
+    where,
+)
+from .nn import (
+    dense,
+    dropout,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
+    sparse_softmax_cross_entropy,
+)
+from .shape import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flatten,
+    getitem,
+    pad,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    transpose,
+)
+
+__all__ = [
+    "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "dense", "div", "dropout", "elu",
+    "exp", "expand_dims", "flatten", "gelu", "getitem", "heaviside", "leaky_relu", "linear", "log",
+    "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "pad",
+    "permute", "pow", "relu", "reshape", "selu", "sigmoid", "sigmoid_cross_entropy", "silu",
+    "softmax", "softmax_cross_entropy", "softplus", "sparse_softmax_cross_entropy", "sqrt",
+    "square", "squeeze", "stack", "sub", "sum", "swish", "tanh", "transpose", "var", "where",
+]

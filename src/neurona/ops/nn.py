@@ -1,0 +1,204 @@
+"""Fused hot paths: one op where the naive graph would be several.
+
+`dense` is the slides' neuron layer, y = f(x W + b), with its whole backward in one place;
+`softmax_cross_entropy` folds softmax into the loss so the backward is simply `p - y`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Function, Tensor
+from . import activation as act
+
+def _relu_fwd(z):
+    return np.maximum(z, 0, out=z)
+
+
+def _relu_bwd(gy, y):
+    return gy * (y > 0)
+
+
+def _sigmoid_bwd(gy, y):
+    return gy * y * (1 - y)
+
+
+def _tanh_bwd(gy, y):
+    return gy * (1 - y * y)
+
+
+def _softmax_fwd(z):
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+def _softmax_bwd(gy, y):
+    return y * (gy - (gy * y).sum(axis=-1, keepdims=True))
+
+
+# Activations whose derivative can be written from the output y alone, so dense() can fuse them.
+FUSED_ACTIVATIONS = {
+    "relu": (_relu_fwd, _relu_bwd),
+    "sigmoid": (act._sigmoid, _sigmoid_bwd),
+    "tanh": (np.tanh, _tanh_bwd),
+    "softmax": (_softmax_fwd, _softmax_bwd),
+}
+
+
+class Dense(Function):
+    """y = activation(x @ W + b) over the last axis of x, with a hand-written backward."""
+
+    def __init__(self, activation: str | None = None) -> None:
+        self.act = FUSED_ACTIVATIONS.get(activation) if activation else None
+
+    def forward(self, x, w, b=None):
+        self.lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        z = x2 @ w
+        if b is not None:
+            z += b
+        y = self.act[0](z) if self.act else z
+        self.x2, self.w, self.y, self.has_b = x2, w, y, b is not None
+        return y.reshape(self.lead + (w.shape[1],)) if x.ndim != 2 else y
+
+    def backward(self, gy):
+        g = gy.reshape(self.y.shape) if gy.ndim != 2 else gy
+        if self.act:
+            g = self.act[1](g, self.y)
+        gx = g @ self.w.T
+        if len(self.lead) != 1:
+            gx = gx.reshape(self.lead + (self.w.shape[0],))
+        gw = self.x2.T @ g
+        if not self.has_b:
+            return gx, gw
+        ones = np.ones(g.shape[0], g.dtype)
+        return gx, gw, ones @ g  # bias gradient as a small matmul (PERFORMANCE.md)
+
+
+def dense(x: Any, w: Any, b: Any = None, activation: str | None = None) -> Tensor:
+    """activation(x @ W + b); relu/sigmoid/tanh/softmax/linear are fused into one op.
+
+    Other activations are applied as their own op after the fused affine map.
+    """
+    if isinstance(activation, str) and activation not in FUSED_ACTIVATIONS and activation != "linear":
+        fn = getattr(act, activation, None)
+        if fn is None:
+            raise ValueError(f"unknown activation {activation!r}")
+        return fn(dense(x, w, b))
+    if callable(activation):
+        return activation(dense(x, w, b))
+    xs = (x, w) if b is None else (x, w, b)
+    xin, win = (getattr(t, "shape", np.shape(t)) for t in xs[:2])
+    if len(xin) == 0 or len(win) != 2 or xin[-1] != win[0]:
+        raise ValueError(f"dense: inputs of shape {tuple(xin)} do not fit a kernel of shape {tuple(win)}")
+    return Dense(activation if activation != "linear" else None)(*xs)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean over samples of -sum(t * log softmax(z)); backward is (softmax(z) * sum(t) - t) / N."""
+
+    def forward(self, z, t):
+        m = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(m)
+        s = e.sum(axis=-1, keepdims=True)
+        self.p = e / s
+        self.t = t
+        n = max(z.size // z.shape[-1], 1)
+        self.n = n
+        logp = m - np.log(s)
+        return np.asarray(-(t * logp).sum() / n, dtype=z.dtype)
+
+    def backward(self, gy):
+        t = self.t
+        tsum = t.sum(axis=-1, keepdims=True)
+        return gy * (self.p * tsum - t) / self.n, None
+
+
+class SparseSoftmaxCrossEntropy(Function):
+    """Like SoftmaxCrossEntropy with integer class labels instead of one-hot rows."""
+
+    def forward(self, z, labels):
+        k = z.shape[-1]
+        z2 = z.reshape(-1, k)
+        lab = labels.reshape(-1).astype(np.intp)
+        if lab.size != z2.shape[0]:
+            raise ValueError(
+                f"sparse cross-entropy: {lab.size} labels for {z2.shape[0]} rows of logits {z.shape}"
+            )
+        if lab.size and (lab.min() < 0 or lab.max() >= k):
+            bad = lab[(lab < 0) | (lab >= k)][0]
+            raise ValueError(f"sparse cross-entropy: label {bad} is outside [0, {k}) for {k} classes")
+        m = z2 - z2.max(axis=-1, keepdims=True)
+        e = np.exp(m)
+        s = e.sum(axis=-1, keepdims=True)
+        self.p, self.lab, self.shape = e / s, lab, z.shape
+        rows = np.arange(lab.size)
+        logp = m[rows, lab] - np.log(s[:, 0])
+        return np.asarray(-logp.mean() if lab.size else 0.0, dtype=z.dtype)
+
+    def backward(self, gy):
+        g = self.p.copy()
+        g[np.arange(self.lab.size), self.lab] -= 1
+        g *= gy / max(self.lab.size, 1)
+        return g.reshape(self.shape), None
+
+
+class SigmoidCrossEntropy(Function):
+    """Mean binary cross-entropy on logits: max(z,0) - z t + log(1 + e^-|z|)."""
+
+    def forward(self, z, t):
+        self.z, self.t = z, t
+        loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        return np.asarray(loss.mean(), dtype=z.dtype)
+
+    def backward(self, gy):
+        return gy * (act._sigmoid(self.z) - self.t) / self.z.size, None
+
+
+class DropoutMask(Function):
+    """Multiply by a fixed mask already scaled by 1/(1-rate) (inverted dropout)."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+def softmax_cross_entropy(logits: Any, targets: Any) -> Tensor:
+    """Cross-entropy of softmax(logits) against one-hot (or probability) targets, batch mean."""
+    lshape = getattr(logits, "shape", np.shape(logits))
+    tshape = getattr(targets, "shape", np.shape(targets))
+    if tuple(lshape) != tuple(tshape):
+        raise ValueError(f"softmax_cross_entropy: logits shape {tuple(lshape)} != targets shape {tuple(tshape)}")
+    return SoftmaxCrossEntropy()(logits, targets)
+
+
+def sparse_softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
+    """Cross-entropy of softmax(logits) against integer class labels, batch mean."""
+    return SparseSoftmaxCrossEntropy()(logits, labels)
+
+
+def sigmoid_cross_entropy(logits: Any, targets: Any) -> Tensor:
+    """Binary cross-entropy of sigmoid(logits) against 0/1 targets, mean over all values."""
+    return SigmoidCrossEntropy()(logits, targets)
+
+
+def dropout(x: Any, rate: float, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
+    """Zero each value with probability `rate` and scale the rest by 1/(1-rate), when training."""
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+    xd = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if not training or rate == 0:
+        return x if isinstance(x, Tensor) else Tensor(xd)
+    rng = rng or np.random.default_rng()
+    keep = rng.random(xd.shape, dtype=np.float32) >= rate
+    mask = keep.astype(xd.dtype) * xd.dtype.type(1 / (1 - rate))
+    return DropoutMask(mask)(x)

@@ -12,7 +12,7 @@ def test_trace_records_the_ops_in_order_and_renders_dot():
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
     assert 'label="W\\n3x2"' in dot and 'label="input 0\\n4x3"' in dot
     assert dot.count("->") == len(graph.edges) == 7  # x,W->matmul; mm,1->add; add->relu; relu->sum; sum->out
-    assert graph.output.item() == 12.0
+    assert graph.output.item() == 32.0  # 8 outputs of relu(3 + 1)
 
 
 def test_trace_shares_nodes_for_reused_values():

@@ -1,7 +1,7 @@
 """neurona: a readable deep-learning framework on NumPy, with the Keras workflow of the courses."""
 
 from . import ops
-from .autodiff import Graph, GradcheckError, gradcheck, trace
+from .autodiff import GradcheckError, Graph, gradcheck, trace
 from .tensor import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ import numpy as np
 from ..tensor import Function, Tensor
 from . import activation as act
 
+
 def _relu_fwd(z):
     return np.maximum(z, 0, out=z)
 

@@ -146,7 +146,7 @@ def trace(fn: Callable[..., Tensor], *inputs: Any) -> Graph:
             else:
                 srcs.append(tensor_node(x, names.get(id(x), "parameter" if x.requires_grad else "constant")))
         ids[id(f)] = len(graph.nodes)
-        graph.nodes.append(Node(ids[id(f)], "op", f.name, tuple(f.out_shapes[0])))
+        graph.nodes.append(Node(ids[id(f)], "op", f.name, tuple(f.outs[0].shape)))
         graph.edges += [(s, ids[id(f)]) for s in srcs]
         return ids[id(f)]
 

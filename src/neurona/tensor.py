@@ -196,7 +196,7 @@ class Tensor:
             f.gys = [None] * len(gys)
             for i, gy in enumerate(gys):
                 if gy is None:
-                    gys[i] = np.zeros(f.out_shapes[i], f.out_dtypes[i])
+                    gys[i] = np.zeros_like(f.outs[i])
             gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -392,6 +392,21 @@ def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g
 
 
+_new_tensor = object.__new__
+
+
+def _wrap(y: Any) -> Tensor:
+    """A fresh graph-free Tensor around an op's output (no dtype conversion: ops keep dtypes)."""
+    t = _new_tensor(Tensor)
+    t.data = y if type(y) is np.ndarray else np.asarray(y)
+    t.grad = None
+    t.requires_grad = False
+    t.creator = None
+    t._index = 0
+    t.name = None
+    return t
+
+
 class Function:
     """One differentiable operation: `forward` on arrays, `backward` on output gradients.
 
@@ -403,23 +418,35 @@ class Function:
     gys: list[np.ndarray | None]
 
     def __call__(self, *inputs: Any) -> Any:
-        xs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        # The hot path of the whole framework: keep it to a few attribute stores.
+        xs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         ys = self.forward(*[x.data for x in xs])
-        many = isinstance(ys, tuple)
-        if not many:
-            ys = (ys,)
-        outputs = [Tensor(y) for y in ys]
-        if _Config.grad_enabled and any(x.requires_grad for x in xs):
+        record = False
+        if _Config.grad_enabled:
+            for x in xs:
+                if x.requires_grad:
+                    record = True
+                    break
+        if type(ys) is not tuple:
+            out = _wrap(ys)
+            if record and out.data.dtype.kind == "f":
+                self.inputs = xs
+                self.gys = [None]
+                self.outs = (out.data,)
+                out.requires_grad = True
+                out.creator = self
+            return out
+        outputs = tuple(_wrap(y) for y in ys)
+        if record:
             self.inputs = xs
             self.gys = [None] * len(ys)
-            self.out_shapes = [y.shape for y in ys]
-            self.out_dtypes = [y.dtype for y in ys]
+            self.outs = tuple(o.data for o in outputs)
             for i, out in enumerate(outputs):
                 if out.data.dtype.kind == "f":
                     out.requires_grad = True
                     out.creator = self
                     out._index = i
-        return tuple(outputs) if many else outputs[0]
+        return outputs
 
     def forward(self, *xs: np.ndarray) -> Any:
         raise NotImplementedError

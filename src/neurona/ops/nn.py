@@ -50,6 +50,21 @@ FUSED_ACTIVATIONS = {
 }
 
 
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A cached read-only vector of ones (row sums as matmuls reuse it every step)."""
+    key = (n, dtype)
+    v = _ONES.get(key)
+    if v is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        v = _ONES[key] = np.ones(n, dtype)
+        v.flags.writeable = False
+    return v
+
+
 class Dense(Function):
     """y = activation(x @ W + b) over the last axis of x, with a hand-written backward."""
 
@@ -80,8 +95,7 @@ class Dense(Function):
         gw = (g.T @ self.x2).T
         if not self.has_b:
             return gx, gw
-        ones = np.ones(g.shape[0], g.dtype)
-        return gx, gw, ones @ g  # bias gradient as a small matmul (PERFORMANCE.md)
+        return gx, gw, _ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul (PERFORMANCE.md)
 
 
 def dense(x: Any, w: Any, b: Any = None, activation: str | None = None) -> Tensor:
@@ -96,11 +110,12 @@ def dense(x: Any, w: Any, b: Any = None, activation: str | None = None) -> Tenso
         return fn(dense(x, w, b))
     if callable(activation):
         return activation(dense(x, w, b))
-    xs = (x, w) if b is None else (x, w, b)
-    xin, win = (getattr(t, "shape", np.shape(t)) for t in xs[:2])
+    xin = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+    win = w.shape if isinstance(w, (Tensor, np.ndarray)) else np.shape(w)
     if len(xin) == 0 or len(win) != 2 or xin[-1] != win[0]:
         raise ValueError(f"dense: inputs of shape {tuple(xin)} do not fit a kernel of shape {tuple(win)}")
-    return Dense(activation if activation != "linear" else None)(*xs)
+    f = Dense(activation if activation != "linear" else None)
+    return f(x, w) if b is None else f(x, w, b)
 
 
 class SoftmaxCrossEntropy(Function):

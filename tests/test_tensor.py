@@ -158,3 +158,10 @@ def test_training_loop_memory_is_flat():
         step()
     gc.collect()
     assert _rss_mb() - before < 20  # MB; a leaked graph would hold ~8 MB per step
+
+
+def test_python_numbers_take_the_tensor_dtype():
+    x = nr.Tensor(np.array([1.0]))
+    assert (x * 0.3).data[0] == 0.3  # exactly the float64 0.3, not a float32 rounding
+    assert (0.3 - x).dtype == np.float64
+    assert (nr.Tensor([1.0]) * 0.3).dtype == np.float32

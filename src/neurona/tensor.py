@@ -395,6 +395,15 @@ def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 _new_tensor = object.__new__
 
 
+def _lift(x: Any, inputs: tuple) -> Tensor:
+    """Wrap a non-tensor operand; Python numbers take the dtype of the floating tensor beside them."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        for other in inputs:
+            if isinstance(other, Tensor) and other.data.dtype.kind == "f":
+                return Tensor(np.asarray(x, dtype=other.data.dtype))
+    return Tensor(x)
+
+
 def _wrap(y: Any) -> Tensor:
     """A fresh graph-free Tensor around an op's output (no dtype conversion: ops keep dtypes)."""
     t = _new_tensor(Tensor)
@@ -419,7 +428,7 @@ class Function:
 
     def __call__(self, *inputs: Any) -> Any:
         # The hot path of the whole framework: keep it to a few attribute stores.
-        xs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        xs = [x if isinstance(x, Tensor) else _lift(x, inputs) for x in inputs]
         ys = self.forward(*[x.data for x in xs])
         record = False
         if _Config.grad_enabled:

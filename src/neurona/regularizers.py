@@ -1,0 +1,142 @@
+"""Weight penalties added to the loss: `reg(weight: Tensor) -> Tensor` (a differentiable scalar).
+
+>>> import neurona as nr
+>>> from neurona import regularizers
+>>> round(regularizers.L2(0.01)(nr.tensor([1.0, -2.0])).item(), 6)  # 0.01 * (1 + 4)
+0.05
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .tensor import Function, Tensor
+
+
+class L1L2Penalty(Function):
+    """l1 * sum|w| + l2 * sum w², one op with its own backward (a regularized weight costs two NumPy calls)."""
+
+    def __init__(self, l1: float, l2: float) -> None:
+        self.l1, self.l2 = l1, l2
+
+    def forward(self, w):
+        self.w = w
+        flat = w.reshape(-1)
+        value = 0.0
+        if self.l1:
+            value += self.l1 * np.abs(flat).sum()
+        if self.l2:
+            value += self.l2 * np.dot(flat, flat)  # a dot product: no temporary w² array
+        return np.asarray(value, dtype=w.dtype)
+
+    def backward(self, gy):
+        w = self.w
+        g = (2.0 * self.l2) * w if self.l2 else np.zeros_like(w)
+        if self.l1:
+            g += self.l1 * np.sign(w)  # subgradient 0 at w = 0, as d|w| is taken by the Abs op
+        return g * gy
+
+
+def _check(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"regularizer factor {name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"regularizer factor {name} must be a finite non-negative number, got {value}")
+    return value
+
+
+class Regularizer:
+    """Base class: callable on a weight Tensor, returns a scalar Tensor; `get_config()` mirrors `__init__`."""
+
+    def __call__(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Regularizer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class L1L2(Regularizer):
+    """l1 * sum(|w|) + l2 * sum(w²); both factors default to 0 as in Keras."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        self.l1 = _check(0.0 if l1 is None else l1, "l1")
+        self.l2 = _check(0.0 if l2 is None else l2, "l2")
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return L1L2Penalty(self.l1, self.l2)(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """l1 * sum(|w|): drives small weights to exactly zero (sparse models)."""
+
+    def __init__(self, l1: float = 0.01) -> None:
+        super().__init__(l1=0.01 if l1 is None else l1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """l2 * sum(w²), "weight decay": keeps weights small."""
+
+    def __init__(self, l2: float = 0.01) -> None:
+        super().__init__(l2=0.01 if l2 is None else l2)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l2": self.l2}
+
+
+l1, l2, l1_l2 = L1, L2, L1L2  # Keras's lowercase aliases: regularizers.l2(0.001)
+
+_NAMES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2,
+                                        "l1l2": L1L2}
+
+
+def serialize(regularizer: Regularizer) -> dict[str, Any]:
+    """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Regularizer:
+    """Rebuild a regularizer from `serialize`'s dict; unknown class names are refused."""
+    name = config.get("class_name")
+    cls = (custom_objects or {}).get(name) or _NAMES.get(name)
+    if cls is None:
+        raise ValueError(f"unknown regularizer {name!r}; known: L1, L2, L1L2")
+    return cls.from_config(dict(config.get("config") or {}))
+
+
+def get(identifier: Any) -> Regularizer | Any | None:
+    """None, or a regularizer from a name ("l2"), a config dict, a class, an instance or a callable."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _NAMES.get(identifier)
+        if cls is None:
+            raise ValueError(f"unknown regularizer {identifier!r}; known names: l1, l2, l1_l2")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"could not interpret regularizer {identifier!r} (type {type(identifier).__name__})")
+
+
+__all__ = ["L1", "L1L2", "L1L2Penalty", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2", "serialize"]

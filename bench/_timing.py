@@ -1,10 +1,17 @@
-"""Interleaved, repeated timing: the host is noisy, so peers run in turns and we keep medians."""
+"""Interleaved, repeated timing: the host is noisy, so peers run in turns and we keep medians.
+
+Also the things every benchmark needs to report honestly: which BLAS kernel ran, equal thread counts for
+all peers, this machine's float32 matmul peak (to express GFLOP/s as a fraction of it) and peak memory.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -21,29 +28,120 @@ def blas_info() -> str:
         return f"OPENBLAS_CORETYPE={core}"
 
 
-def interleaved(fns: dict[str, Callable[[], None]], repeats: int = 7, min_time: float = 0.2) -> dict[str, float]:
-    """Median seconds per call of each function, measured in alternating rounds."""
-    loops = {}
-    for name, fn in fns.items():  # warm up and size the inner loop
+def numpy_blas_kernel() -> str:
+    """The kernel NumPy's own BLAS runs, e.g. 'openblas 0.3.31 SkylakeX, 2 threads'."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)"
+    for d in threadpool_info():
+        if d.get("user_api") == "blas" and "numpy" in d.get("filepath", ""):
+            return f"{d.get('internal_api')} {d.get('version')} {d.get('architecture')}, {d.get('num_threads')} threads"
+    return "unknown"
+
+
+@contextlib.contextmanager
+def equal_threads(n: int) -> Iterator[None]:
+    """Give every peer the same number of threads: all BLAS/OpenMP pools (threadpoolctl) and torch's own."""
+    torch = sys.modules.get("torch")
+    old_torch = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        limiter = contextlib.nullcontext()
+    else:
+        limiter = threadpool_limits(limits=n)
+    try:
+        with limiter:
+            yield
+    finally:
+        if torch is not None and old_torch is not None:
+            torch.set_num_threads(old_torch)
+
+
+def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
+    """NumPy's float32 matmul speed on a large square product, GFLOP/s (median of a few)."""
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, a, out=out)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.matmul(a, a, out=out)
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / float(np.median(times)) / 1e9
+
+
+def _status_kib(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def peak_memory(fn: Callable[[], object]) -> tuple[float | None, float | None]:
+    """Run fn once; return (peak RSS of the process during it, peak growth above the RSS before it), in MiB.
+
+    Linux only (the peak is reset through /proc/self/clear_refs); (None, None) elsewhere.
+    """
+    gc.collect()
+    before = _status_kib("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM, the peak resident set, to the current RSS
+    except OSError:
         fn()
-        n, t = 1, 0.0
-        while True:
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            t = time.perf_counter() - t0
-            if t >= min_time / 4 or n > 1e6:
-                break
+        return None, None
+    fn()
+    peak = _status_kib("VmHWM")
+    if before is None or peak is None:
+        return None, None
+    return peak / 1024, max(peak - before, 0) / 1024
+
+
+def interleaved_runs(runners: dict[str, Callable[[int], float]], repeats: int = 7,
+                     min_time: float = 0.2) -> dict[str, list[float]]:
+    """Seconds per call of each runner, one sample per round, rounds alternating between the runners.
+
+    A runner takes a count n, makes n calls and returns the seconds they took (measured wherever the work
+    runs, so a peer in another process is timed without the pipe). Each runner is called once to warm up,
+    then its n is doubled until a sample lasts about min_time / 4.
+    """
+    loops = {}
+    for name, run in runners.items():
+        run(1)  # warm-up: first-call costs (building, caches, compilation) stay out of the samples
+        n = 1
+        while run(n) < min_time / 4 and n < 1_000_000:
             n *= 2
         loops[name] = n
-    samples: dict[str, list[float]] = {name: [] for name in fns}
+    samples: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
-        for name, fn in fns.items():
-            n = loops[name]
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples[name].append((time.perf_counter() - t0) / n)
+        for name, run in runners.items():
+            samples[name].append(run(loops[name]) / loops[name])
+    return samples
+
+
+def timed(fn: Callable[[], object]) -> Callable[[int], float]:
+    """A runner for interleaved_runs from a function of no arguments."""
+
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def interleaved(fns: dict[str, Callable[[], None]], repeats: int = 7, min_time: float = 0.2) -> dict[str, float]:
+    """Median seconds per call of each function, measured in alternating rounds."""
+    samples = interleaved_runs({name: timed(fn) for name, fn in fns.items()}, repeats, min_time)
     return {name: float(np.median(v)) for name, v in samples.items()}
 
 

@@ -1,10 +1,34 @@
-"""neurona: a readable deep-learning framework on NumPy, with the Keras workflow of the courses."""
+"""neurona: a readable deep-learning framework on NumPy, with the Keras workflow of the courses.
+
+`import neurona as keras` feels natural: `neurona.layers`, `neurona.models`, `neurona.Sequential`,
+`neurona.Input` ... load on first use, so `import neurona` stays fast.
+"""
+
+import importlib
 
 from . import ops
 from .autodiff import GradcheckError, Graph, gradcheck, trace
 from .tensor import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
+
+_SUBMODULES = (
+    "activations", "applications", "callbacks", "data", "datasets", "export", "initializers", "interop",
+    "layers", "losses", "metrics", "models", "optimizers", "plot", "preprocessing", "regularizers", "saving",
+    "sklearn", "utils",
+)
+_NAMES = {"Model": "models", "Sequential": "models", "Input": "layers"}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name in _NAMES:
+        value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module 'neurona' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
@@ -13,6 +37,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 
 __all__ = [
-    "Function", "Graph", "GradcheckError", "Tensor", "as_tensor", "enable_grad", "gradcheck",
-    "is_grad_enabled", "no_grad", "ops", "tensor", "trace", "__version__",
+    "Function", "Graph", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "as_tensor",
+    "enable_grad", "gradcheck", "is_grad_enabled", "no_grad", "ops", "tensor", "trace", "__version__",
+    *_SUBMODULES,
 ]

@@ -1,0 +1,273 @@
+"""The side-by-side suite: every workload, every installed peer, one process run, interleaved.
+
+For each workload and task (train one epoch / predict 10,000 samples / one-sample latency) all peers are
+built, warmed up once, then timed in alternating rounds; the median of the rounds is reported with its
+spread, and the ratio peer time / neurona time (> 1: neurona is faster). BLAS and OpenMP threads are equal
+for all peers. The report (tables, targets met or missed, machine description) is printed and written to
+bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import peers as P
+from ._timing import equal_threads, interleaved_runs, matmul_peak, peak_memory, timed
+from .report import render
+
+PREDICT_SAMPLES = 10_000
+TASKS = ("train", "predict", "latency")
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """A model (layer tuples: ("dense", units, act), ("conv", filters, k, act), ("pool", k), ("flatten",))
+    trained with plain SGD (momentum optional) on categorical cross-entropy, on synthetic data."""
+
+    key: str
+    title: str
+    input_shape: tuple[int, ...]
+    layers: tuple[tuple[Any, ...], ...]
+    batch: int
+    samples: int  # per timed epoch in the full run
+    quick_samples: int
+    lr: float
+    momentum: float = 0.0
+
+    def steps(self, samples: int) -> int:
+        return math.ceil(samples / self.batch)
+
+
+WORKLOADS = {wl.key: wl for wl in (
+    Workload("slide_mlp", "slide MLP 784-10σ-10softmax, SGD, batch 100", (784,),
+             (("dense", 10, "sigmoid"), ("dense", 10, "softmax")), 100, 60_000, 6_000, 0.1),
+    Workload("wide_mlp", "wide MLP 784-512-512-10 relu, SGD momentum 0.9, batch 128", (784,),
+             (("dense", 512, "relu"), ("dense", 512, "relu"), ("dense", 10, "softmax")), 128, 12_800, 1_280,
+             0.01, 0.9),
+    Workload("slide_cnn", "slide CNN conv32(5x5)-pool-conv64(5x5)-pool-dense10, SGD, batch 100", (28, 28, 1),
+             (("conv", 32, 5, "relu"), ("pool", 2), ("conv", 64, 5, "relu"), ("pool", 2), ("flatten",),
+              ("dense", 10, "softmax")), 100, 2_000, 300, 0.01),
+)}
+
+SKIPPED = {"LSTM(64) 50x8 -> Dense(1), MSE, batch 64": "skipped: neurona has no recurrent layers yet "
+                                                       "(planned next); the workload is added when LSTM lands"}
+
+
+def make_data(wl: Workload, samples: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Synthetic float32 inputs in [0, 1), integer labels and their one-hot rows."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((samples,) + tuple(wl.input_shape), dtype=np.float32)
+    classes = wl.layers[-1][1]
+    labels = rng.integers(0, classes, samples)
+    return {"x": x, "labels": labels, "onehot": np.eye(classes, dtype=np.float32)[labels]}
+
+
+def forward_flops(wl: Workload) -> tuple[float, float]:
+    """Multiply-add FLOPs per sample of the forward pass: (all layers, the first layer alone)."""
+    total, first, shape = 0.0, 0.0, tuple(wl.input_shape)
+    for layer in wl.layers:
+        out = P._shape_after(layer, shape)
+        f = 0.0
+        if layer[0] == "dense":
+            f = 2.0 * shape[-1] * layer[1]
+        elif layer[0] == "conv":
+            f = 2.0 * out[0] * out[1] * layer[2] * layer[2] * shape[-1] * layer[1]
+        if f and not total:
+            first = f
+        total += f
+        shape = out
+    return total, first
+
+
+def train_flops_per_step(wl: Workload) -> float:
+    """Forward, weight gradients, input gradients (none for the first layer's input): ~3x forward."""
+    total, first = forward_flops(wl)
+    return wl.batch * (3 * total - first)
+
+
+@dataclasses.dataclass
+class Cell:
+    """One peer's result on one task: seconds per unit of work in each round, or why it did not run."""
+
+    samples: list[float] = dataclasses.field(default_factory=list)
+    peak_mb: float | None = None
+    growth_mb: float | None = None
+    skipped: str | None = None
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.samples))
+
+    @property
+    def spread(self) -> float:
+        """Half the range of the rounds, as a fraction of the median (the noise of this number)."""
+        return float((max(self.samples) - min(self.samples)) / 2 / self.median)
+
+
+@dataclasses.dataclass
+class Config:
+    quick: bool = False
+    repeats: int = 5
+    min_time: float = 0.3
+    threads: int = os.cpu_count() or 1
+    peers: Sequence[str] | None = None  # None: all
+    workloads: Sequence[str] | None = None
+    samples: dict[str, int] = dataclasses.field(default_factory=dict)  # per workload, overrides the defaults
+    predict_samples: int = PREDICT_SAMPLES
+    memory: bool = True
+    profile: bool = True
+    output: str | None = None
+
+
+def _want(cfg: Config, name: str) -> bool:
+    return cfg.peers is None or name in cfg.peers
+
+
+def _local_factories(cfg: Config) -> dict[str, Callable[..., Any]]:
+    out = {}
+    for name, factory in P.LOCAL_PEERS.items():
+        if not _want(cfg, name):
+            continue
+        if name == "torch.compile" and cfg.quick:
+            out[name] = "skipped in --quick (compiling takes ~30 s per model)"
+        else:
+            out[name] = factory
+    return out
+
+
+def _start_remote(cfg: Config, log: Callable[[str], None]) -> tuple[Any, str | None]:
+    if not _want(cfg, "keras-jax"):
+        return None, None
+    if cfg.quick:
+        return None, "skipped in --quick (a second process with jax)"
+    try:
+        peer = P.remote_keras_jax(cfg.threads)
+        log("  keras-jax: child process up")
+        return peer, None
+    except P.Unavailable as e:
+        return None, str(e)
+
+
+def run_task(cfg: Config, wl: Workload, task: str, data: dict[str, np.ndarray], samples: int, remote: Any,
+             remote_reason: str | None, log: Callable[[str], None]) -> dict[str, Cell]:
+    """Build every peer for this task, time them interleaved, then measure each one's peak memory."""
+    cells: dict[str, Cell] = {}
+    works: dict[str, Any] = {}
+    runners: dict[str, Callable[[int], float]] = {}
+    for name, factory in _local_factories(cfg).items():
+        if isinstance(factory, str):
+            cells[name] = Cell(skipped=factory)
+            continue
+        try:
+            works[name] = factory(wl, data, task)
+            runners[name] = timed(works[name])
+            cells[name] = Cell()
+        except P.Unavailable as e:
+            cells[name] = Cell(skipped=str(e))
+    remote_id = None
+    if remote is not None:
+        try:
+            remote_id = remote.setup(wl.key, samples, task)
+            runners["keras-jax"] = remote.runner(remote_id)
+            cells["keras-jax"] = Cell()
+        except P.Unavailable as e:
+            cells["keras-jax"] = Cell(skipped=str(e))
+    elif remote_reason is not None:
+        cells["keras-jax"] = Cell(skipped=remote_reason)
+    # A peer that fails during warm-up (e.g. torch.compile without a compiler) is dropped, not fatal.
+    for name in list(runners):
+        try:
+            runners[name](1)
+        except Exception as e:  # noqa: BLE001 - any failure of a peer is reported in its cell
+            cells[name] = Cell(skipped=f"failed: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+            runners.pop(name)
+            works.pop(name, None)
+    t0 = time.perf_counter()
+    samples_by_peer = interleaved_runs(runners, repeats=cfg.repeats, min_time=cfg.min_time)
+    for name, values in samples_by_peer.items():
+        cells[name].samples = values
+    log(f"  {wl.key}/{task}: timed {len(runners)} peers in {time.perf_counter() - t0:.1f} s")
+    if cfg.memory and task == "train":
+        for name, work in works.items():
+            cells[name].peak_mb, cells[name].growth_mb = peak_memory(work)
+        if remote_id is not None:
+            try:
+                cells["keras-jax"].peak_mb, cells["keras-jax"].growth_mb = remote.memory(remote_id)
+            except P.Unavailable:
+                pass
+    return cells
+
+
+def profile_fit(wl: Workload, data: dict[str, np.ndarray], top: int = 12) -> list[tuple[str, float, int]]:
+    """Where one epoch of neurona's fit spends its time: cProfile's own time per function, largest first.
+
+    cProfile adds a fixed cost per Python call, so Python-heavy rows are inflated relative to NumPy ones.
+    """
+    import cProfile
+    import pstats
+
+    work = P.neurona(wl, data, "train")
+    work()
+    prof = cProfile.Profile()
+    prof.enable()
+    work()
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in stats.values())
+    rows = []
+    for (path, line, func), (_, ncalls, tottime, _, _) in stats.items():
+        short = path.split("/src/")[-1] if "/src/" in path else os.path.basename(path) if path != "~" else ""
+        rows.append((f"{short}:{line}({func})" if short else func, tottime / total, ncalls))
+    rows.sort(key=lambda r: -r[1])
+    return rows[:top]
+
+
+def run(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the suite and return everything the report needs (also written to cfg.output when set)."""
+    t_start = time.perf_counter()
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    keys = list(cfg.workloads or WORKLOADS)
+    results: dict[str, dict[str, dict[str, Cell]]] = {}
+    profiles: dict[str, list[tuple[str, float, int]]] = {}
+    sizes: dict[str, int] = {}
+    with equal_threads(cfg.threads):
+        peaks = [matmul_peak()]
+        remote, remote_reason = _start_remote(cfg, log)
+        try:
+            for key in keys:
+                wl = WORKLOADS[key]
+                samples = cfg.samples.get(key, wl.quick_samples if cfg.quick else wl.samples)
+                sizes[key] = samples
+                results[key] = {}
+                for task in TASKS:
+                    n = samples if task == "train" else cfg.predict_samples
+                    data = make_data(wl, n)
+                    results[key][task] = run_task(cfg, wl, task, data, n, remote, remote_reason, log)
+                    gc.collect()
+                if cfg.profile and wl.layers[0][0] == "dense" and _want(cfg, "neurona"):
+                    profiles[key] = profile_fit(wl, make_data(wl, samples))
+        finally:
+            if remote is not None:
+                remote.close()
+        peaks.append(matmul_peak())
+    info = {
+        "results": results, "profiles": profiles, "sizes": sizes, "peaks": peaks, "config": cfg,
+        "workloads": {k: WORKLOADS[k] for k in keys}, "skipped_workloads": SKIPPED,
+        "load": (load_before, os.getloadavg() if hasattr(os, "getloadavg") else None),
+        "seconds": time.perf_counter() - t_start, "argv": " ".join(sys.argv[1:]),
+    }
+    text = render(info)
+    if cfg.output:
+        with open(cfg.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    info["text"] = text
+    return info

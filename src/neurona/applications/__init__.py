@@ -1,0 +1,22 @@
+"""Ready-made networks with Keras's names, arguments and exact layer structure (slide 002, "Configuraciones
+de RNCs estándar"): `from neurona.applications import VGG16; model = VGG16(weights='imagenet')`.
+
+`weights='imagenet'` loads the weight file Keras publishes (from the cache, downloading it once, checked
+against its hash); `weights=None` builds the network untrained; a path loads that file. Each family's
+module also has Keras's `preprocess_input` and `decode_predictions` (`neurona.applications.vgg16`, ...).
+LeNet5 and AlexNet, which Keras lacks, complete the slides' list.
+"""
+
+from . import imagenet_utils
+from .alexnet import AlexNet
+from .densenet import DenseNet121, DenseNet169, DenseNet201
+from .inception import InceptionV3
+from .lenet import LeNet5
+from .mobilenet import MobileNet, MobileNetV2
+from .resnet import ResNet50, ResNet101, ResNet152
+from .vgg import VGG16, VGG19
+
+__all__ = [
+    "AlexNet", "DenseNet121", "DenseNet169", "DenseNet201", "InceptionV3", "LeNet5", "MobileNet", "MobileNetV2",
+    "ResNet50", "ResNet101", "ResNet152", "VGG16", "VGG19", "imagenet_utils",
+]

@@ -1,0 +1,255 @@
+"""Whole Keras models into neurona: read a `.keras` archive or a legacy full-model `.h5`, translate Keras's
+architecture config into neurona's (same class names and arguments, minus Keras's wrappers), build the
+model from it and copy the weights in.
+
+Only layers neurona registers are built (the config is JSON data, never code): an unknown class, a custom
+object, or a Keras setting neurona does not implement (a constraint, say) raises a ValueError that names
+the layer and the setting, rather than building something that computes differently.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import stat
+import zipfile
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from ..saving.errors import UnsafeFileError
+
+MAX_CONFIG_BYTES = 64 * 2**20
+MAX_WEIGHTS_BYTES = 16 * 2**30
+MAX_MEMBERS = 10_000
+_MAX_RATIO = 200
+_KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
+
+# Keras settings neurona has no argument for, harmless at these values (Keras's defaults).
+_IGNORABLE = {"sparse": False, "ragged": False, "optional": False, "activity_regularizer": None,
+              "kernel_constraint": None, "bias_constraint": None, "beta_constraint": None, "gamma_constraint": None,
+              "depthwise_constraint": None, "pointwise_constraint": None, "synchronized": False, "renorm": False,
+              "renorm_clipping": None, "lora_rank": None, "lora_alpha": None, "quantization_config": None}
+_IGNORED_WHEN_UNUSED = {"renorm_momentum"}  # meaningful only with renorm=True, which is refused above
+_BASE_ARGS = {"trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size"}
+
+
+# ------------------------------------------------------------------------------------------------ .keras files
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
+    chunks, total = [], 0
+    with archive.open(info) as stream:
+        while chunk := stream.read(min(2**20, info.file_size - total + 1)):
+            total += len(chunk)
+            if total > info.file_size:
+                raise UnsafeFileError(f"{source}: member {info.filename!r} decompresses past its declared size")
+            chunks.append(chunk)
+    if total != info.file_size:
+        raise UnsafeFileError(f"{source}: member {info.filename!r} is truncated")
+    return b"".join(chunks)
+
+
+def read_keras_archive(path: str | os.PathLike) -> dict[str, bytes]:
+    """{'config.json', 'metadata.json', 'model.weights.h5'} of a `.keras` zip, read in memory after checking
+    every member: no absolute paths, '..', links, encryption, duplicates, oversize or zip-bomb ratios."""
+    source = os.fspath(path)
+    try:
+        with zipfile.ZipFile(source) as archive:
+            infos = archive.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise UnsafeFileError(f"{source}: {len(infos)} members, more than {MAX_MEMBERS}")
+            wanted, seen = {}, set()
+            for info in infos:
+                name = info.filename
+                parts = name.replace("\\", "/").split("/")
+                if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+                    raise UnsafeFileError(f"{source}: member {name!r} has an absolute path")
+                if ".." in parts:
+                    raise UnsafeFileError(f"{source}: member {name!r} points outside the archive ('..')")
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    raise UnsafeFileError(f"{source}: member {name!r} is a symbolic link")
+                if name in seen:
+                    raise UnsafeFileError(f"{source}: member {name!r} appears twice")
+                seen.add(name)
+                if info.flag_bits & 0x1:
+                    raise UnsafeFileError(f"{source}: member {name!r} is encrypted")
+                if name not in _KERAS_MEMBERS:
+                    continue  # assets/ and the like: never read
+                limit = MAX_WEIGHTS_BYTES if name.endswith(".h5") else MAX_CONFIG_BYTES
+                if info.file_size > limit:
+                    raise UnsafeFileError(f"{source}: member {name!r} declares {info.file_size} bytes, over {limit}")
+                if info.file_size > 2**20 and info.file_size > _MAX_RATIO * max(info.compress_size, 1):
+                    raise UnsafeFileError(f"{source}: member {name!r} would inflate {info.compress_size} bytes to "
+                                          f"{info.file_size} (a zip bomb?)")
+                wanted[name] = info
+            missing = [n for n in ("config.json", "model.weights.h5") if n not in wanted]
+            if missing:
+                raise UnsafeFileError(f"{source}: not a .keras archive (no {', '.join(missing)})")
+            return {name: _read_member(archive, info, source) for name, info in wanted.items()}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise UnsafeFileError(f"{source}: corrupt .keras archive ({exc})") from None
+
+
+def _json(data: bytes | str, where: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise UnsafeFileError(f"{where}: not valid JSON ({exc})") from None
+
+
+# ------------------------------------------------------------------------------------------------ translation
+def _dtype(value: Any, where: str) -> Any:
+    if isinstance(value, dict):  # Keras 3's DTypePolicy
+        name = value.get("config", {}).get("name")
+        if not isinstance(name, str) or name.startswith("mixed"):
+            raise ValueError(f"{where}: dtype policy {value.get('config')!r} is not supported (float32/float64 only)")
+        return name
+    return value
+
+
+def _history(value: Any) -> Any:
+    """A Keras tensor reference -> neurona's [layer name, node index, tensor index] (lists kept as lists)."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        name, node, index = value["config"]["keras_history"]
+        return [name, int(node), int(index)]
+    if isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str) and isinstance(value[1], int):
+        return [value[0], int(value[1]), int(value[2])]  # Keras 2: [name, node, index, kwargs]
+    if isinstance(value, (list, tuple)):
+        return [_history(v) for v in value]
+    raise ValueError(f"unsupported layer input in the Keras config: {value!r:.200}")
+
+
+def _inbound(nodes: Any, layer: str) -> list[dict[str, Any]]:
+    out = []
+    for node in nodes:
+        if isinstance(node, dict):  # Keras 3: {"args": [inputs, ...], "kwargs": {...}}
+            args = node.get("args", [])
+            if len(args) != 1:
+                raise ValueError(f"layer '{layer}' is called with {len(args)} positional arguments; only one (its "
+                                 f"inputs) is supported")
+            kwargs = {k: v for k, v in node.get("kwargs", {}).items() if v is not None}
+            out.append({"args": _history(args[0]), "kwargs": kwargs})
+        else:  # Keras 2: a list of [name, node, index, kwargs]
+            refs = _history(node)
+            out.append({"args": refs[0] if len(refs) == 1 else refs, "kwargs": {}})
+    return out
+
+
+def _refs(value: Any) -> list[Any]:
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        return [_history(value)]
+    return [_history(v) for v in value]
+
+
+def _activation_layer(class_name: str, config: dict[str, Any], where: str) -> tuple[str, dict[str, Any]]:
+    """Keras's ReLU/Softmax layers as neurona Activation layers (the same function, no weights)."""
+    base = {k: config[k] for k in ("name", "trainable", "dtype") if k in config}
+    if class_name == "Softmax":
+        if config.get("axis", -1) not in (-1, [-1]):
+            raise ValueError(f"{where}: Softmax over axis {config.get('axis')} is not supported (only the last axis)")
+        return "Activation", {**base, "activation": "softmax"}
+    slope, threshold, cap = config.get("negative_slope", 0.0), config.get("threshold", 0.0), config.get("max_value")
+    if slope or threshold or cap not in (None, 6.0, 6):
+        raise ValueError(f"{where}: ReLU(max_value={cap}, negative_slope={slope}, threshold={threshold}) is not "
+                         f"supported (only ReLU() and ReLU(6.0))")
+    return "Activation", {**base, "activation": "relu" if cap is None else "relu6"}
+
+
+def translate_layer(spec: Mapping[str, Any], custom_objects: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One Keras layer spec -> neurona's {"class_name", "config"} (plus name and inbound nodes in graphs)."""
+    from ..layers import base as layer_base
+
+    class_name, config = spec.get("class_name"), dict(spec.get("config") or {})
+    where = f"Keras layer '{config.get('name', '?')}' ({class_name})"
+    if not isinstance(class_name, str):
+        raise ValueError(f"a layer of the Keras config has no class name: {spec!r:.200}")
+    registered = spec.get("registered_name")
+    if registered not in (None, class_name) and not (custom_objects and registered in custom_objects):
+        raise ValueError(f"{where} is the custom object {registered!r}: pass custom_objects={{{registered!r}: cls}}")
+    if class_name in ("Sequential", "Functional", "Model"):
+        out: dict[str, Any] = {"class_name": "Sequential" if class_name == "Sequential" else "Model",
+                               "config": translate_model_config(class_name, config, custom_objects)}
+    else:
+        if class_name in ("ReLU", "Softmax"):
+            class_name, config = _activation_layer(class_name, config, where)
+        cls = (custom_objects or {}).get(class_name) or layer_base.get(class_name)
+        accepted = set(inspect.signature(cls.__init__).parameters) | _BASE_ARGS
+        new = {}
+        for key, value in config.items():
+            if key == "dtype":
+                value = _dtype(value, where)
+            if key in accepted:
+                new[key] = value
+            elif key in _IGNORABLE and value == _IGNORABLE[key] or key in _IGNORED_WHEN_UNUSED:
+                continue
+            else:
+                raise ValueError(f"{where}: the Keras setting {key}={value!r:.80} has no neurona equivalent")
+        if isinstance(new.get("activation"), dict):
+            raise ValueError(f"{where}: custom activation {new['activation']!r:.100} is not supported")
+        out = {"class_name": class_name, "config": new}
+    if "inbound_nodes" in spec:
+        out["name"] = spec.get("name", config.get("name"))
+        out["inbound_nodes"] = _inbound(spec["inbound_nodes"], out["name"])
+    return out
+
+
+def translate_model_config(class_name: str, config: Mapping[str, Any],
+                           custom_objects: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A Keras Sequential/Functional config -> the config neurona's Sequential/Model.from_config reads."""
+    out: dict[str, Any] = {"name": config.get("name"), "trainable": config.get("trainable", True)}
+    layers = [translate_layer(s, custom_objects) for s in config.get("layers", [])]
+    if class_name == "Sequential":
+        out["layers"] = [{"class_name": s["class_name"], "config": s["config"]} for s in layers]
+        if config.get("build_input_shape") is not None:
+            out["build_input_shape"] = config["build_input_shape"]
+        return out
+    out["layers"] = layers
+    out["input_layers"] = _refs(config["input_layers"])
+    out["output_layers"] = _refs(config["output_layers"])
+    return out
+
+
+def model_from_keras_config(spec: Mapping[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Any:
+    """Build (untrained) the neurona model a Keras `{"class_name", "config"}` architecture describes."""
+    from ..models import Model, Sequential
+
+    class_name = spec.get("class_name")
+    if class_name not in ("Sequential", "Functional", "Model"):
+        raise ValueError(f"the Keras config describes a {class_name!r:.50}, not a Sequential or functional model")
+    config = translate_model_config(class_name, spec.get("config") or {}, custom_objects)
+    cls = Sequential if class_name == "Sequential" else Model
+    return cls.from_config(config, custom_objects=dict(custom_objects or {}))
+
+
+def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None) -> Any:
+    """A model saved by Keras (`model.save('m.keras')` or a legacy full-model `.h5`) as a neurona model, with
+    its weights. The model is returned uncompiled: call `compile()` before training it further.
+    """
+    from .keras_h5 import assign_from_h5, open_h5
+
+    source = os.fspath(filepath)
+    if not os.path.isfile(source):
+        raise FileNotFoundError(f"no such Keras model file: {source!r}")
+    if zipfile.is_zipfile(source):
+        members = read_keras_archive(source)
+        spec = _json(members["config.json"], f"{source}:config.json")
+        weights: Any = members["model.weights.h5"]
+        name = f"{source}:model.weights.h5"
+        h5 = open_h5(weights, name)
+    else:
+        name = source
+        h5 = open_h5(source, name)
+        raw = h5.attrs.get("model_config")
+        if raw is None:
+            h5.close()
+            raise ValueError(f"{source} holds only weights (no model_config): build the model in neurona and call "
+                             f"neurona.interop.load_keras_weights(model, {source!r})")
+        spec = _json(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw), f"{source}:model_config")
+    try:
+        if not isinstance(spec, dict):
+            raise UnsafeFileError(f"{source}: the model config is not a JSON object")
+        model = model_from_keras_config(spec, custom_objects)
+        assign_from_h5(model, h5, name)
+    finally:
+        h5.close()
+    return model

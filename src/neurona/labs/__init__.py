@@ -1,0 +1,103 @@
+"""The course's labs, runnable by name: `neurona lab list`, `neurona lab wine`, or from Python:
+
+>>> from neurona import labs
+>>> [lab.name for lab in labs.LABS][:3]
+['perceptron', 'sum', 'product']
+
+Each lab is one module here whose `run(quick=False, *, report=None, verbose=1)` trains what the slides
+train, prints Keras-style logs, adds its tables and figures to a `neurona.report.Report` when given one, and
+returns its metrics as a dict (the first entry is the headline). `quick=True` trains on less data for fewer
+epochs, for tests and a first look. Lab code reads like the slides' code, so it doubles as an example.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..i18n import N_
+
+
+@dataclass(frozen=True)
+class Lab:
+    """What `neurona lab list` shows about a lab, and where its code and documentation are."""
+
+    name: str
+    module: str
+    title: str  # English; shown translated
+    summary: str
+    slides: str
+    docs: str
+    example: str | None = None
+    core: bool = False  # part of `neurona demo`
+
+    @property
+    def path(self) -> Path:
+        """The file of the lab's code."""
+        return Path(__file__).resolve().parent / f"{self.module}.py"
+
+
+LABS: tuple[Lab, ...] = (
+    Lab("perceptron", "perceptron", N_("The perceptron and the neuron"),
+        N_("Rosenblatt's perceptron learns AND and OR but not XOR; one sigmoid neuron (logistic regression) "
+           "separates two clouds of points, and a hidden layer solves XOR."),
+        "001, 004", "docs/perceptron.md"),
+    Lab("sum", "sum", N_("Learn to add two numbers"),
+        N_("A regression network learns x1 + x2 from examples, judged by the error E, Pearson's rho and R2."),
+        "001", "docs/mlp.md", "examples/sklearn_regression_labs.py", core=True),
+    Lab("product", "product", N_("Learn to multiply four numbers"),
+        N_("The slides' exercise 1: a network with two hidden layers learns x1 x2 x3 x4."),
+        "001", "docs/mlp.md", "examples/sklearn_regression_labs.py"),
+    Lab("wine", "wine", N_("Classify wine by cultivator"),
+        N_("The slides' exercise 2: 13 chemical measurements, standardised, into a 13-13-13 network; "
+           "confusion matrix and classification report on the test set."),
+        "001", "docs/evaluation.md", "examples/sklearn_wine.py", core=True),
+    Lab("mnist-mlp", "mnist_mlp", N_("Handwritten digits with the slides' dense network"),
+        N_("The Keras workflow of deck 002 (784-10 sigmoid-10 softmax, SGD, batches of 100) on digits "
+           "upscaled to 28x28, plus the softmax regression whose weights show the evidence for each digit."),
+        "002", "docs/keras_workflow.md", core=True),
+    Lab("cnn", "cnn", N_("Handwritten digits with the slides' convolutional network"),
+        N_("Conv2D(32, 5x5) - MaxPooling - Conv2D(64, 5x5) - MaxPooling - Flatten - Dense(10): 62,346 "
+           "parameters; the learned filters and the feature maps of one digit."),
+        "002", "docs/cnn.md", "examples/cnn_digits.py", core=True),
+    Lab("augmentation", "augmentation", N_("Data augmentation"),
+        N_("ImageDataGenerator shifts, rotates and zooms the training digits; the network trained on them "
+           "recognises shifted and rotated digits that the one trained on the originals misses."),
+        "002", "docs/data.md"),
+    Lab("transfer", "transfer", N_("Transfer learning"),
+        N_("A LeNet-5 trained on the digits 0-4 learns the digits 5-9 from 20 images of each: feature "
+           "extraction with the base frozen, then fine-tuning, against training from scratch."),
+        "002", "docs/transfer_learning.md", "examples/transfer_learning.py"),
+)
+
+CORE = tuple(lab.name for lab in LABS if lab.core)
+
+
+def names() -> list[str]:
+    """The names of every lab, in the course's order."""
+    return [lab.name for lab in LABS]
+
+
+def get(name: str) -> Lab:
+    """The lab called `name` ('mnist_mlp' and 'MNIST-MLP' work too)."""
+    key = name.strip().lower().replace("_", "-")
+    for lab in LABS:
+        if lab.name == key:
+            return lab
+    raise KeyError(f"there is no lab called {name!r}; the labs are: {', '.join(names())}")
+
+
+def run(name: str, quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[str, float]:
+    """Run a lab and return its metrics, plus 'seconds' (its wall-clock time)."""
+    lab = get(name)
+    module = importlib.import_module(f"{__name__}.{lab.module}")
+    start = time.perf_counter()
+    metrics = dict(module.run(quick, report=report, verbose=verbose))
+    metrics["seconds"] = time.perf_counter() - start
+    return metrics
+
+
+__all__ = ["CORE", "LABS", "Lab", "get", "names", "run"]

@@ -1,0 +1,136 @@
+"""What the labs share: a fresh, seeded start, Keras-style logs for long runs, and report helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..callbacks import Callback
+from ..callbacks.progress import format_values
+from ..i18n import N_, _
+
+
+def start(seed: int = 0) -> None:
+    """Seed neurona's generator and restart layer numbering, so each lab runs the same every time."""
+    from ..utils import clear_session, set_random_seed
+
+    clear_session()
+    set_random_seed(seed)
+
+
+def say(verbose: int, message: str) -> None:
+    if verbose:
+        print(message, flush=True)
+
+
+class EpochLog(Callback):
+    """Keras's per-epoch line, printed every `every` epochs and at the last one (runs of many short epochs)."""
+
+    def __init__(self, every: int) -> None:
+        super().__init__()
+        self.every = every
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        epochs = self.params.get("epochs", epoch + 1)
+        if (epoch + 1) % self.every == 0 or epoch + 1 == epochs or self.model.stop_training:
+            head = _("Epoch {epoch}/{epochs}").format(epoch=epoch + 1, epochs=epochs)
+            print(f"{head}{format_values(logs or {})}", flush=True)
+
+
+def fit_options(epochs: int, verbose: int) -> dict[str, Any]:
+    """`fit` keyword arguments: Keras's progress lines for a few epochs, one line every epochs/5 for many."""
+    if not verbose:
+        return {"verbose": 0}
+    if epochs <= 12:
+        return {"verbose": 1}
+    return {"verbose": 0, "callbacks": [EpochLog(max(1, epochs // 5))]}
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}f}"
+
+
+def section(report: Any, lab_name: str) -> Any:
+    """The lab's section of the report (None without a report), opened with its title and summary."""
+    if report is None:
+        return None
+    from . import get
+
+    lab = get(lab_name)
+    return report.section(_(lab.title), _(lab.summary))
+
+
+def add_history(sec: Any, history: Any, what: str = "") -> None:
+    """Learning curves of a fit, in the report."""
+    if sec is None:
+        return
+    from .. import plot
+
+    caption = _("Learning curves (training and validation): {what}").format(what=what) if what else \
+        _("Learning curves (training and validation)")
+    sec.plot(plot.history, history, caption=caption)
+
+
+def add_confusion(sec: Any, y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> None:
+    """Confusion matrix figure (or, without matplotlib, the matrix as a table)."""
+    if sec is None:
+        return
+    from .. import plot
+    from ..metrics import confusion_matrix
+
+    caption = _("Confusion matrix on the test set: rows are the true class, columns the predicted one")
+    if not sec.plot(plot.confusion_matrix, y_true, y_pred, display_labels=names, caption=caption):
+        cm = confusion_matrix(y_true, y_pred, labels=list(range(len(names))))
+        sec.table([""] + names, [[names[i]] + [int(v) for v in row] for i, row in enumerate(cm)], caption)
+
+
+def scatter(true: np.ndarray, predicted: np.ndarray, title: str) -> Any:
+    """Predicted against true values, with the diagonal a perfect regression would lie on."""
+    from ..plot._base import figure
+
+    fig = figure((4.6, 4.2))
+    ax = fig.add_subplot()
+    t, p = np.ravel(true), np.ravel(predicted)
+    ax.scatter(t, p, s=8, alpha=0.6)
+    lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=1)
+    ax.set_xlabel(_("true value"))
+    ax.set_ylabel(_("prediction"))
+    ax.set_title(title)
+    return fig
+
+
+def add_scatter(sec: Any, true: np.ndarray, predicted: np.ndarray, title: str) -> None:
+    if sec is not None:
+        sec.plot(scatter, true, predicted, title, caption=_("Predictions on the test set against the true values"))
+
+
+def regression_metrics(true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """The slides' E (mean squared error) and rho (Pearson), with R2 and the mean absolute error."""
+    from ..metrics import mean_absolute_error, mean_squared_error, pearson_r, r2_score
+
+    t, p = np.ravel(true).astype(np.float64), np.ravel(predicted).astype(np.float64)
+    return {"r2": float(r2_score(t, p)), "mse": float(mean_squared_error(t, p)),
+            "mae": float(mean_absolute_error(t, p)), "pearson_r": float(pearson_r(t, p))}
+
+
+def metrics_table(sec: Any, metrics: dict[str, float]) -> None:
+    if sec is not None:
+        sec.table([_("metric"), _("value")], [[label(k), f"{v:.4g}"] for k, v in metrics.items()], _("Results"))
+
+
+METRIC_LABELS = {
+    "test_accuracy": N_("test accuracy"),
+    "macro_f1": N_("macro F1"),
+    "r2": N_("R2 on the test set"),
+    "mse": N_("mean squared error E"),
+    "mae": N_("mean absolute error"),
+    "pearson_r": N_("Pearson's rho"),
+    "seconds": N_("seconds"),
+}
+
+
+def label(key: str) -> str:
+    """A metric's name for people, in the current language (the key itself when it has none)."""
+    return _(METRIC_LABELS[key]) if key in METRIC_LABELS else key.replace("_", " ")

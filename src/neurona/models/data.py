@@ -1,0 +1,200 @@
+"""Feeding data to fit/evaluate/predict: checks at the door (one pass over the arrays), then batches.
+
+Arrays are converted to the model's float dtype once per call, shuffled once per epoch with
+`neurona.random.get_rng()`, and cut into contiguous slices (views, no per-batch copies). Iterators,
+generators and Dataset-like objects (anything with `__iter__`, plus `__len__` or `steps_per_epoch`)
+yield ready-made batches `(x, y)` or `(x, y, sample_weight)`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..random import get_rng
+from ..tensor import Tensor
+
+
+def as_array(a: Any, name: str) -> np.ndarray:
+    if isinstance(a, Tensor):
+        return a.data
+    try:
+        arr = np.asarray(a)
+    except ValueError as e:  # ragged lists
+        raise ValueError(f"{name} cannot be made into an array: {e}") from None
+    if arr.dtype == object:
+        raise TypeError(f"{name} holds Python objects (dtype=object), not numbers: check that every sample has "
+                        f"the same shape")
+    return arr
+
+
+def to_float(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Numbers as the model's float dtype (uint8 images, float64 tables); one conversion per call."""
+    if arr.dtype != dtype and arr.dtype.kind in "biuf":
+        return arr.astype(dtype)
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise naming the array, the number of NaN/inf values and where the first one is."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return
+    # min/max propagate NaN and reveal inf without allocating a mask as big as the data
+    if np.isfinite(arr.min()) and np.isfinite(arr.max()):
+        return
+    bad = ~np.isfinite(arr)
+    count = int(bad.sum())
+    first = np.unravel_index(int(np.argmax(bad)), arr.shape)
+    value = arr[first]
+    raise ValueError(f"{name} contains {count} NaN or infinite value{'s' if count > 1 else ''} (the first, {value}, "
+                     f"at {name}[{', '.join(map(str, first))}]); remove or impute them before training")
+
+
+def split_structure(value: Any, names: Sequence[str], what: str) -> list[Any]:
+    """x or y as a list with one entry per model input/output (dicts by name, lists in order)."""
+    n = len(names)
+    if isinstance(value, Mapping):
+        missing = [k for k in names if k not in value]
+        if missing:
+            raise ValueError(f"{what} is a dict without the key(s) {missing}; the model's names are {list(names)}")
+        return [value[k] for k in names]
+    if n > 1:
+        if not isinstance(value, (list, tuple)) or len(value) != n:
+            got = f"a list of {len(value)}" if isinstance(value, (list, tuple)) else type(value).__name__
+            raise ValueError(f"the model has {n} {'inputs' if what.startswith('x') else 'outputs'} {list(names)}, "
+                             f"so {what} must be a list of {n} arrays (or a dict by name); got {got}")
+        return list(value)
+    if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], (np.ndarray, Tensor)):
+        return [value[0]]
+    return [value]
+
+
+def is_array_like(x: Any) -> bool:
+    if isinstance(x, (np.ndarray, Tensor, list, tuple, Mapping)) or np.isscalar(x):
+        return True
+    return hasattr(x, "__array__") and not hasattr(x, "__next__")
+
+
+def num_samples(arrays: Sequence[np.ndarray], names: Sequence[str]) -> int:
+    counts = {name: len(a) if a.ndim else 0 for a, name in zip(arrays, names)}
+    values = set(counts.values())
+    if len(values) > 1:
+        desc = ", ".join(f"{k} has {v}" for k, v in counts.items())
+        raise ValueError(f"the arrays have different numbers of samples: {desc}; x, y (and sample_weight) need "
+                         f"the same first dimension")
+    n = values.pop() if values else 0
+    if n == 0:
+        shapes = ", ".join(f"{k} {a.shape}" for a, k in zip(arrays, names))
+        raise ValueError(f"no samples to work on: {shapes}")
+    return n
+
+
+class ArrayBatches:
+    """In-memory arrays cut into batches; optionally reshuffled every epoch."""
+
+    def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: np.ndarray | None, batch_size: int,
+                 shuffle: bool = False, steps: int | None = None) -> None:
+        self.xs, self.ys, self.sw = xs, ys, sw
+        self.n = len(xs[0])
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.full_steps = math.ceil(self.n / batch_size)
+        self.steps = steps or self.full_steps
+        self._stream: Iterator[tuple[Any, Any, Any]] | None = None
+        self.single = len(xs) == 1
+
+    def _pass(self) -> Iterator[tuple[Any, Any, Any]]:
+        xs, ys, sw = self.xs, self.ys, self.sw
+        bs, n = self.batch_size, self.n
+        if not self.shuffle:  # contiguous slices: views, no copies
+            for start in range(0, n, bs):
+                sl = slice(start, start + bs)
+                yield (xs[0][sl] if self.single else [x[sl] for x in xs], None if ys is None else [y[sl] for y in ys],
+                       None if sw is None else sw[sl])
+            return
+        # Gathering each batch's rows is ~3x faster than permuting the whole arrays once per epoch
+        # (a fresh array of the data's size costs page faults every epoch).
+        perm = get_rng().permutation(n)
+        for start in range(0, n, bs):
+            idx = perm[start:start + bs]
+            xb = np.take(xs[0], idx, axis=0) if self.single else [np.take(x, idx, axis=0) for x in xs]
+            yield (xb, None if ys is None else [np.take(y, idx, axis=0) for y in ys],
+                   None if sw is None else sw[idx])
+
+    def epoch(self) -> Iterator[tuple[Any, Any, Any]]:
+        if self.steps == self.full_steps:
+            return self._pass()
+        return self._take(self.steps)
+
+    def _take(self, k: int) -> Iterator[tuple[Any, Any, Any]]:
+        for _ in range(k):
+            if self._stream is None:
+                self._stream = self._pass()
+            try:
+                yield next(self._stream)
+            except StopIteration:
+                self._stream = self._pass()
+                yield next(self._stream)
+
+
+class IterableBatches:
+    """Batches from a generator, an iterator (ImageDataGenerator.flow) or a Dataset-like object."""
+
+    def __init__(self, source: Any, steps: int | None, convert: Any, what: str = "x") -> None:
+        self.source = source
+        self.convert = convert  # batch tuple -> (x, ys, sw) in the model's form
+        has_len = hasattr(source, "__len__")
+        if steps is None and not has_len:
+            raise ValueError(f"{what} is an iterator or generator without a length, so the number of batches per "
+                             f"epoch is unknown: pass steps_per_epoch= (validation_steps= / steps= for "
+                             f"evaluation)")
+        self.steps = int(steps) if steps is not None else len(source)
+        if self.steps <= 0:
+            raise ValueError(f"{what} yields no batches (length {self.steps})")
+        self.persistent = steps is not None
+        self._it: Iterator[Any] | None = None
+        self.exhausted = False
+
+    def epoch(self) -> Iterator[tuple[Any, Any, Any]]:
+        if not self.persistent or self._it is None:
+            self._it = iter(self.source)
+        for i in range(self.steps):
+            try:
+                batch = next(self._it)
+            except StopIteration:
+                if not self.persistent:  # a Dataset shorter than its len(): the epoch just ends
+                    return
+                again = iter(self.source)
+                if again is self._it:  # a one-shot generator: nothing left for further epochs
+                    self._warn_exhausted(i)
+                    return
+                self._it = again
+                try:
+                    batch = next(self._it)
+                except StopIteration:
+                    self._warn_exhausted(i)
+                    return
+            yield self.convert(batch)
+
+    def _warn_exhausted(self, i: int) -> None:
+        self.exhausted = True
+        warnings.warn(f"the input ran out of data after {i} batch(es) of the {self.steps} expected: a one-shot "
+                      f"generator must yield steps_per_epoch * epochs batches (or use a repeating source)",
+                      stacklevel=4)
+
+
+def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
+    """(x, y) / (x, y, sample_weight) / x, as generators yield them."""
+    if isinstance(batch, tuple):
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch
+        if len(batch) == 1:
+            return batch[0], None, None
+        raise ValueError(f"a batch must be (x, y) or (x, y, sample_weight), got a tuple of {len(batch)} items")
+    return batch, None, None

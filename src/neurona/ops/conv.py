@@ -1,0 +1,487 @@
+"""Convolutions: one im2col copy and one matrix product, forward and backward (PERFORMANCE.md).
+
+Images are channels_last, (batch, height, width, channels), Keras's default; kernels use Keras's
+layout (kh, kw, in_channels, filters). Patches are copied in (kh, kw, C) order, so the kernel
+reshaped to (kh*kw*C, filters) multiplies them directly and the whole layer is one matmul. The
+input gradient sends each patch column back to the pixels it came from: kh*kw shifted adds.
+1-D inputs (batch, steps, channels) run through the same code with a height of 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Function, Tensor, as_tensor
+from . import activation as act
+from .nn import FUSED_ACTIVATIONS
+from .patches import (
+    check_data_format,
+    col2im,
+    copy_windows,
+    in_halves,
+    offset_view,
+    output_sizes,
+    pad_image,
+    padding_amounts,
+    tap_products,
+    taps_matrix,
+    to_channels_first,
+    to_channels_last,
+    tuplify,
+    windows,
+)
+
+
+def activate(z: np.ndarray, name: str | None) -> np.ndarray:
+    """A fused activation (relu, sigmoid, tanh, softmax) of the op's output; relu runs in place on two cores."""
+    if name is None:
+        return z
+    if name == "relu":
+        in_halves(lambda lo, hi: np.maximum(z[lo:hi], 0, out=z[lo:hi]), len(z), z.size)
+        return z
+    return FUSED_ACTIVATIONS[name][0](z)
+
+
+def activation_grad(gy: np.ndarray, y: np.ndarray, name: str | None) -> np.ndarray:
+    """The gradient through a fused activation, written from its output y."""
+    if name is None:
+        return gy
+    if name == "relu":
+        g = np.empty(y.shape, np.result_type(gy, y))
+        in_halves(lambda lo, hi: np.multiply(gy[lo:hi], y[lo:hi] > 0, out=g[lo:hi]), len(y), y.size)
+        return g
+    return FUSED_ACTIVATIONS[name][1](gy, y)
+
+
+# ----------------------------------------------------------------------------- functions
+
+
+class Conv(Function):
+    """y = act(patches(x) @ W + b) for (N, H, W, C) or (N, L, C) inputs; `groups` splits the channels.
+
+    The patch matrix is pixel-major (N*OH*OW, kh*kw*C), or tap-major (kh*kw*C, N*OH*OW) for images
+    with few channels (see `taps_matrix`); a 1x1 kernel at stride 1 uses the image itself.
+    """
+
+    FEW_CHANNELS = 4
+
+    def __init__(self, strides, dilation, pads, groups: int = 1, activation: str | None = None) -> None:
+        self.strides, self.dilation, self.pads, self.groups = strides, dilation, pads, groups
+        self.act = None if activation in (None, "linear") else activation
+
+    def forward(self, x, w, b=None):
+        self.one_d = x.ndim == 3
+        if self.one_d:
+            x, w = x[:, None], w[None]
+        n, h, wd, c = x.shape
+        kh, kw, cg, f = w.shape
+        xp = pad_image(x, self.pads)
+        oh, ow = output_sizes((h, wd), (kh, kw), self.strides, self.dilation, self.pads)
+        g, m, k = self.groups, n * oh * ow, kh * kw * cg
+        geometry = ((kh, kw), self.strides, self.dilation, (oh, ow))
+        if g > 1:
+            self.layout = "groups"
+        elif kh == kw == 1 and self.strides == (1, 1) and xp.flags.c_contiguous:
+            self.layout = "image"  # a 1x1 kernel at stride 1 sees each pixel once
+        else:
+            self.layout = "taps" if c <= self.FEW_CHANNELS else "pixels"
+        self.has_b = b is not None
+        w2 = w.reshape(k, f)
+        if self.has_b and self.layout in ("taps", "pixels"):
+            # these patch matrices carry a row (column) of ones, so the bias rides along in the matmul
+            w2 = np.concatenate([w2, b.reshape(1, f).astype(w.dtype, copy=False)])
+        if self.layout == "image":
+            cols = xp.reshape(m, c)
+            z = cols @ w2
+            if self.has_b:
+                z += b
+        elif self.layout == "taps":
+            cols = taps_matrix(xp, *geometry, ones_row=self.has_b)
+            z = cols.T @ w2
+        elif self.layout == "pixels":
+            cols = np.empty((m, k + self.has_b), x.dtype)
+            copy_windows(cols[:, :k].reshape(n, oh, ow, kh, kw, c), xp, *geometry)  # splitting axes: a view
+            if self.has_b:
+                cols[:, k] = 1
+            z = cols @ w2
+        else:  # one patch matrix per group: (G, M, kh*kw*C/G)
+            win = windows(xp, *geometry).reshape(n, oh, ow, kh, kw, g, cg)
+            cols = np.empty((g, n, oh, ow, kh, kw, cg), x.dtype)
+            np.copyto(cols, win.transpose(5, 0, 1, 2, 3, 4, 6))
+            cols = cols.reshape(g, m, k)
+            z = (cols @ w.reshape(k, g, f // g).transpose(1, 0, 2)).transpose(1, 0, 2).reshape(m, f)
+            if self.has_b:
+                z += b
+        y = activate(z, self.act)
+        self.cols, self.w, self.y, self.xp_shape, self.geometry = cols, w, y, xp.shape, geometry
+        self.x_shape = x.shape
+        y = y.reshape(n, oh, ow, f)
+        return y[:, 0] if self.one_d else y
+
+    def backward(self, gy):
+        w, cols, layout = self.w, self.cols, self.layout
+        kh, kw, cg, f = w.shape
+        g = gy.reshape(-1, f)
+        g = activation_grad(g, self.y, self.act)
+        need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        gx = gw = gb = None
+        if layout in ("taps", "pixels"):
+            if need_w or self.has_b:  # weights and bias (the ones row) from one product
+                # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
+                gwb = cols @ g if layout == "taps" else (g.T @ cols).T
+                gw = gwb[: kh * kw * cg].reshape(w.shape)
+                gb = gwb[-1] if self.has_b else None
+        else:
+            if need_w and layout == "image":
+                gw = (g.T @ cols).T.reshape(w.shape)
+            elif need_w:
+                gg = g.reshape(-1, self.groups, f // self.groups).transpose(1, 0, 2)
+                gw = (cols.transpose(0, 2, 1) @ gg).transpose(1, 0, 2).reshape(w.shape)
+            if self.has_b:
+                gb = np.ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul
+        if need_x:
+            gx = self._input_gradient(g)
+        if gw is not None and self.one_d:
+            gw = gw[0]
+        return (gx, gw, gb) if self.has_b else (gx, gw)
+
+    def _input_gradient(self, g: np.ndarray) -> np.ndarray:
+        w, layout, geometry = self.w, self.layout, self.geometry
+        kh, kw, cg, f = w.shape
+        n, (oh, ow), shape = self.x_shape[0], geometry[3], self.xp_shape
+        if layout == "image":
+            gxp = (g @ w.reshape(-1, f).T).reshape(shape)
+        elif layout == "taps":
+            g6 = (w.reshape(-1, f) @ g.T).reshape(kh, kw, cg, n, oh, ow)  # (kh*kw*C, M), as the taps matrix
+            gxp = col2im(lambda a, b: g6[a, b].transpose(1, 2, 3, 0), shape, *geometry, g.dtype)
+        elif layout == "pixels":
+            taps = tap_products(g, w.reshape(kh * kw, cg, f).transpose(0, 2, 1))
+            gxp = col2im(lambda a, b: taps[a * kw + b].reshape(n, oh, ow, cg), shape, *geometry, g.dtype)
+        else:
+            gn = self.groups
+            gg = g.reshape(-1, gn, f // gn).transpose(1, 0, 2)
+            wg = w.reshape(-1, gn, f // gn).transpose(1, 0, 2)
+            g7 = (gg @ wg.transpose(0, 2, 1)).reshape(gn, n, oh, ow, kh, kw, cg)
+            grouped = shape[:3] + (gn, cg)
+            gxp = col2im(lambda a, b: g7[:, :, :, :, a, b].transpose(1, 2, 3, 0, 4), grouped, *geometry,
+                         g.dtype).reshape(shape)
+        (t, _), (lft, _) = self.pads
+        gx = gxp[:, t : t + self.x_shape[1], lft : lft + self.x_shape[2]]
+        return gx[:, 0] if self.one_d else gx
+
+
+class DepthwiseConv(Function):
+    """Each input channel convolved with its own `depth_multiplier` filters, kernel (kh, kw, C, dm).
+
+    Cheap per output (kh*kw multiply-adds), so it runs as kh*kw shifted multiply-adds instead of a
+    matmul; output channel c*dm + m is channel c's m-th filter, as in Keras.
+    """
+
+    def __init__(self, strides, dilation, pads, activation: str | None = None) -> None:
+        self.strides, self.dilation, self.pads = strides, dilation, pads
+        self.act = None if activation in (None, "linear") else activation
+
+    def forward(self, x, w, b=None):
+        self.one_d = x.ndim == 3
+        if self.one_d:
+            x, w = x[:, None], w[None]
+        n, h, wd, c = x.shape
+        kh, kw, _, dm = w.shape
+        xp = pad_image(x, self.pads)
+        oh, ow = output_sizes((h, wd), (kh, kw), self.strides, self.dilation, self.pads)
+        z = np.zeros((n, oh, ow, c, dm), np.result_type(x, w))
+        for a in range(kh):
+            for bb in range(kw):
+                z += offset_view(xp, a, bb, self.strides, self.dilation, (oh, ow))[..., None] * w[a, bb]
+        z = z.reshape(n, oh, ow, c * dm)
+        if b is not None:
+            z += b
+        y = activate(z, self.act)
+        self.xp, self.w, self.y, self.x_shape, self.has_b = xp, w, y, x.shape, b is not None
+        return y[:, 0] if self.one_d else y
+
+    def backward(self, gy):
+        w, xp = self.w, self.xp
+        kh, kw, c, dm = w.shape
+        g = gy.reshape(self.y.shape)
+        g = activation_grad(g, self.y, self.act)
+        n, oh, ow, _ = g.shape
+        g5 = g.reshape(n, oh, ow, c, dm)
+        need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        gw = np.zeros(w.shape, g.dtype) if need_w else None
+        gxp = np.zeros(xp.shape, g.dtype) if need_x else None
+        for a in range(kh):
+            for bb in range(kw):
+                if need_w:
+                    src = offset_view(xp, a, bb, self.strides, self.dilation, (oh, ow))
+                    gw[a, bb] = np.einsum("nijc,nijcm->cm", src, g5)
+                if need_x:
+                    view = offset_view(gxp, a, bb, self.strides, self.dilation, (oh, ow))
+                    view += np.einsum("nijcm,cm->nijc", g5, w[a, bb])
+        gx = None
+        if need_x:
+            (t, _), (lft, _) = self.pads
+            gx = gxp[:, t : t + self.x_shape[1], lft : lft + self.x_shape[2]]
+            gx = gx[:, 0] if self.one_d else gx
+        if gw is not None and self.one_d:
+            gw = gw[0]
+        if not self.has_b:
+            return gx, gw
+        return gx, gw, np.ones(n * oh * ow, g.dtype) @ g.reshape(-1, c * dm)
+
+
+class ConvTranspose(Function):
+    """The adjoint of Conv: each input pixel stamps the kernel, weighted, onto the output (col2im).
+
+    Kernel (kh, kw, filters, in_channels), as Keras's Conv2DTranspose. The output is the window
+    [before, before + size) of the full stamped canvas.
+    """
+
+    def __init__(self, strides, dilation, out_hw, before, activation: str | None = None) -> None:
+        self.strides, self.dilation, self.out_hw, self.before = strides, dilation, out_hw, before
+        self.act = None if activation in (None, "linear") else activation
+
+    def forward(self, x, w, b=None):
+        self.one_d = x.ndim == 3
+        if self.one_d:
+            x, w = x[:, None], w[None]
+        n, h, wd, c = x.shape
+        kh, kw, f, _ = w.shape
+        x2 = x.reshape(-1, c)
+        taps = tap_products(x2, w.reshape(kh * kw, f, c).transpose(0, 2, 1))  # (kh*kw, N*H*W, F)
+        (oh, ow), (bh, bw) = self.out_hw, self.before
+        full = [(s - 1) * st + (k - 1) * d + 1 for s, st, k, d in zip((h, wd), self.strides, (kh, kw), self.dilation)]
+        canvas_hw = (max(full[0], bh + oh), max(full[1], bw + ow))
+        canvas = col2im(lambda a, b: taps[a * kw + b].reshape(n, h, wd, f), (n,) + canvas_hw + (f,), (kh, kw),
+                        self.strides, self.dilation, (h, wd), x.dtype)
+        z = canvas[:, bh : bh + oh, bw : bw + ow]
+        z = z + b if b is not None else np.ascontiguousarray(z)
+        y = activate(z, self.act)
+        self.x2, self.w, self.y, self.canvas_hw, self.x_shape, self.has_b = x2, w, y, canvas_hw, x.shape, b is not None
+        return y[:, 0] if self.one_d else y
+
+    def backward(self, gy):
+        w, x2 = self.w, self.x2
+        kh, kw, f, c = w.shape
+        g = gy.reshape(self.y.shape)
+        g = activation_grad(g, self.y, self.act)
+        n, oh, ow, _ = g.shape
+        (bh, bw), (h, wd) = self.before, self.x_shape[1:3]
+        gcanvas = np.zeros((n,) + self.canvas_hw + (f,), g.dtype)
+        gcanvas[:, bh : bh + oh, bw : bw + ow] = g
+        gcols = np.empty((n, h, wd, kh, kw, f), g.dtype)
+        np.copyto(gcols, windows(gcanvas, (kh, kw), self.strides, self.dilation, (h, wd)))
+        gcols = gcols.reshape(n * h * wd, -1)
+        gx = gw = None
+        if self.inputs[0].requires_grad:
+            gx = (gcols @ w.reshape(-1, c)).reshape(self.x_shape)
+            gx = gx[:, 0] if self.one_d else gx
+        if self.inputs[1].requires_grad:
+            gw = (gcols.T @ x2).reshape(w.shape)
+            gw = gw[0] if self.one_d else gw
+        if not self.has_b:
+            return gx, gw
+        return gx, gw, np.ones(n * oh * ow, g.dtype) @ g.reshape(-1, f)
+
+
+# ----------------------------------------------------------------------------- wrappers
+
+
+def _shape(t: Any) -> tuple[int, ...]:
+    return tuple(getattr(t, "shape", np.shape(t)))
+
+
+def _split_activation(activation: Any, data_format: str):
+    """(name to fuse into the op or None, callable to apply afterwards or None)."""
+    if activation is None or activation == "linear":
+        return None, None
+    if isinstance(activation, str) and activation in FUSED_ACTIVATIONS:
+        if activation == "softmax" and data_format == "channels_first":
+            return None, act.softmax  # softmax runs over the last axis of the caller's layout
+        return activation, None
+    if isinstance(activation, str):
+        fn = getattr(act, activation, None)
+        if fn is None:
+            raise ValueError(f"unknown activation {activation!r}")
+        return None, fn
+    if callable(activation):
+        return None, activation
+    raise TypeError(f"activation must be a name or a callable, got {activation!r}")
+
+
+def _conv_nd(
+    rank, name, x, w, b, strides, padding, dilation, groups, activation, data_format, depthwise=False
+) -> Tensor:
+    x = as_tensor(x)
+    channels_first = check_data_format(data_format)
+    xs, ws = x.shape, _shape(w)
+    layout = "(batch, steps, channels)" if rank == 1 else "(batch, height, width, channels)"
+    if channels_first:
+        layout = "(batch, channels, steps)" if rank == 1 else "(batch, channels, height, width)"
+    if len(xs) != rank + 2:
+        raise ValueError(f"{name}: expected a {rank + 2}-D input {layout}, got shape {xs}")
+    if len(ws) != rank + 2:
+        raise ValueError(f"{name}: expected a {rank + 2}-D kernel, got shape {ws}")
+    c = xs[1] if channels_first else xs[-1]
+    if depthwise:
+        if ws[-2] != c:
+            raise ValueError(f"{name}: kernel {ws} expects {ws[-2]} input channels, input {xs} has {c}")
+        out_ch = ws[-1] * c
+    else:
+        if groups < 1 or c % groups or ws[-1] % groups:
+            raise ValueError(f"{name}: groups={groups} must divide input channels {c} and filters {ws[-1]}")
+        if ws[-2] * groups != c:
+            raise ValueError(
+                f"{name}: kernel {ws} expects {ws[-2] * groups} input channels, input {xs} has {c}"
+            )
+        out_ch = ws[-1]
+    if b is not None and _shape(b) != (out_ch,):
+        raise ValueError(f"{name}: bias shape {_shape(b)} does not match {out_ch} output channels")
+    strides = tuplify(strides, rank, "strides")
+    dilation = tuplify(dilation, rank, "dilation")
+    x = to_channels_last(x, data_format)
+    sizes = x.shape[1:-1]
+    kernel = ws[:rank]
+    pads = padding_amounts(sizes, kernel, strides, dilation, padding)
+    output_sizes(sizes, kernel, strides, dilation, pads, what=f"{name} on input {xs}")
+    if rank == 1:  # the 2-D code runs 1-D inputs with a height of 1
+        strides, dilation, pads = (1,) + strides, (1,) + dilation, ((0, 0),) + pads
+    fused, after = _split_activation(activation, data_format)
+    fn = DepthwiseConv(strides, dilation, pads, fused) if depthwise else Conv(strides, dilation, pads, groups, fused)
+    y = fn(x, w) if b is None else fn(x, w, b)
+    y = to_channels_first(y, data_format)
+    return after(y) if after else y
+
+
+def conv2d(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    strides: Any = 1,
+    padding: Any = "valid",
+    dilation: Any = 1,
+    groups: int = 1,
+    activation: Any = None,
+    data_format: str = "channels_last",
+) -> Tensor:
+    """2-D convolution (cross-correlation, as every framework computes it) of (N, H, W, C) images.
+
+    `w` has Keras's layout (kh, kw, C // groups, filters); `padding` is 'valid', 'same' or explicit
+    ints; relu/sigmoid/tanh/softmax activations are fused into the op's backward.
+
+    >>> import numpy as np
+    >>> conv2d(np.ones((1, 3, 3, 1)), np.ones((2, 2, 1, 1))).shape
+    (1, 2, 2, 1)
+    """
+    return _conv_nd(2, "conv2d", x, w, b, strides, padding, dilation, groups, activation, data_format)
+
+
+def conv1d(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    strides: Any = 1,
+    padding: Any = "valid",
+    dilation: Any = 1,
+    groups: int = 1,
+    activation: Any = None,
+    data_format: str = "channels_last",
+) -> Tensor:
+    """1-D convolution of (N, steps, C) sequences; kernel (k, C // groups, filters); 'causal' padding too."""
+    return _conv_nd(1, "conv1d", x, w, b, strides, padding, dilation, groups, activation, data_format)
+
+
+def depthwise_conv2d(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    strides: Any = 1,
+    padding: Any = "valid",
+    dilation: Any = 1,
+    activation: Any = None,
+    data_format: str = "channels_last",
+) -> Tensor:
+    """Per-channel 2-D convolution; kernel (kh, kw, C, depth_multiplier), output C * depth_multiplier."""
+    return _conv_nd(2, "depthwise_conv2d", x, w, b, strides, padding, dilation, 1, activation, data_format, True)
+
+
+def transpose_output_length(size: int, kernel: int, stride: int, dilation: int, padding: str, output_padding) -> int:
+    """Output length of a transposed convolution, Keras's `deconv_output_length`."""
+    span = (kernel - 1) * dilation + 1
+    if output_padding is None:
+        return size * stride + max(span - stride, 0) if padding == "valid" else size * stride
+    pad = span // 2 if padding == "same" else 0
+    return (size - 1) * stride + span - 2 * pad + output_padding
+
+
+def conv2d_transpose(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    strides: Any = 1,
+    padding: str = "valid",
+    output_padding: Any = None,
+    dilation: Any = 1,
+    activation: Any = None,
+    data_format: str = "channels_last",
+) -> Tensor:
+    """Transposed ("de-")convolution: the adjoint of `conv2d`, which upsamples by `strides`.
+
+    `w` is (kh, kw, filters, C) as in Keras's Conv2DTranspose; the output size follows Keras, and
+    the result equals the gradient of `conv2d(·, w, padding=padding)` on an input of that size.
+    """
+    return _conv_transpose_nd(2, x, w, b, strides, padding, output_padding, dilation, activation, data_format)
+
+
+def conv1d_transpose(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    strides: Any = 1,
+    padding: str = "valid",
+    output_padding: Any = None,
+    dilation: Any = 1,
+    activation: Any = None,
+    data_format: str = "channels_last",
+) -> Tensor:
+    """Transposed 1-D convolution; kernel (k, filters, C)."""
+    return _conv_transpose_nd(1, x, w, b, strides, padding, output_padding, dilation, activation, data_format)
+
+
+def _conv_transpose_nd(rank, x, w, b, strides, padding, output_padding, dilation, activation, data_format):
+    name = f"conv{rank}d_transpose"
+    x = as_tensor(x)
+    channels_first = check_data_format(data_format)
+    xs, ws = x.shape, _shape(w)
+    if len(xs) != rank + 2 or len(ws) != rank + 2:
+        raise ValueError(f"{name}: expected {rank + 2}-D input and kernel, got shapes {xs} and {ws}")
+    c = xs[1] if channels_first else xs[-1]
+    if ws[-1] != c:
+        raise ValueError(f"{name}: kernel {ws} expects {ws[-1]} input channels, input {xs} has {c}")
+    if b is not None and _shape(b) != (ws[-2],):
+        raise ValueError(f"{name}: bias shape {_shape(b)} does not match {ws[-2]} filters")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
+    strides, dilation = tuplify(strides, rank, "strides"), tuplify(dilation, rank, "dilation")
+    if output_padding is None:
+        ops_pad = (None,) * rank
+    else:
+        ops_pad = (output_padding,) * rank if isinstance(output_padding, (int, np.integer)) else output_padding
+        ops_pad = tuple(int(p) for p in ops_pad)
+        if len(ops_pad) != rank or any(not 0 <= p < s for p, s in zip(ops_pad, strides)):
+            raise ValueError(f"{name}: output_padding must be {rank} ints in [0, stride), got {output_padding!r}")
+    x = to_channels_last(x, data_format)
+    sizes, kernel = x.shape[1:-1], ws[:rank]
+    out = tuple(transpose_output_length(*args, padding, p) for args, p in
+                zip(zip(sizes, kernel, strides, dilation), ops_pad))
+    # the op is the gradient of a conv on an input of size `out`: that conv's padding says where to crop
+    before = tuple(p[0] for p in padding_amounts(out, kernel, strides, dilation, padding))
+    if rank == 1:
+        strides, dilation, out, before = (1,) + strides, (1,) + dilation, (1,) + out, (0,) + before
+    fused, after = _split_activation(activation, data_format)
+    fn = ConvTranspose(strides, dilation, out, before, fused)
+    y = fn(x, w) if b is None else fn(x, w, b)
+    y = to_channels_first(y, data_format)
+    return after(y) if after else y

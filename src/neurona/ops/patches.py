@@ -1,0 +1,237 @@
+"""Sliding windows, shared by convolution and pooling: padding, output sizes, patch views, im2col, col2im.
+
+Every window operation here is a handful of strided views of the image, one per kernel offset, so no
+Python loop ever visits a pixel or a sample. Large copies and elementwise passes run on two cores
+(`in_halves`): NumPy lets go of the GIL inside them, and otherwise only BLAS would use the second core.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..tensor import Tensor
+from .shape import transpose
+
+# ----------------------------------------------------------------------------- two cores
+
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+PARALLEL_MIN_VALUES = 1 << 17  # below ~128k values a thread hand-off costs more than it saves
+_helper: ThreadPoolExecutor | None = None
+_state = threading.local()
+
+
+def _in_helper(fn: Callable[[int, int], Any], lo: int, hi: int) -> None:
+    _state.helper = True  # this thread runs nested halves inline: it must never wait on itself
+    fn(lo, hi)
+
+
+def _forget_helper() -> None:
+    global _helper
+    _helper = None  # a forked child has no threads: start a new helper when needed
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helper)
+
+
+def in_halves(fn: Callable[[int, int], Any], n: int, values: int) -> None:
+    """Run `fn(lo, hi)` over [0, n): two halves at once on two cores when `values` is large, else one call.
+
+    `fn` must write disjoint parts of its outputs for disjoint ranges (a batch split does).
+    """
+    global _helper
+    if CORES < 2 or n < 2 or values < PARALLEL_MIN_VALUES or getattr(_state, "helper", False):
+        fn(0, n)
+        return
+    if _helper is None:
+        _helper = ThreadPoolExecutor(1, thread_name_prefix="neurona-halves")
+    mid = n // 2
+    other = _helper.submit(_in_helper, fn, mid, n)
+    try:
+        fn(0, mid)
+    finally:
+        other.result()
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+def tuplify(value: Any, n: int, name: str) -> tuple[int, ...]:
+    """An int, or a sequence of `n` ints, as an `n`-tuple of positive ints."""
+    if isinstance(value, (int, np.integer)):
+        out = (int(value),) * n
+    else:
+        out = tuple(int(v) for v in value)
+    if len(out) != n or any(v < 1 for v in out):
+        raise ValueError(f"{name} must be a positive int or {n} positive ints, got {value!r}")
+    return out
+
+
+def padding_amounts(
+    sizes: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilation: Sequence[int], padding: Any
+) -> tuple[tuple[int, int], ...]:
+    """(before, after) padding per spatial axis.
+
+    'valid' pads nothing; 'same' pads so that out = ceil(size / stride), with the odd extra pixel
+    after (bottom/right), as TensorFlow and Keras do; 'causal' pads only before (1-D sequences);
+    an int or a sequence of ints / (before, after) pairs pads explicitly (PyTorch style).
+    """
+    n = len(sizes)
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return ((0, 0),) * n
+        if mode == "same":
+            pads = []
+            for size, k, s, d in zip(sizes, kernel, strides, dilation):
+                span = (k - 1) * d + 1
+                total = max((-(-size // s) - 1) * s + span - size, 0)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        if mode == "causal":
+            return tuple(((k - 1) * d, 0) for k, d in zip(kernel, dilation))
+        raise ValueError(f"padding must be 'valid', 'same', 'causal' or ints, got {padding!r}")
+    items = [padding] * n if isinstance(padding, (int, np.integer)) else list(padding)
+    pads = [(int(p), int(p)) if isinstance(p, (int, np.integer)) else tuple(int(v) for v in p) for p in items]
+    if len(pads) != n or any(len(p) != 2 or min(p) < 0 for p in pads):
+        raise ValueError(f"padding must give {n} non-negative ints or (before, after) pairs, got {padding!r}")
+    return tuple(pads)
+
+
+def output_sizes(
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilation: Sequence[int],
+    pads: Sequence[tuple[int, int]],
+    what: str = "conv",
+) -> tuple[int, ...]:
+    """Spatial output sizes of a sliding window; an error when the window does not fit."""
+    out = []
+    for size, k, s, d, (lo, hi) in zip(sizes, kernel, strides, dilation, pads):
+        span = (k - 1) * d + 1
+        if size + lo + hi < span:
+            padded = tuple(z + a + b for z, (a, b) in zip(sizes, pads))
+            raise ValueError(
+                f"{what}: window {tuple(kernel)} (dilation {tuple(dilation)}) is larger than the padded "
+                f"input {padded} (input {tuple(sizes)}); use a smaller kernel or padding='same'"
+            )
+        out.append((size + lo + hi - span) // s + 1)
+    return tuple(out)
+
+
+def pad_image(x: np.ndarray, pads: Sequence[tuple[int, int]], value: float = 0.0) -> np.ndarray:
+    """x (N, H, W, C...) with `pads` around H and W, as one new array (x itself when no padding)."""
+    (t, b), (lft, r) = pads
+    if not (t or b or lft or r):
+        return x
+    n, h, w = x.shape[:3]
+    shape = (n, h + t + b, w + lft + r) + x.shape[3:]
+    xp = np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)
+    xp[:, t : t + h, lft : lft + w] = x
+    return xp
+
+
+def offset_view(xp: np.ndarray, a: int, b: int, strides, dilation, out_hw) -> np.ndarray:
+    """The pixels that kernel offset (a, b) meets, one per output position: a strided view."""
+    (sh, sw), (dh, dw), (oh, ow) = strides, dilation, out_hw
+    return xp[:, a * dh : a * dh + sh * (oh - 1) + 1 : sh, b * dw : b * dw + sw * (ow - 1) + 1 : sw]
+
+
+def copy_windows(dst: np.ndarray, xp: np.ndarray, kernel, strides, dilation, out_hw) -> None:
+    """Copy every patch into `dst` (N, OH, OW, kh, kw, C), the pixel-major patch matrix."""
+    win = windows(xp, kernel, strides, dilation, out_hw)
+    in_halves(lambda lo, hi: np.copyto(dst[lo:hi], win[lo:hi]), xp.shape[0], dst.size)
+
+
+def windows(xp: np.ndarray, kernel, strides, dilation, out_hw) -> np.ndarray:
+    """Every patch as a read-only view (N, OH, OW, kh, kw, C...): no copy yet."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilation, out_hw
+    s_n, s_h, s_w = xp.strides[:3]
+    shape = (xp.shape[0], oh, ow, kh, kw) + xp.shape[3:]
+    steps = (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw) + xp.strides[3:]
+    return as_strided(xp, shape, steps, writeable=False)
+
+
+def taps_matrix(xp: np.ndarray, kernel, strides, dilation, out_hw, ones_row: bool = False) -> np.ndarray:
+    """Patches transposed, (kh*kw*C, N*OH*OW): one row per kernel tap and channel.
+
+    For images with few channels the pixel-major copy moves runs of only kw*C values at a time; here
+    each of the kh*kw*C copies moves a whole strided plane, several times faster.
+    """
+    (kh, kw), (oh, ow) = kernel, out_hw
+    n, c = xp.shape[0], xp.shape[3]
+    k, m = kh * kw * c, n * oh * ow
+    out = np.empty((k + ones_row, m), xp.dtype)
+    cols = out[:k].reshape(kh, kw, c, n, oh, ow)
+
+    def copy(lo: int, hi: int) -> None:
+        for a in range(kh):
+            for b in range(kw):
+                src = offset_view(xp[lo:hi], a, b, strides, dilation, out_hw)
+                np.copyto(cols[a, b, :, lo:hi], src.transpose(3, 0, 1, 2))
+
+    in_halves(copy, n, out.size)
+    if ones_row:  # a last row of ones multiplies the bias
+        out[k] = 1
+    return out
+
+
+def col2im(tap, padded_shape, kernel, strides, dilation, out_hw, dtype) -> np.ndarray:
+    """Sum patch gradients back into an image: kh*kw shifted adds.
+
+    `tap(a, b)` gives the (N, OH, OW, C...) gradient that kernel offset (a, b) sent to its pixels.
+    """
+    img = np.zeros(padded_shape, dtype)
+
+    def add(lo: int, hi: int) -> None:
+        for a in range(kernel[0]):
+            for b in range(kernel[1]):
+                view = offset_view(img[lo:hi], a, b, strides, dilation, out_hw)
+                view += tap(a, b)[lo:hi]
+
+    in_halves(add, padded_shape[0], img.size * kernel[0] * kernel[1])
+    return img
+
+
+def tap_products(g: np.ndarray, w_taps: np.ndarray) -> np.ndarray:
+    """(kh*kw, M, C): g (M, F) times each tap's (F, C) weights, one batched matmul.
+
+    Each tap's block is contiguous, so col2im adds whole blocks; from one (M, kh*kw*C) product it
+    would add runs of C values scattered through memory, twice as slow.
+    """
+    return np.matmul(g, w_taps)
+
+
+
+# ----------------------------------------------------------------------------- layouts
+
+
+def check_data_format(data_format: str) -> bool:
+    """True for channels_first; an error for anything but the two Keras names."""
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    return data_format == "channels_first"
+
+
+def to_channels_last(x: Tensor, data_format: str) -> Tensor:
+    """A channels_first tensor viewed as channels_last (a transpose, no copy)."""
+    if not check_data_format(data_format):
+        return x
+    return transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,))
+
+
+def to_channels_first(y: Tensor, data_format: str) -> Tensor:
+    """Undo `to_channels_last` on an op's output."""
+    if data_format != "channels_first":
+        return y
+    return transpose(y, (0, y.ndim - 1) + tuple(range(1, y.ndim - 1)))
+
+

@@ -1,0 +1,117 @@
+"""The `.neurona` file: a zip archive with a fixed, small set of members, read without trusting it.
+
+Members (nothing else is accepted):
+
+    config.json            the model's architecture and compile settings (JSON)
+    metadata.json          format version, neurona and NumPy versions, save date (JSON)
+    model.safetensors      the weights, by layer-qualified name ("dense/kernel")
+    optimizer.safetensors  optional: the optimizer's state (slots and iteration count)
+    training.json          optional: where an interrupted fit resumes (epoch, random-generator state)
+
+Reading never extracts to disk: each member is read into memory after its name, type and size have
+been checked. Refused: names with '..', absolute paths or backslashes, names outside the list above,
+duplicate names, symbolic links, directories, encrypted members, members larger than their limit
+(declared *and* actually decompressed), and compression ratios only a zip bomb reaches.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+import zlib
+from collections.abc import Mapping
+
+from .atomic import atomic_write
+from .errors import UnsafeFileError
+
+JSON_MEMBERS = ("config.json", "metadata.json", "training.json")
+TENSOR_MEMBERS = ("model.safetensors", "optimizer.safetensors")
+MEMBERS = JSON_MEMBERS + TENSOR_MEMBERS
+
+MAX_JSON_BYTES = 64 * 2**20
+MAX_TENSOR_BYTES = 16 * 2**30
+MAX_RATIO = 200  # weights barely compress; a member inflating 200-fold is a bomb
+_RATIO_FLOOR = 2**20  # below this size, any ratio is harmless
+_CHUNK = 2**20
+_FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the same model saved twice gives the same bytes
+
+
+def write_archive(path: str | os.PathLike, members: Mapping[str, bytes], overwrite: bool = True) -> None:
+    """Write the members to a .neurona zip atomically (JSON compressed, weights stored as they are)."""
+    for name in members:
+        if name not in MEMBERS:
+            raise ValueError(f"{name!r} is not a .neurona member; allowed: {', '.join(MEMBERS)}")
+    with atomic_write(path, overwrite=overwrite) as f, zipfile.ZipFile(f, "w") as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=_FIXED_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED if name in JSON_MEMBERS else zipfile.ZIP_STORED
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            archive.writestr(info, data)
+
+
+def _check_member(info: zipfile.ZipInfo, seen: set[str], source: str, limits: Mapping[str, int]) -> None:
+    name = info.filename
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeFileError(f"{source}: member {name!r} has an absolute path")
+    if ".." in parts:
+        raise UnsafeFileError(f"{source}: member {name!r} points outside the archive ('..')")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise UnsafeFileError(f"{source}: member {name!r} is a symbolic link")
+    if info.is_dir() or name not in MEMBERS:
+        raise UnsafeFileError(f"{source}: unexpected member {name!r}; a .neurona archive holds only "
+                              f"{', '.join(MEMBERS)}")
+    if name in seen:
+        raise UnsafeFileError(f"{source}: member {name!r} appears twice")
+    seen.add(name)
+    if info.flag_bits & 0x1:
+        raise UnsafeFileError(f"{source}: member {name!r} is encrypted")
+    limit = limits[name]
+    if info.file_size > limit:
+        raise UnsafeFileError(f"{source}: member {name!r} declares {info.file_size} bytes uncompressed, "
+                              f"over the limit of {limit}")
+    if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise UnsafeFileError(f"{source}: member {name!r} would inflate {info.compress_size} bytes to "
+                              f"{info.file_size} (ratio over {MAX_RATIO}: a zip bomb?)")
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
+    # Read in chunks and stop at the declared size: a member that decompresses to more is lying.
+    chunks, total = [], 0
+    with archive.open(info) as stream:
+        while chunk := stream.read(min(_CHUNK, info.file_size - total + 1)):
+            total += len(chunk)
+            if total > info.file_size:
+                raise UnsafeFileError(f"{source}: member {info.filename!r} decompresses past its declared size")
+            chunks.append(chunk)
+    if total != info.file_size:
+        raise UnsafeFileError(f"{source}: member {info.filename!r} is truncated")
+    return b"".join(chunks)
+
+
+def read_archive(
+    path: str | os.PathLike, max_json_bytes: int = MAX_JSON_BYTES, max_tensor_bytes: int = MAX_TENSOR_BYTES
+) -> dict[str, bytes]:
+    """Read a .neurona archive into {member name: bytes}, refusing anything unexpected (see module doc)."""
+    source = os.fspath(path)
+    if not os.path.isfile(source):
+        raise FileNotFoundError(f"no such file: {source!r}")
+    if not zipfile.is_zipfile(source):
+        raise UnsafeFileError(f"{source}: not a .neurona archive (not a zip file)")
+    limits = {name: max_json_bytes for name in JSON_MEMBERS} | {name: max_tensor_bytes for name in TENSOR_MEMBERS}
+    try:
+        with zipfile.ZipFile(source) as archive:
+            infos = archive.infolist()
+            if len(infos) > len(MEMBERS):
+                raise UnsafeFileError(f"{source}: {len(infos)} members, a .neurona archive has at most {len(MEMBERS)}")
+            seen: set[str] = set()
+            for info in infos:
+                _check_member(info, seen, source, limits)
+            return {info.filename: _read_member(archive, info, source) for info in infos}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise UnsafeFileError(f"{source}: corrupt .neurona archive ({exc})") from None
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError | PermissionError):
+            raise
+        raise UnsafeFileError(f"{source}: corrupt .neurona archive ({exc})") from None

@@ -1,0 +1,382 @@
+"""save_model / load_model, save_weights / load_weights, model_to_json / model_from_json.
+
+A `.neurona` file (see `archive`) holds the architecture and compile settings as JSON, the weights as
+safetensors under their layer-qualified names ("dense/kernel"), the optimizer's state in its own
+safetensors member, and — for checkpoints written during `fit` — where training resumes (epoch and
+random-generator state), so a resumed run continues exactly as the uninterrupted one would have.
+
+>>> import os, tempfile
+>>> from neurona.models import Sequential
+>>> from neurona.layers import Dense
+>>> model = Sequential([Dense(3, input_shape=(4,))])
+>>> path = os.path.join(tempfile.mkdtemp(), "m.neurona")
+>>> save_model(model, path)
+>>> [w.name for w in load_model(path).weights] == [w.name for w in model.weights]
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import random as nrandom
+from . import archive, safetensors_io
+from .atomic import atomic_write
+from .errors import UnsafeFileError
+from .serialization import deserialize, get_custom_objects, get_registered_name, json_safe, serialize
+
+FORMAT = "neurona"
+FORMAT_VERSION = 1
+
+
+# ------------------------------------------------------------------------------------------ JSON in and out
+def _dumps(value: Any) -> bytes:
+    # allow_nan=False: NaN/Infinity are not JSON, and other readers would refuse the file.
+    return json.dumps(value, indent=1, sort_keys=False, allow_nan=False).encode("utf-8")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise UnsafeFileError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _loads(data: bytes | str, what: str) -> Any:
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except UnsafeFileError as exc:
+        raise UnsafeFileError(f"{what}: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise UnsafeFileError(f"{what} is not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _model_from_config(spec: Any, custom_objects: Mapping[str, Any] | None, what: str) -> Any:
+    from ..models import Model
+
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise UnsafeFileError(f"{what}: expected {{'class_name': ..., 'config': ...}}, got {spec!r:.200}")
+    model = deserialize(spec, kind="layer", custom_objects=custom_objects)
+    if not isinstance(model, Model):
+        raise UnsafeFileError(f"{what} describes a {spec['class_name']!r:.100}, not a model")
+    return model
+
+
+# ------------------------------------------------------------------------------------------ weights by name
+def weight_names(model: Any) -> list[str]:
+    """The name each of `model.weights` is stored under: its layer-qualified name, made unique."""
+    names, seen = [], set()
+    for i, w in enumerate(model.weights):
+        base = w.name or f"weight_{i}"
+        name, k = base, 0
+        while name in seen:  # two nested layers with the same name: keep both, in a stable order
+            k += 1
+            name = f"{base}_{k}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _weight_arrays(model: Any) -> dict[str, np.ndarray]:
+    return dict(zip(weight_names(model), (w.data for w in model.weights)))
+
+
+def _pair(model: Any, stored: list[str], source: str, by_position: bool, skip_mismatch: bool = False) -> dict[str, Any]:
+    """Which model weight each stored name fills: by name, or in order when the names differ (the same
+    architecture built again in this session gets other automatic layer names)."""
+    weights, names = model.weights, weight_names(model)
+    if not weights and stored and not model.built:
+        raise ValueError(f"cannot load weights into model '{model.name}': it is not built yet; give it an input "
+                         f"shape (or call it on data) first")
+    if set(names) == set(stored) or not by_position or (skip_mismatch and len(stored) != len(weights)):
+        by_name = dict(zip(names, weights))
+        missing = [n for n in names if n not in set(stored)]
+        unused = [n for n in stored if n not in by_name]
+        if (missing or unused) and not skip_mismatch:
+            raise ValueError(f"{source} does not match model '{model.name}': missing weights {missing[:5]}, "
+                             f"unknown weights {unused[:5]}")
+        return {n: by_name[n] for n in stored if n in by_name}
+    if len(stored) != len(weights):
+        raise ValueError(f"{source} holds {len(stored)} weights, model '{model.name}' has {len(weights)} "
+                         f"({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})")
+    return dict(zip(stored, weights))
+
+
+def _assign(model: Any, arrays: Mapping[str, np.ndarray], source: str, by_position: bool,
+            skip_mismatch: bool = False) -> dict[str, Any]:
+    """Copy stored arrays into the model's weights (see `_pair`); returns the pairing it used."""
+    pairing = _pair(model, list(arrays), source, by_position, skip_mismatch)
+    checked = []
+    for n, w in pairing.items():
+        a = arrays[n]
+        if a.shape != w.shape:
+            if skip_mismatch:
+                continue
+            raise ValueError(f"{source}: weight {n!r} has shape {a.shape} in the file, but the model's "
+                             f"{w.name!r} has shape {w.shape}")
+        checked.append((w, a))
+    for w, a in checked:  # only once everything matched: a refused file leaves the model untouched
+        w.data[...] = a
+    return pairing
+
+
+# ------------------------------------------------------------------------------------------ optimizer state
+def _optimizer_scalars(optimizer: Any) -> dict[str, int | float]:
+    # The step counter and any per-step running products (Nadam's), i.e. plain numbers on the instance.
+    return {k: v for k, v in vars(optimizer).items() if type(v) in (int, float)}
+
+
+def _optimizer_arrays(optimizer: Any, model: Any) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    slots = getattr(optimizer, "_slots", {})
+    arrays: dict[str, np.ndarray] = {}
+    for w, name in zip(model.weights, weight_names(model)):
+        entry = slots.get(id(w))
+        if entry is not None and entry[0] is w:
+            for i, slot in enumerate(entry[1]):
+                arrays[f"{name}/slot_{i}"] = slot
+    metadata = {"class_name": type(optimizer).__name__, "scalars": json.dumps(_optimizer_scalars(optimizer))}
+    return arrays, metadata
+
+
+def _restore_optimizer(optimizer: Any, pairing: Mapping[str, Any], data: bytes, source: str) -> None:
+    arrays, metadata = safetensors_io.loads(data, source=f"{source}:optimizer.safetensors")
+    if metadata.get("class_name") != type(optimizer).__name__:
+        raise ValueError(f"{source}: the optimizer state belongs to {metadata.get('class_name')!r:.60}, the model's "
+                         f"optimizer is {type(optimizer).__name__}")
+    scalars = _loads(metadata.get("scalars", "{}"), f"{source}: optimizer scalars")
+    current = _optimizer_scalars(optimizer)
+    if not isinstance(scalars, dict):
+        raise UnsafeFileError(f"{source}: optimizer scalars must be a JSON object")
+    updates = []
+    for key, value in scalars.items():  # only numbers the optimizer already has: a file sets nothing else
+        if key in current and type(value) is type(current[key]):
+            updates.append((key, value))
+    plan = []
+    for key, value in arrays.items():
+        name, _, index = key.rpartition("/slot_")
+        w = pairing.get(name)
+        if w is None or not index.isdigit():
+            raise ValueError(f"{source}: optimizer state {key!r} belongs to no weight of the model")
+        plan.append((w, int(index), value))
+    entries = {}
+    for w, i, value in plan:
+        entry = entries.get(id(w)) or optimizer._slots.get(id(w)) or optimizer._add_slots(w)
+        entries[id(w)] = entry
+        if i >= len(entry[1]) or entry[1][i].shape != value.shape:
+            raise ValueError(f"{source}: optimizer slot {i} of {w.name!r} does not fit {type(optimizer).__name__}")
+        entry[1][i][...] = value
+    for key, value in updates:
+        setattr(optimizer, key, value)
+
+
+# ------------------------------------------------------------------------------------------ compile settings
+def _encode_identifier(value: Any) -> Any:
+    """A loss/metric identifier (name, object, function, or a list/dict of them) as JSON."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_encode_identifier(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _encode_identifier(v) for k, v in value.items()}
+    if callable(getattr(value, "get_config", None)) and not isinstance(value, type):
+        return serialize(value)
+    if callable(value):
+        return get_registered_name(value)
+    raise TypeError(f"cannot save compile setting {value!r:.80}")
+
+
+def _decode_identifier(value: Any, kind: str, objects: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return objects.get(value, value)  # plain names are resolved (and unknown ones refused) by compile()
+    if isinstance(value, list):
+        return [_decode_identifier(v, kind, objects) for v in value]
+    if isinstance(value, dict):
+        if "class_name" in value:
+            return deserialize(value, kind=kind, custom_objects=objects)
+        return {k: _decode_identifier(v, kind, objects) for k, v in value.items()}
+    if value is None or isinstance(value, int | float):
+        return value
+    raise UnsafeFileError(f"invalid {kind} setting {value!r:.100} in the compile config")
+
+
+def _compile_config(model: Any) -> dict[str, Any] | None:
+    if not getattr(model, "compiled", False):
+        return None
+    args = getattr(model, "_compile_args", {})
+    return {
+        "optimizer": serialize(model.optimizer) if model.optimizer is not None else None,
+        "loss": _encode_identifier(args.get("loss")),
+        "loss_weights": json_safe(args.get("loss_weights"), "loss_weights"),
+        "metrics": _encode_identifier(args.get("metrics")),
+        "weighted_metrics": _encode_identifier(args.get("weighted_metrics")),
+    }
+
+
+def _compile_from_config(model: Any, config: Any, objects: dict[str, Any], source: str) -> None:
+    if not isinstance(config, dict):
+        raise UnsafeFileError(f"{source}: compile_config must be a JSON object")
+    try:
+        model.compile(
+            optimizer=deserialize(config.get("optimizer"), kind="optimizer", custom_objects=objects) or "rmsprop",
+            loss=_decode_identifier(config.get("loss"), "loss", objects),
+            loss_weights=config.get("loss_weights"),
+            metrics=_decode_identifier(config.get("metrics"), "metric", objects),
+            weighted_metrics=_decode_identifier(config.get("weighted_metrics"), "metric", objects),
+        )
+    except UnsafeFileError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise UnsafeFileError(f"{source}: cannot restore the compile settings ({exc}); pass custom_objects for "
+                              f"your own losses and metrics, or load_model(..., compile=False)") from exc
+
+
+# ------------------------------------------------------------------------------------------ whole models
+def _metadata() -> dict[str, str]:
+    from .. import __version__
+
+    return {"format": FORMAT, "format_version": str(FORMAT_VERSION), "neurona_version": __version__,
+            "numpy_version": np.__version__}
+
+
+def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, include_optimizer: bool = True,
+               training_state: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    """Save architecture, compile settings, weights and optimizer state to one `.neurona` file, atomically.
+
+    Everything is serialized in memory first, so a model that cannot be saved raises before the file
+    (or a previous version of it) is touched. `training_state` (JSON values) is for resumable checkpoints.
+    """
+    if kwargs.pop("save_format", None) not in (None, "neurona"):
+        raise ValueError("neurona saves models only in its own .neurona format (save_format='neurona')")
+    if kwargs:
+        raise TypeError(f"save_model() got unexpected arguments {sorted(kwargs)}")
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION,
+              "model": {"class_name": get_registered_name(type(model)), "config": json_safe(model.get_config())},
+              "compile_config": _compile_config(model)}
+    members = {"metadata.json": _dumps(_metadata()), "config.json": _dumps(config),
+               "model.safetensors": safetensors_io.dumps(_weight_arrays(model), {"format": FORMAT})}
+    if include_optimizer and getattr(model, "optimizer", None) is not None:
+        arrays, meta = _optimizer_arrays(model.optimizer, model)
+        members["optimizer.safetensors"] = safetensors_io.dumps(arrays, meta)
+    if training_state is not None:
+        members["training.json"] = _dumps(json_safe(dict(training_state), "training_state"))
+    archive.write_archive(filepath, members, overwrite=overwrite)
+
+
+def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None, compile: bool = True,
+               safe_mode: bool = True) -> Any:
+    """Rebuild a model saved by `save_model`: architecture, weights, compile settings, optimizer state.
+
+    Only neurona's classes and those registered (or given in `custom_objects`) can be named by the file;
+    `safe_mode` is accepted for Keras compatibility — loading is always safe.
+    """
+    source = os.fspath(filepath)
+    members = archive.read_archive(source)
+    for required in ("config.json", "model.safetensors"):
+        if required not in members:
+            raise UnsafeFileError(f"{source}: not a complete .neurona archive ({required} is missing)")
+    config = _loads(members["config.json"], f"{source}: config.json")
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise UnsafeFileError(f"{source}: config.json is not a neurona model config")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise UnsafeFileError(f"{source}: format version {config.get('format_version')!r:.20} is not supported "
+                              f"(this neurona reads version {FORMAT_VERSION}); upgrade neurona")
+    objects = get_custom_objects(custom_objects)
+    # Building the layers draws initial weights that the file then overwrites: keep the random stream as
+    # it was, so loading a model does not change what the rest of the program draws.
+    generator = nrandom.get_rng().bit_generator
+    rng_state = generator.state
+    try:
+        model = _model_from_config(config.get("model"), objects, f"{source}: config.json")
+    finally:
+        generator.state = rng_state
+    arrays, _ = safetensors_io.loads(members["model.safetensors"], source=f"{source}:model.safetensors")
+    pairing = _assign(model, arrays, source, by_position=False)
+    if compile and config.get("compile_config") is not None:
+        _compile_from_config(model, config["compile_config"], objects, source)
+        if "optimizer.safetensors" in members and model.optimizer is not None:
+            _restore_optimizer(model.optimizer, pairing, members["optimizer.safetensors"], source)
+    return model
+
+
+def save_checkpoint(model: Any, filepath: str | os.PathLike, training_state: Mapping[str, Any]) -> None:
+    """Write what resuming `fit` needs — weights, optimizer state, `training_state` — atomically.
+
+    Unlike `save_model` it stores no architecture, so it also works for subclassed models without
+    `get_config()`; `restore_checkpoint` reads it back into the same model.
+    """
+    members = {"metadata.json": _dumps(_metadata()),
+               "model.safetensors": safetensors_io.dumps(_weight_arrays(model), {"format": FORMAT}),
+               "training.json": _dumps(json_safe(dict(training_state), "training_state"))}
+    if getattr(model, "optimizer", None) is not None:
+        arrays, meta = _optimizer_arrays(model.optimizer, model)
+        members["optimizer.safetensors"] = safetensors_io.dumps(arrays, meta)
+    archive.write_archive(filepath, members)
+
+
+def restore_checkpoint(model: Any, filepath: str | os.PathLike) -> dict[str, Any]:
+    """Load weights and optimizer state of a checkpoint into `model` itself; return its training state."""
+    source = os.fspath(filepath)
+    members = archive.read_archive(source)
+    if "model.safetensors" not in members:
+        raise UnsafeFileError(f"{source}: the checkpoint holds no weights")
+    arrays, _ = safetensors_io.loads(members["model.safetensors"], source=f"{source}:model.safetensors")
+    pairing = _assign(model, arrays, source, by_position=True)
+    if "optimizer.safetensors" in members and getattr(model, "optimizer", None) is not None:
+        _restore_optimizer(model.optimizer, pairing, members["optimizer.safetensors"], source)
+    state = _loads(members.get("training.json", b"{}"), f"{source}: training.json")
+    if not isinstance(state, dict):
+        raise UnsafeFileError(f"{source}: training.json must be a JSON object")
+    return state
+
+
+# ------------------------------------------------------------------------------------------ weights only
+def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True, **kwargs: Any) -> None:
+    """Save only the weights, as a .safetensors file named by layer ("dense/kernel"), atomically."""
+    if kwargs:
+        raise TypeError(f"save_weights() got unexpected arguments {sorted(kwargs)}")
+    arrays = _weight_arrays(model)
+    with atomic_write(filepath, overwrite=overwrite) as f:
+        safetensors_io.write_safetensors(f, arrays, {"format": FORMAT})
+
+
+def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, **kwargs: Any) -> None:
+    """Load weights from a .safetensors file (or a .neurona archive) into `model`.
+
+    Weights are matched by name; when the names differ (the same architecture built again, so its layers
+    got other automatic names) they are matched in order, with every shape checked first.
+    """
+    if kwargs:
+        raise TypeError(f"load_weights() got unexpected arguments {sorted(kwargs)}")
+    source = os.fspath(filepath)
+    if not os.path.isfile(source):
+        raise FileNotFoundError(f"no such weights file: {source!r}")
+    with open(source, "rb") as f:
+        is_zip = f.read(4) == b"PK\x03\x04"
+    if is_zip:
+        members = archive.read_archive(source)
+        if "model.safetensors" not in members:
+            raise UnsafeFileError(f"{source}: the archive holds no weights")
+        arrays, _ = safetensors_io.loads(members["model.safetensors"], source=f"{source}:model.safetensors")
+    else:
+        arrays, _ = safetensors_io.load_file(source)
+    _assign(model, arrays, source, by_position=True, skip_mismatch=skip_mismatch)
+
+
+# ------------------------------------------------------------------------------------------ architecture only
+def model_to_json(model: Any, **kwargs: Any) -> str:
+    """The architecture (no weights) as JSON text."""
+    return json.dumps({"class_name": get_registered_name(type(model)), "config": json_safe(model.get_config())},
+                      **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None = None) -> Any:
+    """Rebuild an untrained model from `model_to_json` text; unknown class names are refused."""
+    return _model_from_config(_loads(json_string, "model JSON"), get_custom_objects(custom_objects), "model JSON")

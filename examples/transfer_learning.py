@@ -10,9 +10,9 @@ curves and corners that serve any digit, so:
 2. Fine-tuning: then also unfreeze the top convolution of the base and train on with a 10 times smaller
    learning rate, so it adapts to the new digits without forgetting what it knew.
 
-A LeNet trained from scratch on the same 25 images, for as many epochs, is printed for comparison: on
-digits this regular it catches up with the transferred network; the gap opens with fewer examples, harder
-images or bigger networks (VGG16 on your own photos, say).
+A LeNet trained from scratch on the same 25 images, for as many epochs as both phases together, is printed
+for comparison: on digits this regular it catches up with the transferred network; the gap opens with
+fewer examples, harder images or bigger networks (VGG16 on your own photos, say).
 
     python examples/transfer_learning.py
 """

@@ -209,6 +209,28 @@ def test_keras_config_naming_code_is_refused():
         model_from_keras_config(spec)
 
 
+def test_keras_2_config_format():
+    """tf.keras 2 writes batch_input_shape and inbound nodes as [[name, node, index, kwargs], ...]."""
+    spec = {"class_name": "Model", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [],
+         "config": {"batch_input_shape": [None, 4], "dtype": "float32", "sparse": False, "ragged": False,
+                    "name": "input_1"}},
+        {"class_name": "Dense", "name": "dense", "inbound_nodes": [[["input_1", 0, 0, {}]]],
+         "config": {"name": "dense", "trainable": True, "dtype": "float32", "units": 3, "activation": "relu",
+                    "use_bias": True, "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+                    "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": None,
+                    "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+                    "bias_constraint": None}},
+        {"class_name": "Dense", "name": "dense_1", "inbound_nodes": [[["dense", 0, 0, {}]]],
+         "config": {"name": "dense_1", "units": 2}},
+        {"class_name": "Add", "name": "add", "inbound_nodes": [[["dense_1", 0, 0, {}], ["dense_1", 0, 0, {}]]],
+         "config": {"name": "add"}}],
+        "input_layers": [["input_1", 0, 0]], "output_layers": [["add", 0, 0]]}}
+    model = model_from_keras_config(spec)
+    assert [la.name for la in model.layers] == ["input_1", "dense", "dense_1", "add"]
+    assert model.output_shape == (None, 2) and model.count_params() == 15 + 8
+
+
 def test_keras_setting_without_equivalent_is_named():
     spec = {"class_name": "Sequential", "config": {"name": "s", "layers": [
         {"class_name": "InputLayer", "config": {"batch_shape": [None, 3], "name": "in"}},

@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "activations", "applications", "callbacks", "data", "datasets", "export", "initializers", "interop",
-    "layers", "losses", "metrics", "models", "optimizers", "plot", "preprocessing", "regularizers", "saving",
+    "layers", "losses", "metrics", "models", "optimizers", "plot", "preprocessing", "pretrained", "regularizers",
+    "saving",
     "sklearn", "utils",
 )
 _NAMES = {"Model": "models", "Sequential": "models", "Input": "layers"}

@@ -7,7 +7,7 @@ module also has Keras's `preprocess_input` and `decode_predictions` (`neurona.ap
 LeNet5 and AlexNet, which Keras lacks, complete the slides' list.
 """
 
-from . import imagenet_utils
+from . import densenet, imagenet_utils, inception_v3, mobilenet, mobilenet_v2, resnet, resnet50, vgg16, vgg19
 from .alexnet import AlexNet
 from .densenet import DenseNet121, DenseNet169, DenseNet201
 from .inception import InceptionV3
@@ -18,5 +18,6 @@ from .vgg import VGG16, VGG19
 
 __all__ = [
     "AlexNet", "DenseNet121", "DenseNet169", "DenseNet201", "InceptionV3", "LeNet5", "MobileNet", "MobileNetV2",
-    "ResNet50", "ResNet101", "ResNet152", "VGG16", "VGG19", "imagenet_utils",
+    "ResNet50", "ResNet101", "ResNet152", "VGG16", "VGG19", "densenet", "imagenet_utils",
+    "inception_v3", "mobilenet", "mobilenet_v2", "resnet", "resnet50", "vgg16", "vgg19",
 ]

@@ -94,22 +94,31 @@ def get_file(wf: WeightFile) -> Path:
     return target
 
 
-def load_into(model: Any, weights: Any, imagenet_file: WeightFile | None) -> None:
-    """Fill `model` from `weights`: 'imagenet' (the published Keras file), or a path to a weights file.
+def resolve(weights: Any, imagenet_file: WeightFile | None, model_name: str) -> Path | None:
+    """The file `weights` names: None, the cached (or downloaded) published file for 'imagenet', or a path.
+
+    Called before the network is built, so a missing file fails at once.
+    """
+    if weights is None:
+        return None
+    if isinstance(weights, str) and weights == "imagenet":
+        if imagenet_file is None:
+            raise ValueError(f"there are no published ImageNet weights for {model_name} with these arguments")
+        return get_file(imagenet_file)
+    path = Path(os.fsdecode(weights))
+    if not path.is_file():
+        raise FileNotFoundError(f"weights={os.fsdecode(weights)!r} is neither None, 'imagenet' nor an existing file")
+    return path
+
+
+def load(model: Any, path: Path | None) -> None:
+    """Fill `model` from the weights file `path` (None: keep the random initial weights).
 
     `.h5`/`.hdf5`/`.keras` files are Keras's (matched layer by layer, see `neurona.interop.keras_h5`);
     anything else is a neurona `.safetensors`/`.neurona` file (`model.load_weights`).
     """
-    if weights is None:
+    if path is None:
         return
-    if weights == "imagenet":
-        if imagenet_file is None:
-            raise ValueError(f"there are no published ImageNet weights for '{model.name}' with these arguments")
-        path = get_file(imagenet_file)
-    else:
-        path = Path(os.fsdecode(weights))
-        if not path.is_file():
-            raise FileNotFoundError(f"weights={os.fsdecode(weights)!r} is neither None, 'imagenet' nor an existing file")
     if path.suffix.lower() in (".h5", ".hdf5", ".keras"):
         from ..interop import load_keras_weights
 

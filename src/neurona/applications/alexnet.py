@@ -29,6 +29,7 @@ def AlexNet(include_top: bool = True, weights: Any = None, input_tensor: Any = N
     imagenet_utils.validate_weights(weights, include_top, classes)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=227, min_size=67,
                                                     require_flatten=include_top, weights=weights)
+    weights_path = _weights.resolve(weights, None, name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(img_input)
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
@@ -50,5 +51,5 @@ def AlexNet(include_top: bool = True, weights: Any = None, input_tensor: Any = N
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load_into(model, weights, None)
+    _weights.load(model, weights_path)
     return model

@@ -30,7 +30,8 @@ def weight_file(blocks: Sequence[int], include_top: bool) -> _weights.WeightFile
         return None
     key, top_hash, notop_hash = HASHES[tuple(blocks)]
     fname = f"{key}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    return _weights.WeightFile(fname, _weights.KERAS_APPS + "densenet/" + fname, top_hash if include_top else notop_hash)
+    file_hash = top_hash if include_top else notop_hash
+    return _weights.WeightFile(fname, _weights.KERAS_APPS + "densenet/" + fname, file_hash)
 
 
 def conv_block(x: Any, growth_rate: int, name: str) -> Any:
@@ -64,8 +65,11 @@ def DenseNet(blocks: Sequence[int], include_top: bool = True, weights: Any = "im
              classes: int = 1000, classifier_activation: Any = "softmax", name: str = "densenet") -> Model:
     """A DenseNet with `blocks` conv blocks in each of its four dense blocks."""
     imagenet_utils.validate_weights(weights, include_top, classes)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
                                                     require_flatten=include_top, weights=weights)
+    weights_path = _weights.resolve(weights, weight_file(blocks, include_top), name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(img_input)
     x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
@@ -81,14 +85,13 @@ def DenseNet(blocks: Sequence[int], include_top: bool = True, weights: Any = "im
     x = layers.Activation("relu", name="relu")(x)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     elif pooling == "avg":
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load_into(model, weights, weight_file(blocks, include_top))
+    _weights.load(model, weights_path)
     return model
 
 

@@ -37,7 +37,8 @@ _TORCH_MEAN, _TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 def preprocess_input(x: Any, data_format: str | None = None, mode: str = "caffe") -> np.ndarray:
     """A batch of RGB images with values 0..255 prepared for an ImageNet model (see the module docstring).
 
-    Float arrays are modified in place and returned, as in Keras; other dtypes are converted to float32 first.
+    Use the returned array: 'tf' and 'torch' modes scale float arrays in place, as Keras does ('caffe' returns
+    a new array); integer images are converted to float32 first.
     """
     if mode not in ("caffe", "tf", "torch"):
         raise ValueError(f"preprocess_input: mode must be 'caffe', 'tf' or 'torch', got {mode!r}")

@@ -88,8 +88,11 @@ def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tenso
                 classifier_activation: Any = "softmax", name: str = "inception_v3") -> Model:
     """InceptionV3: inputs 299x299x3 (at least 75x75 without the top); `preprocess_input` scales to [-1, 1]."""
     imagenet_utils.validate_weights(weights, include_top, classes)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=75,
                                                     require_flatten=include_top, weights=weights)
+    weights_path = _weights.resolve(weights, WEIGHTS[include_top], name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = conv2d_bn(img_input, 32, 3, 3, strides=(2, 2), padding="valid")
     x = conv2d_bn(x, 32, 3, 3, padding="valid")
@@ -128,14 +131,13 @@ def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tenso
     x = _module_e(x, 1)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     elif pooling == "avg":
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load_into(model, weights, WEIGHTS[include_top])
+    _weights.load(model, weights_path)
     return model
 
 

@@ -39,6 +39,7 @@ def LeNet5(include_top: bool = True, weights: Any = None, input_tensor: Any = No
         raise ValueError(f"LeNet5: with include_top=True the input size must be known, got {input_shape}")
     rows = input_shape[0]
     padding = "same" if rows is not None and rows < 32 else "valid"
+    weights_path = _weights.resolve(weights, None, name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = layers.Conv2D(6, 5, padding=padding, activation=activation, name="c1")(img_input)
     x = layers.AveragePooling2D(2, name="s2")(x)
@@ -54,5 +55,5 @@ def LeNet5(include_top: bool = True, weights: Any = None, input_tensor: Any = No
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load_into(model, weights, None)
+    _weights.load(model, weights_path)
     return model

@@ -70,6 +70,8 @@ def MobileNet(input_shape: Sequence[int | None] | None = None, alpha: float = 1.
     `depth_multiplier` the depthwise layers' outputs. Inputs go through `preprocess_input` ([-1, 1]).
     """
     imagenet_utils.validate_weights(weights, include_top, classes)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, _default_size(input_shape, (128, 160, 192, 224)),
                                                     min_size=32, require_flatten=include_top, weights=weights)
     rows, cols = input_shape[0], input_shape[1]
@@ -79,6 +81,13 @@ def MobileNet(input_shape: Sequence[int | None] | None = None, alpha: float = 1.
         if alpha not in (0.25, 0.50, 0.75, 1.0):
             raise ValueError(f"ImageNet weights exist only for alpha in 0.25, 0.5, 0.75, 1.0; got alpha={alpha}")
         rows = _imagenet_rows(rows, cols, (128, 160, 192, 224), "MobileNet")
+    name = name if name is not None else f"mobilenet_{alpha:0.2f}_{rows}"
+    wf = None
+    if weights == "imagenet":
+        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}[alpha]
+        fname = f"mobilenet_{alpha_text}_{rows}_tf{'' if include_top else '_no_top'}.h5"
+        wf = _weights.WeightFile(fname, _weights.KERAS_APPS + "mobilenet/" + fname)  # Keras publishes no hash
+    weights_path = _weights.resolve(weights, wf, name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = _conv_block(img_input, 32, alpha, strides=(2, 2))
     plan = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
@@ -89,20 +98,13 @@ def MobileNet(input_shape: Sequence[int | None] | None = None, alpha: float = 1.
         x = layers.Dropout(dropout, name="dropout")(x)
         x = layers.Conv2D(classes, (1, 1), padding="same", name="conv_preds")(x)
         x = layers.Reshape((classes,), name="reshape_2")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Activation(classifier_activation, name="predictions")(x)
     elif pooling == "avg":
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
-    name = name if name is not None else f"mobilenet_{alpha:0.2f}_{rows}"
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    wf = None
-    if weights == "imagenet":
-        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}[alpha]
-        fname = f"mobilenet_{alpha_text}_{rows}_tf{'' if include_top else '_no_top'}.h5"
-        wf = _weights.WeightFile(fname, _weights.KERAS_APPS + "mobilenet/" + fname)  # Keras publishes no hash
-    _weights.load_into(model, weights, wf)
+    _weights.load(model, weights_path)
     return model
 
 
@@ -155,6 +157,8 @@ def MobileNetV2(input_shape: Sequence[int | None] | None = None, alpha: float = 
     ImageNet weights exist for alpha 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 and sizes 96-224.
     """
     imagenet_utils.validate_weights(weights, include_top, classes)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
     sizes = (96, 128, 160, 192, 224)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, _default_size(input_shape, sizes), min_size=32,
                                                     require_flatten=include_top, weights=weights)
@@ -164,6 +168,13 @@ def MobileNetV2(input_shape: Sequence[int | None] | None = None, alpha: float = 
             raise ValueError(f"ImageNet weights exist only for alpha in 0.35, 0.5, 0.75, 1.0, 1.3, 1.4; "
                              f"got alpha={alpha}")
         rows = _imagenet_rows(rows, cols, sizes, "MobileNetV2")
+    name = name if name is not None else f"mobilenetv2_{alpha:0.2f}_{rows}"
+    wf = None
+    if weights == "imagenet":
+        fname = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
+                 f"{'' if include_top else '_no_top'}.h5")
+        wf = _weights.WeightFile(fname, _weights.KERAS_APPS + "mobilenet_v2/" + fname)  # Keras publishes no hash
+    weights_path = _weights.resolve(weights, wf, name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = layers.Conv2D(_make_divisible(32 * alpha, 8), kernel_size=3, strides=(2, 2), padding="same", use_bias=False,
                       name="Conv1")(img_input)
@@ -178,20 +189,13 @@ def MobileNetV2(input_shape: Sequence[int | None] | None = None, alpha: float = 
     x = layers.Activation("relu6", name="out_relu")(x)
     if include_top:
         x = layers.GlobalAveragePooling2D()(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     elif pooling == "avg":
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
-    name = name if name is not None else f"mobilenetv2_{alpha:0.2f}_{rows}"
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    wf = None
-    if weights == "imagenet":
-        fname = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
-                 f"{'' if include_top else '_no_top'}.h5")
-        wf = _weights.WeightFile(fname, _weights.KERAS_APPS + "mobilenet_v2/" + fname)  # Keras publishes no hash
-    _weights.load_into(model, weights, wf)
+    _weights.load(model, weights_path)
     return model
 
 

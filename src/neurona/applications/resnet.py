@@ -64,8 +64,11 @@ def ResNet(stack_fn: Callable[[Any], Any], weights_key: str | None, include_top:
            name: str = "resnet") -> Model:
     """The ResNet v1 skeleton: 7x7 stem, max pooling, `stack_fn`'s residual stages, the classifier."""
     imagenet_utils.validate_weights(weights, include_top, classes)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
                                                     require_flatten=include_top, weights=weights)
+    weights_path = _weights.resolve(weights, weight_file(weights_key, include_top) if weights_key else None, name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
@@ -76,14 +79,13 @@ def ResNet(stack_fn: Callable[[Any], Any], weights_key: str | None, include_top:
     x = stack_fn(x)
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     elif pooling == "avg":
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load_into(model, weights, weight_file(weights_key, include_top) if weights_key else None)
+    _weights.load(model, weights_path)
     return model
 
 

@@ -38,8 +38,11 @@ WEIGHTS = {
 def _vgg(convs_per_block: Sequence[int], weights_key: str, include_top: bool, weights: Any, input_tensor: Any,
          input_shape: Any, pooling: str | None, classes: int, classifier_activation: Any, name: str) -> Model:
     imagenet_utils.validate_weights(weights, include_top, classes)
+    if include_top:
+        imagenet_utils.validate_activation(classifier_activation, weights)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
                                                     require_flatten=include_top, weights=weights)
+    weights_path = _weights.resolve(weights, WEIGHTS[(weights_key, include_top)], name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = img_input
     for block, (filters, n) in enumerate(zip((64, 128, 256, 512, 512), convs_per_block), start=1):
@@ -50,14 +53,13 @@ def _vgg(convs_per_block: Sequence[int], weights_key: str, include_top: bool, we
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(4096, activation="relu", name="fc1")(x)
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     elif pooling == "avg":
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load_into(model, weights, WEIGHTS[(weights_key, include_top)])
+    _weights.load(model, weights_path)
     return model
 
 

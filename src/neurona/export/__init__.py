@@ -38,6 +38,13 @@ def _onnx_module() -> Any:
     return onnx_pkg
 
 
+def _check_exportable(model: Any) -> None:
+    if getattr(model, "outputs", None) is None:
+        raise ExportError(f"model '{model.name}' cannot be exported: it is not built yet (give it an input shape or "
+                          f"call it on data), or it is a subclassed Model whose call() is Python code; only "
+                          f"Sequential and functional models are graphs ONNX can hold")
+
+
 def _ordered_nodes(outputs: list[Any]) -> list[Any]:
     """The nodes that compute `outputs`, each after the nodes it reads (iterative depth-first search)."""
     order, done, stack = [], set(), [(t.node, False) for t in reversed(outputs)]
@@ -58,9 +65,7 @@ def _emit_model(g: GraphBuilder, model: Any, inputs: list[Value]) -> list[Value]
     """Append the nodes of `model` (a functional graph) reading `inputs`; returns its output values."""
     from ..models import Model
 
-    if getattr(model, "_graph", None) is None:
-        raise ExportError(f"model '{model.name}' is not built, or is a subclassed Model whose call() is Python "
-                          f"code: only Sequential and functional models can be exported")
+    _check_exportable(model)
     values: dict[int, Value] = {id(t): v for t, v in zip(model.inputs, inputs)}
     for node in _ordered_nodes(model.outputs):
         if node.is_input:
@@ -96,9 +101,7 @@ def to_onnx(model: Any, opset: int = DEFAULT_OPSET) -> Any:
     newest = onnx_pkg.defs.onnx_opset_version()
     if not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= newest:
         raise ValueError(f"opset must be an integer from {MIN_OPSET} to {newest} (this onnx's newest), got {opset!r}")
-    if not getattr(model, "built", False) or getattr(model, "_graph", None) is None:
-        raise ExportError(f"model '{model.name}' must be built (give it an input shape or call it on data) before "
-                          f"export")
+    _check_exportable(model)
     dtype = np.dtype(model.dtype)
     g = GraphBuilder(onnx_pkg, dtype)
     inputs = []

@@ -249,8 +249,8 @@ def _global_pool(g, layer, v, shapes):
 # ------------------------------------------------------------------------------------------------ normalization
 @converts("BatchNormalization")
 def _batch_norm(g, layer, v, shapes):
-    axes = layer._axes if hasattr(layer, "_axes") else (v.rank - 1,)
-    if tuple(axes) != (v.rank - 1,):
+    axes = sorted({int(a) % v.rank for a in (layer.axis if isinstance(layer.axis, list) else [layer.axis])})
+    if axes != [v.rank - 1]:
         raise ExportError(f"BatchNormalization '{layer.name}': only the last (channels) axis can be exported, "
                           f"got axis={layer.axis}")
     c = layer.moving_mean.shape[0]

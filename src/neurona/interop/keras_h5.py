@@ -127,10 +127,6 @@ def open_h5(source: Any, name: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------------------ pairing
-def _model_layers(model: Any) -> list[Any]:
-    return list(model.layers)
-
-
 def _is_model(layer: Any) -> bool:
     from ..models import Model
 
@@ -181,7 +177,7 @@ def _legacy_layers(root: Any, source: str) -> list[tuple[str, list[tuple[str, An
 
 def _assign_legacy(model: Any, root: Any, source: str, by_name: bool, skip_mismatch: bool) -> list[tuple[Any, Any]]:
     stored = _legacy_layers(root, source)
-    targets = [layer for layer in _model_layers(model) if layer.weights]
+    targets = [layer for layer in model.layers if layer.weights]
     names = [la.name for la in targets]
     if by_name or sorted(n for n, _ in stored) == sorted(names):
         layers_by_name = {la.name: la for la in targets}
@@ -234,7 +230,7 @@ def _assign_v3(container: Any, group: Any, source: str, path: str, skip_mismatch
             recorded = sub["vars"].attrs["name"]
             by_recorded[recorded.decode() if isinstance(recorded, bytes) else str(recorded)] = key
     used: dict[str, int] = {}
-    for layer in _model_layers(container):
+    for layer in container.layers:
         base = _keras_class_name(layer)
         used[base] = used.get(base, -1) + 1
         by_class = base if used[base] == 0 else f"{base}_{used[base]}"

@@ -10,7 +10,7 @@ PyTorch and Keras store the same numbers in different orders:
 | Conv2d, groups=in | weight (in*m, 1, kh, kw) | DepthwiseConv2D kernel (kh, kw, in, m) |
 | Conv1d | weight (out, in, k) | kernel (k, in, out) |
 | BatchNorm | weight, bias, running_mean, running_var | gamma, beta, moving_mean, moving_variance |
-| LSTM | weight_ih (4H, in), weight_hh (4H, H), bias_ih, bias_hh | kernel (in, 4H), recurrent_kernel (H, 4H), bias (4H,) |
+| LSTM | weight_ih (4H, in), weight_hh (4H, H), bias_ih, bias_hh | kernel (in, 4H), recurrent_kernel (H, 4H), bias |
 
 A Linear layer that reads flattened feature maps needs one more step: PyTorch flattens (C, H, W), Keras
 (H, W, C), so its input rows are reordered too (detected from the Flatten layer in front of the Dense).

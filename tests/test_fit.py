@@ -490,9 +490,9 @@ def test_standardize_uses_training_statistics_only():
     np.testing.assert_allclose(te, [[3, 2]])  # (5 - 2) / 1 and a constant column divided by 1
     s = Standardizer().fit(train)
     np.testing.assert_allclose(s.inverse_transform(s.transform(test)), test)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(RuntimeError, match="before fit"):
         Standardizer().transform(test)
-    with pytest.raises(ValueError, match="fitted on samples of shape"):
+    with pytest.raises(ValueError, match="does not match the shape it was fitted on"):
         s.transform(np.zeros((2, 3)))
 
 

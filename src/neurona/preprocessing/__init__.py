@@ -4,8 +4,8 @@
 ``Standardizer`` is the slides' ``(x - mean) / std`` fitted on the training data only.
 """
 
-from ..utils import to_categorical
 from . import image
+from .categorical import to_categorical
 from .scaling import Standardizer, normalize
 from .split import train_test_split
 

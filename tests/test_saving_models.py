@@ -63,6 +63,7 @@ LAYER_CASES = {
     "SpatialDropout2D": (lambda: layers.SpatialDropout2D(0.3), (6, 6, 2), "float"),
     "GaussianNoise": (lambda: layers.GaussianNoise(0.1), (6,), "float"),
     "GaussianDropout": (lambda: layers.GaussianDropout(0.1), (6,), "float"),
+    "AlphaDropout": (lambda: layers.AlphaDropout(0.1, noise_shape=(None, 1)), (6,), "float"),
     "Embedding": (lambda: layers.Embedding(10, 3), (5,), "int"),
     "SimpleRNN": (lambda: layers.SimpleRNN(4), (5, 3), "float"),
     "LSTM": (lambda: layers.LSTM(4, return_sequences=True), (5, 3), "float"),
@@ -74,6 +75,9 @@ LAYER_CASES = {
     "Softmax": (lambda: layers.Softmax(), (6,), "float"),
     "ELU": (lambda: layers.ELU(), (6,), "float"),
     "PReLU": (lambda: layers.PReLU(), (6,), "float"),
+    "ReLU_capped_leaky": (lambda: layers.ReLU(6.0, negative_slope=0.1, threshold=0.5), (6,), "float"),
+    "Softmax_axes": (lambda: layers.Softmax(axis=[1, 2]), (3, 4), "float"),
+    "PReLU_shared": (lambda: layers.PReLU("ones", "l2", shared_axes=[1, 2]), (4, 4, 3), "float"),
 }
 MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot")
 # Registered layer classes that are covered elsewhere in this file or are not layers one saves alone.

@@ -9,12 +9,19 @@ publishes for it (MD5 or SHA-256, told apart by length) before it is used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from ..layers.base import deferred_initialization
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class WeightsUnavailableError(OSError):
@@ -114,14 +121,28 @@ def resolve(weights: Any, imagenet_file: WeightFile | None, model_name: str) -> 
 def load(model: Any, path: Path | None) -> None:
     """Fill `model` from the weights file `path` (None: keep the random initial weights).
 
-    `.h5`/`.hdf5`/`.keras` files are Keras's (matched layer by layer, see `neurona.interop.keras_h5`);
-    anything else is a neurona `.safetensors`/`.neurona` file (`model.load_weights`).
+    `model.load_weights` tells the kinds apart by content: Keras's `.h5`/`.keras` files (matched layer by
+    layer, see `neurona.interop.keras_h5`) or neurona's `.safetensors`/`.neurona` files.
     """
-    if path is None:
-        return
-    if path.suffix.lower() in (".h5", ".hdf5", ".keras"):
-        from ..interop import load_keras_weights
-
-        load_keras_weights(model, path)
-    else:
+    if path is not None:
         model.load_weights(path)
+
+
+def skips_initializers_when_loading(constructor: F) -> F:
+    """Decorate an application constructor: given `weights` to load, it builds its layers with zeros
+    (`deferred_initialization`) instead of drawing initial values the file overwrites at once."""
+    signature = inspect.signature(constructor)
+
+    @functools.wraps(constructor)
+    def build(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            return constructor(*args, **kwargs)  # Python's own message for the bad call
+        bound.apply_defaults()
+        if bound.arguments.get("weights") is None:
+            return constructor(*args, **kwargs)
+        with deferred_initialization():
+            return constructor(*args, **kwargs)
+
+    return build  # type: ignore[return-value]

@@ -19,6 +19,7 @@ from ..models import Model
 from . import _weights, imagenet_utils
 
 
+@_weights.skips_initializers_when_loading
 def AlexNet(include_top: bool = True, weights: Any = None, input_tensor: Any = None,  # noqa: N802
             input_shape: Sequence[int | None] | None = None, pooling: str | None = None, classes: int = 1000,
             classifier_activation: Any = "softmax", dropout: float = 0.5, name: str = "alexnet") -> Model:

@@ -60,6 +60,7 @@ def transition_block(x: Any, reduction: float, name: str) -> Any:
     return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
 
+@_weights.skips_initializers_when_loading
 def DenseNet(blocks: Sequence[int], include_top: bool = True, weights: Any = "imagenet",  # noqa: N802
              input_tensor: Any = None, input_shape: Sequence[int | None] | None = None, pooling: str | None = None,
              classes: int = 1000, classifier_activation: Any = "softmax", name: str = "densenet") -> Model:

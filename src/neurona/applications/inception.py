@@ -83,6 +83,7 @@ def _module_e(x: Any, i: int) -> Any:
     return layers.concatenate([branch1x1, branch3x3, branch3x3dbl, branch_pool], axis=3, name=f"mixed{9 + i}")
 
 
+@_weights.skips_initializers_when_loading
 def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,  # noqa: N802
                 input_shape: Sequence[int | None] | None = None, pooling: str | None = None, classes: int = 1000,
                 classifier_activation: Any = "softmax", name: str = "inception_v3") -> Model:

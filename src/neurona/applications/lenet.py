@@ -20,6 +20,7 @@ from ..models import Model
 from . import _weights, imagenet_utils
 
 
+@_weights.skips_initializers_when_loading
 def LeNet5(include_top: bool = True, weights: Any = None, input_tensor: Any = None,  # noqa: N802
            input_shape: Sequence[int | None] | None = None, pooling: str | None = None, classes: int = 10,
            classifier_activation: Any = "softmax", activation: Any = "tanh", name: str = "lenet5") -> Model:

@@ -2,8 +2,8 @@
 depthwise separable convolutions, a 3x3 DepthwiseConv2D (one filter per channel) followed by a 1x1 Conv2D
 that mixes the channels, about 8 times cheaper than a full 3x3 convolution.
 
-Layer for layer the structure of `keras.applications.MobileNet`/`MobileNetV2`. Keras writes the capped ReLU
-as a `ReLU(6.0)` layer; here it is `Activation("relu6")` with the same name (no weights either way).
+Layer for layer the structure of `keras.applications.MobileNet`/`MobileNetV2`, down to the capped ReLUs,
+which are `ReLU(6.0)` layers with Keras's names.
 
 >>> MobileNet(weights=None).count_params()
 4253864
@@ -41,7 +41,7 @@ def _conv_block(x: Any, filters: int, alpha: float, kernel: tuple[int, int] = (3
                 strides: tuple[int, int] = (1, 1)) -> Any:
     x = layers.Conv2D(int(filters * alpha), kernel, padding="same", use_bias=False, strides=strides, name="conv1")(x)
     x = layers.BatchNormalization(axis=-1, name="conv1_bn")(x)
-    return layers.Activation("relu6", name="conv1_relu")(x)
+    return layers.ReLU(6.0, name="conv1_relu")(x)
 
 
 def _depthwise_conv_block(x: Any, pointwise_filters: int, alpha: float, depth_multiplier: int = 1,
@@ -53,13 +53,14 @@ def _depthwise_conv_block(x: Any, pointwise_filters: int, alpha: float, depth_mu
                                depth_multiplier=depth_multiplier, strides=strides, use_bias=False,
                                name=f"conv_dw_{block_id}")(x)
     x = layers.BatchNormalization(axis=-1, name=f"conv_dw_{block_id}_bn")(x)
-    x = layers.Activation("relu6", name=f"conv_dw_{block_id}_relu")(x)
+    x = layers.ReLU(6.0, name=f"conv_dw_{block_id}_relu")(x)
     x = layers.Conv2D(int(pointwise_filters * alpha), (1, 1), padding="same", use_bias=False, strides=(1, 1),
                       name=f"conv_pw_{block_id}")(x)
     x = layers.BatchNormalization(axis=-1, name=f"conv_pw_{block_id}_bn")(x)
-    return layers.Activation("relu6", name=f"conv_pw_{block_id}_relu")(x)
+    return layers.ReLU(6.0, name=f"conv_pw_{block_id}_relu")(x)
 
 
+@_weights.skips_initializers_when_loading
 def MobileNet(input_shape: Sequence[int | None] | None = None, alpha: float = 1.0,  # noqa: N802
               depth_multiplier: int = 1, dropout: float = 1e-3, include_top: bool = True, weights: Any = "imagenet",
               input_tensor: Any = None, pooling: str | None = None, classes: int = 1000,
@@ -126,7 +127,7 @@ def _inverted_res_block(inputs: Any, expansion: int, stride: int, alpha: float, 
         x = layers.Conv2D(expansion * in_channels, kernel_size=1, padding="same", use_bias=False, activation=None,
                           name=f"{prefix}expand")(x)
         x = layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name=f"{prefix}expand_BN")(x)
-        x = layers.Activation("relu6", name=f"{prefix}expand_relu")(x)
+        x = layers.ReLU(6.0, name=f"{prefix}expand_relu")(x)
     else:
         prefix = "expanded_conv_"
     if stride == 2:
@@ -134,7 +135,7 @@ def _inverted_res_block(inputs: Any, expansion: int, stride: int, alpha: float, 
     x = layers.DepthwiseConv2D(kernel_size=3, strides=stride, activation=None, use_bias=False,
                                padding="same" if stride == 1 else "valid", name=f"{prefix}depthwise")(x)
     x = layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name=f"{prefix}depthwise_BN")(x)
-    x = layers.Activation("relu6", name=f"{prefix}depthwise_relu")(x)
+    x = layers.ReLU(6.0, name=f"{prefix}depthwise_relu")(x)
     x = layers.Conv2D(pointwise_filters, kernel_size=1, padding="same", use_bias=False, activation=None,
                       name=f"{prefix}project")(x)
     x = layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name=f"{prefix}project_BN")(x)
@@ -148,6 +149,7 @@ _V2_BLOCKS = ([(16, 1, 1)] + [(24, 2, 6), (24, 1, 6)] + [(32, 2, 6)] + [(32, 1, 
               + [(64, 1, 6)] * 3 + [(96, 1, 6)] * 3 + [(160, 2, 6)] + [(160, 1, 6)] * 2 + [(320, 1, 6)])
 
 
+@_weights.skips_initializers_when_loading
 def MobileNetV2(input_shape: Sequence[int | None] | None = None, alpha: float = 1.0,  # noqa: N802
                 include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
                 pooling: str | None = None, classes: int = 1000, classifier_activation: Any = "softmax",
@@ -179,14 +181,14 @@ def MobileNetV2(input_shape: Sequence[int | None] | None = None, alpha: float = 
     x = layers.Conv2D(_make_divisible(32 * alpha, 8), kernel_size=3, strides=(2, 2), padding="same", use_bias=False,
                       name="Conv1")(img_input)
     x = layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name="bn_Conv1")(x)
-    x = layers.Activation("relu6", name="Conv1_relu")(x)
+    x = layers.ReLU(6.0, name="Conv1_relu")(x)
     for block_id, (filters, stride, expansion) in enumerate(_V2_BLOCKS):
         x = _inverted_res_block(x, filters=filters, alpha=alpha, stride=stride, expansion=expansion,
                                 block_id=block_id)
     last = _make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
     x = layers.Conv2D(last, kernel_size=1, use_bias=False, name="Conv_1")(x)
     x = layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name="Conv_1_bn")(x)
-    x = layers.Activation("relu6", name="out_relu")(x)
+    x = layers.ReLU(6.0, name="out_relu")(x)
     if include_top:
         x = layers.GlobalAveragePooling2D()(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)

@@ -58,6 +58,7 @@ def residual_stack(x: Any, filters: int, blocks: int, stride1: int = 2, name: st
     return x
 
 
+@_weights.skips_initializers_when_loading
 def ResNet(stack_fn: Callable[[Any], Any], weights_key: str | None, include_top: bool = True,  # noqa: N802
            weights: Any = "imagenet", input_tensor: Any = None, input_shape: Sequence[int | None] | None = None,
            pooling: str | None = None, classes: int = 1000, classifier_activation: Any = "softmax",

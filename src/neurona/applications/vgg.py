@@ -35,6 +35,7 @@ WEIGHTS = {
 }
 
 
+@_weights.skips_initializers_when_loading
 def _vgg(convs_per_block: Sequence[int], weights_key: str, include_top: bool, weights: Any, input_tensor: Any,
          input_shape: Any, pooling: str | None, classes: int, classifier_activation: Any, name: str) -> Model:
     imagenet_utils.validate_weights(weights, include_top, classes)

@@ -104,6 +104,36 @@ def _activation_layer(g, layer, v, shapes):
     return apply_activation(g, layer, layer.activation, v)
 
 
+
+@converts("ReLU")
+def _relu_layer(g, layer, v, shapes):
+    if layer.threshold != 0:
+        raise ExportError(f"ReLU '{layer.name}': threshold={layer.threshold} cannot be exported to ONNX")
+    if layer.negative_slope:
+        out = g.op("LeakyRelu", [v.name], f"{layer.name}/leaky", alpha=layer.negative_slope)
+    else:
+        out = g.op("Relu", [v.name], f"{layer.name}/relu")
+    if layer.max_value is not None:  # x > 0: min(x, max); the negative side is already <= 0 <= max
+        out = g.op("Min", [out, g.const(f"{layer.name}/max", layer.max_value)], layer.name)
+    return Value(out, v.rank, v.permuted)
+
+
+@converts("LeakyReLU")
+def _leaky_relu_layer(g, layer, v, shapes):
+    return _unary("LeakyRelu", alpha=layer.negative_slope)(g, v, layer.name)
+
+
+@converts("ELU")
+def _elu_layer(g, layer, v, shapes):
+    return _unary("Elu", alpha=layer.alpha)(g, v, layer.name)
+
+
+@converts("Softmax")
+def _softmax_layer(g, layer, v, shapes):
+    if layer.axis not in (-1, len(shapes) - 1):
+        raise ExportError(f"Softmax '{layer.name}': only the last axis can be exported, got axis={layer.axis}")
+    return _softmax_like("Softmax")(g, v, layer.name)
+
 @converts("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
 def _identity(g, layer, v, shapes):
     return v  # inference: these layers pass their input through

@@ -87,6 +87,21 @@ class LeakyReLU(Function):
         return np.where(self.pos, gy, gy * self.slope)
 
 
+class PReLU(Function):
+    """x where x > 0, else alpha * x, with a learned `alpha` (broadcast against x, e.g. one per channel)."""
+
+    def forward(self, x, alpha):
+        self.x, self.alpha = x, alpha
+        return np.where(x > 0, x, alpha * x)
+
+    def backward(self, gy):
+        x = self.x
+        gx = gy * np.where(x > 0, 1, self.alpha)
+        # d/d(alpha) is x on the negative side; the engine sums it down to alpha's (shared) shape
+        galpha = gy * np.minimum(x, 0)
+        return gx, galpha
+
+
 class ELU(Function):
     def __init__(self, alpha: float = 1.0, scale: float = 1.0) -> None:
         self.alpha, self.scale = alpha, scale
@@ -196,6 +211,11 @@ def relu(x: Any) -> Tensor:
 def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
     """x if x > 0 else negative_slope * x (Keras's default slope 0.2)."""
     return LeakyReLU(negative_slope)(x)
+
+
+def prelu(x: Any, alpha: Any) -> Tensor:
+    """x if x > 0 else alpha * x, differentiable in both x and the (broadcastable) slopes `alpha`."""
+    return PReLU()(x, alpha)
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ from .serialization import deserialize, get_custom_objects, get_registered_name,
 
 FORMAT = "neurona"
 FORMAT_VERSION = 1
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first 8 bytes of every HDF5 file (Keras's .h5 and .weights.h5)
 
 
 # ------------------------------------------------------------------------------------------ JSON in and out
@@ -347,19 +349,41 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
         safetensors_io.write_safetensors(f, arrays, {"format": FORMAT})
 
 
-def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, **kwargs: Any) -> None:
-    """Load weights from a .safetensors file (or a .neurona archive) into `model`.
+def _is_keras_archive(source: str) -> bool:
+    """A zip holding Keras's `model.weights.h5` (a `.keras` file), judged from its member names alone."""
+    try:
+        with zipfile.ZipFile(source) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError):
+        return False  # read_archive reports what is wrong with it
+    return "model.weights.h5" in names and "model.safetensors" not in names
 
-    Weights are matched by name; when the names differ (the same architecture built again, so its layers
-    got other automatic names) they are matched in order, with every shape checked first.
+
+def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, **kwargs: Any) -> None:
+    """Load weights from a .safetensors file, a .neurona archive, or a Keras file (.h5, .weights.h5, .keras).
+
+    neurona's files are matched by weight name; when the names differ (the same architecture built again, so
+    its layers got other automatic names) they are matched in order, with every shape checked first. Keras
+    files, recognised by their content rather than their name, go to `neurona.interop.load_keras_weights`
+    (which needs h5py); for them `by_name=True` pairs layers by name only, as Keras 2 did.
     """
+    by_name = kwargs.pop("by_name", False)
     if kwargs:
         raise TypeError(f"load_weights() got unexpected arguments {sorted(kwargs)}")
     source = os.fspath(filepath)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"no such weights file: {source!r}")
     with open(source, "rb") as f:
-        is_zip = f.read(4) == b"PK\x03\x04"
+        head = f.read(len(HDF5_SIGNATURE))
+    is_zip = head.startswith(b"PK\x03\x04")
+    if head == HDF5_SIGNATURE or (is_zip and _is_keras_archive(source)):
+        from ..interop import load_keras_weights
+
+        load_keras_weights(model, source, by_name=by_name, skip_mismatch=skip_mismatch)
+        return
+    if by_name:
+        raise TypeError(f"load_weights(by_name=True) applies to Keras .h5 files; {source!r} is a neurona file, "
+                        f"whose weights are matched by name already")
     if is_zip:
         members = archive.read_archive(source)
         if "model.safetensors" not in members:

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> dict:
         threads=args.threads,
         peers=args.peers.split(",") if args.peers else None,
         workloads=args.workloads.split(",") if args.workloads else None,
-        predict_samples=2_000 if args.quick else suite.PREDICT_SAMPLES,
+        predict_samples=500 if args.quick else suite.PREDICT_SAMPLES,
+        memory=not args.quick,
         profile=not args.no_profile and not args.quick,
         output=args.output or default_out,
     )

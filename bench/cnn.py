@@ -5,10 +5,12 @@ plain SGD, synthetic 28x28x1 images, batch 100. Rows:
   neurona fit      `model.fit(x, y, batch_size=100, epochs=1)`, the whole Keras workflow (metrics included)
   neurona ops      the same step written directly with neurona's ops, no Model (the framework's floor)
   torch eager      the same network and SGD loop in PyTorch
-Prints ms per training step, ratios (peer time / neurona fit time; > 1 means neurona is faster) and the
-achieved GFLOP/s against NumPy's float32 matmul peak measured in the same run.
+Prints ms per training step (median and best of interleaved repeats: the host is noisy), ratios (peer time /
+neurona fit time; > 1 means neurona is faster) and the achieved GFLOP/s against NumPy's float32 matmul peak
+measured in the same run. Idle OpenBLAS threads spin for a while after each NumPy matmul and slow down
+whatever runs next (PyTorch's threads too); OPENBLAS_THREAD_TIMEOUT=4 makes them sleep at once.
 
-Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m bench.cnn [--samples 1000] [--repeats 7]
+Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m bench.cnn [--samples 1000] [--repeats 9]
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from neurona.ops.nn import dense, softmax_cross_entropy
 from neurona.ops.pool import max_pool2d
 from neurona.ops.shape import reshape
 
-from ._timing import blas_info, interleaved
+from ._timing import blas_info
 
 BATCH = 100
 
@@ -117,10 +119,23 @@ def torch_epoch(x: np.ndarray, y: np.ndarray):
     return epoch
 
 
+def interleaved_samples(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Seconds per call of each function, in alternating rounds after one warm-up call each."""
+    for fn in fns.values():
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - t0)
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="the slides' CNN: neurona vs PyTorch eager")
     parser.add_argument("--samples", type=int, default=1000, help="images per epoch (a multiple of 100)")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
     x, y = data(args.samples)
     steps = args.samples // BATCH
@@ -134,17 +149,19 @@ def main() -> None:
     except ImportError:
         print("(PyTorch not installed: pip install torch to compare)")
     peak = matmul_peak()
-    times = interleaved(fns, repeats=args.repeats, min_time=0.5)
-    peak = (peak + matmul_peak()) / 2  # before and after: the host's speed drifts
+    samples = interleaved_samples(fns, args.repeats)
+    peak = max(peak, matmul_peak())  # before and after: the host's speed drifts
     flops = step_flops()
     print(f"slides' CNN, batch {BATCH}, one epoch of {steps} steps; float32 matmul peak {peak:.0f} GFLOP/s")
-    base = times["neurona fit"]
-    for name, t in times.items():
-        per_step = t / steps
-        gflops = flops / per_step / 1e9
-        ratio = "" if name == "neurona fit" else f"{t / base:5.2f}x"
-        print(f"  {name:<12s} {per_step * 1e3:8.2f} ms/step  {gflops:6.1f} GFLOP/s ({gflops / peak:4.0%} of peak)  "
-              f"{ratio}")
+    print(f"  {'':<12s} {'median':>14s} {'best':>10s}  {'GFLOP/s (median)':>24s}  ratio to neurona fit (median, best)")
+    base = samples["neurona fit"]
+    for name, times in samples.items():
+        med, best = float(np.median(times)) / steps, min(times) / steps
+        gflops = flops / med / 1e9
+        ratio = "" if name == "neurona fit" else (f"{med / (np.median(base) / steps):5.2f}x, "
+                                                  f"{best / (min(base) / steps):5.2f}x")
+        share = f"{gflops:6.1f} ({gflops / peak:4.0%} of peak)"
+        print(f"  {name:<12s} {med * 1e3:8.2f} ms/step {best * 1e3:7.2f} ms  {share}  {ratio}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from ._timing import peak_memory
 Work = Callable[[], object]
 
 
-class Unavailable(Exception):
+class Unavailable(Exception):  # noqa: N818 - reads as "peer unavailable"
     """The peer cannot run here (not installed, not supported); the message says why."""
 
 
@@ -99,11 +99,12 @@ def neurona_weights_bytes(wl: Any) -> int:
 
 
 # ----------------------------------------------------------------------------- hand-written NumPy
-def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
+def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[str, list[float]] | None = None) -> Work:
     """The MLP step written by hand in NumPy (PERFORMANCE.md's floor): what framework code should approach.
 
     Fused softmax-CE backward (p - y), bias gradients as ones-vector matmuls, sigmoid through tanh, batches
-    gathered from a per-epoch permutation, SGD with optional momentum. MLPs only.
+    gathered from a per-epoch permutation, SGD with optional momentum. MLPs only. With `phases`, each training
+    step appends the seconds of its gather / forward / loss / backward / optimizer parts.
     """
     if any(layer[0] != "dense" for layer in wl.layers):
         raise Unavailable("hand-written floor only for MLPs")
@@ -117,8 +118,9 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
     slots = [np.zeros_like(p) for p in params]
     x, y = data["x"], data["onehot"]
     lr, mom, bs = np.float32(wl.lr), np.float32(wl.momentum), wl.batch
+    clock = time.perf_counter
 
-    def forward(h: np.ndarray) -> list[np.ndarray]:
+    def forward(h: np.ndarray, logits: bool = False) -> list[np.ndarray]:
         hs = [h]
         for i, act in enumerate(acts):
             z = hs[-1] @ params[2 * i]
@@ -130,37 +132,51 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
                 z += 0.5
             elif act == "relu":
                 np.maximum(z, 0, out=z)
-            elif act == "softmax":
-                z -= z.max(axis=1, keepdims=True)
-                np.exp(z, out=z)
-                z /= z.sum(axis=1, keepdims=True)
+            elif act == "softmax" and not logits:
+                softmax(z)
             hs.append(z)
         return hs
 
-    def step(xb: np.ndarray, yb: np.ndarray) -> None:
-        hs = forward(xb)
-        g = (hs[-1] - yb) * np.float32(1 / len(xb))  # softmax + cross-entropy: gradient p - y
+    def softmax(z: np.ndarray) -> np.ndarray:
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
+
+    def step(xb: np.ndarray, yb: np.ndarray, t0: float) -> None:
+        t1 = clock()
+        hs = forward(xb, logits=True)
+        t2 = clock()
+        g = (softmax(hs[-1]) - yb) * np.float32(1 / len(xb))  # softmax + cross-entropy: gradient p - y
+        t3 = clock()
         ones = np.ones(len(xb), np.float32)
+        grads = [np.empty(0)] * len(params)
         for i in range(len(acts) - 1, -1, -1):
-            gw, gb = hs[i].T @ g, ones @ g
+            grads[2 * i], grads[2 * i + 1] = hs[i].T @ g, ones @ g
             if i:
                 g = g @ params[2 * i].T
                 h = hs[i]
                 g *= h * (1 - h) if acts[i - 1] == "sigmoid" else (h > 0)
-            for j, grad in ((2 * i, gw), (2 * i + 1, gb)):
-                if mom:
-                    slots[j] *= mom
-                    slots[j] -= lr * grad
-                    params[j] += slots[j]
-                else:
-                    params[j] -= lr * grad
+        t4 = clock()
+        for j, grad in enumerate(grads):
+            if mom:
+                slots[j] *= mom
+                slots[j] -= lr * grad
+                params[j] += slots[j]
+            else:
+                params[j] -= lr * grad
+        if phases is not None:
+            for name, a, b in (("gather", t0, t1), ("forward", t1, t2), ("loss", t2, t3), ("backward", t3, t4),
+                               ("optimizer", t4, clock())):
+                phases.setdefault(name, []).append(b - a)
 
     if task == "train":
         def epoch() -> None:
             perm = rng.permutation(len(x))
             for i in range(0, len(x), bs):
+                t0 = clock()
                 idx = perm[i:i + bs]
-                step(np.take(x, idx, axis=0), np.take(y, idx, axis=0))
+                step(np.take(x, idx, axis=0), np.take(y, idx, axis=0), t0)
         return epoch
     if task == "predict":
         return lambda: np.concatenate([forward(x[i:i + 1000])[-1] for i in range(0, len(x), 1000)])
@@ -203,6 +219,11 @@ def _torch_task(wl: Any, data: dict[str, np.ndarray], task: str, compiled: bool)
     if x.ndim == 4:
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # PyTorch's layout: NCHW
     xt, yt = torch.from_numpy(x), torch.from_numpy(data["labels"])
+    if compiled:
+        # every nn.Sequential shares one forward code object, so dynamo's per-code recompile budget would be spent
+        # by the previous workloads and it would silently fall back to eager: start each model afresh
+        torch._dynamo.reset()
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
     model = torch.compile(net, dynamic=False) if compiled else net
     if task == "train":
         opt = torch.optim.SGD(net.parameters(), lr=wl.lr, momentum=wl.momentum)
@@ -307,6 +328,7 @@ def sklearn_mlp(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
     def epoch() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # one epoch per fit, on purpose
+            warnings.filterwarnings("ignore", message="Got `batch_size`")  # fewer samples than a batch
             est.fit(x, labels)
 
     if task == "train":
@@ -391,9 +413,9 @@ def serve() -> None:
     """The child's loop: JSON requests on stdin, JSON replies on the real stdout (prints go to stderr)."""
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything the libraries print must not corrupt the replies
-    from . import suite
-
     import keras
+
+    from . import suite
 
     works: list[Work] = []
     for line in sys.stdin:

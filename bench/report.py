@@ -24,7 +24,6 @@ TASK_TITLES = {"train": "Training (one epoch through fit; time per step)",
 TARGETS = [
     ("slide_mlp", "torch eager", 3.0, "slide MLP ≥ 3x PyTorch eager"),
     ("slide_mlp", "keras-torch", 10.0, "slide MLP ≥ 10x Keras (torch backend)"),
-    ("slide_mlp", "keras-jax", 10.0, "slide MLP ≥ 10x Keras (jax backend)"),
     ("slide_mlp", "sklearn MLP", 3.0, "slide MLP: scikit-learn ≥ 3x slower"),
     ("wide_mlp", "torch eager", 1.2, "wide MLP ≥ 1.2x PyTorch eager"),
     ("wide_mlp", "peak", 0.6, "wide MLP ≥ 60 % of the float32 matmul peak"),
@@ -95,13 +94,13 @@ def _cell_text(cells: dict[str, Any], name: str, task: str) -> str:
 
 
 def _memory(wl: Any, cells: dict[str, Any]) -> tuple[float, float, float | None]:
-    """(weights MiB, one batch's activations MiB, neurona's (weights + growth) / (weights + activations))."""
+    """(weights MiB, one batch's activations MiB, neurona's traced training peak / (weights + activations))."""
     weights = neurona_weights_bytes(wl) / 2**20
     acts = sum(int(np.prod(s)) for s in shapes(wl)) * wl.batch * 4 / 2**20
     cell = cells.get("neurona")
-    if cell is None or cell.growth_mb is None:
+    if cell is None or cell.traced_mb is None:
         return weights, acts, None
-    return weights, acts, (weights + cell.growth_mb) / (weights + acts)
+    return weights, acts, cell.traced_mb / (weights + acts)
 
 
 def _targets(info: dict[str, Any], peak: float) -> list[str]:
@@ -146,7 +145,7 @@ def _targets(info: dict[str, Any], peak: float) -> list[str]:
 
 def render(info: dict[str, Any]) -> str:
     """The whole report as Markdown."""
-    from .suite import forward_flops, train_flops_per_step
+    from .suite import PHASES, forward_flops, train_flops_per_step
 
     cfg = info["config"]
     results, wls = info["results"], info["workloads"]
@@ -205,21 +204,43 @@ def render(info: dict[str, Any]) -> str:
             g = flops / (c.median / cells["_steps"]) / 1e9
             row.append(f"{g:.1f} ({g / peak:.0%})")
         out.append(f"| {wls[key].title} | {flops / 1e9:.3f} | " + " | ".join(row) + " |")
-    out += ["", "## Memory (one warm training epoch)", "",
-            "Growth = peak resident set during the epoch minus the resident set before it (the training working "
-            "set: batches, activations, gradients, temporaries). neurona's ratio = (weights + growth) / (weights "
-            "+ one batch's activations of every layer).", "",
-            "| workload | weights MiB | one batch's activations MiB | neurona ratio | "
-            + " | ".join(f"{n} growth MiB" for n in names) + " |",
+    out += ["", "## Memory", "",
+            "neurona's training peak: everything NumPy and Python allocate (tracemalloc) while a fresh model is built, "
+            "compiled and fit for one epoch, the data set excluded: weights, gradients, optimizer slots, the "
+            "batches, activations and temporaries. Its ratio is to the weights plus one batch's activations of every "
+            "layer (the target: ≤ 2x). The process columns are resident-set figures for every peer during one "
+            "warm epoch: the process's peak RSS (libraries and data included, so it mostly shows what each "
+            "framework loads) and its growth above the RSS before the epoch.", "",
+            "| workload | weights MiB | one batch's activations MiB | neurona training peak MiB (ratio) | "
+            + " | ".join(f"{n} peak RSS / growth MiB" for n in names) + " |",
             "|---|---|---|---|" + "---|" * len(names)]
     for key, res in results.items():
         cells = res["train"]
         w, a, ratio = _memory(wls[key], cells)
-        growth = [f"{cells[n].growth_mb:.1f}" if n in cells and cells[n].growth_mb is not None else "–"
-                  for n in names]
-        out.append(f"| {wls[key].title} | {w:.2f} | {a:.2f} | {'–' if ratio is None else f'{ratio:.2f}x'} | "
-                   + " | ".join(growth) + " |")
+        traced = cells["neurona"].traced_mb if "neurona" in cells else None
+        rss = [f"{cells[n].peak_mb:.0f} / {cells[n].growth_mb:.1f}" if n in cells and cells[n].peak_mb is not None
+               else "–" for n in names]
+        out.append(f"| {wls[key].title} | {w:.2f} | {a:.2f} | "
+                   f"{'–' if traced is None else f'{traced:.2f} ({ratio:.2f}x)'} | " + " | ".join(rss) + " |")
     out += ["", "## Targets (issue 10)", "", *_targets(info, peak), ""]
+    if info.get("phases"):
+        out += ["## Where a training step's time goes (µs per step, medians over every step of two epochs)", "",
+                "neurona's phases are fit's own step functions driven batch by batch; 'fit loop + input checks' is a "
+                "real fit epoch per step minus the phases (per-call validation of x and y, the loop's Python). "
+                "The floor is the same step written by hand in NumPy.", ""]
+        for key, ph in info["phases"].items():
+            cols = list(ph)
+            out += [f"**{wls[key].title}**", "", "| phase | " + " | ".join(cols) + " | neurona − floor |",
+                    "|---|" + "---|" * (len(cols) + 1)]
+            for phase in PHASES:
+                vals = [ph[c].get(phase) for c in cols]
+                diff = (vals[0] - (vals[1] or 0.0)) if len(vals) > 1 and vals[0] is not None else None
+                out.append(f"| {phase} | " + " | ".join("–" if v is None else f"{v:.1f}" for v in vals)
+                           + f" | {'' if diff is None else f'{diff:+.1f}'} |")
+            totals = [sum(ph[c].values()) for c in cols]
+            out.append("| **total** | " + " | ".join(f"**{t:.1f}**" for t in totals)
+                       + (f" | **{totals[0] - totals[1]:+.1f}** |" if len(totals) > 1 else " | |"))
+            out.append("")
     if info["profiles"]:
         out += ["## Where neurona's fit spends its time (cProfile, own time, one epoch)", "",
                 "cProfile charges a fixed cost to every Python call, so framework rows are inflated relative to "

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import peers as P
-from ._timing import equal_threads, interleaved_runs, matmul_peak, peak_memory, timed
+from ._timing import equal_threads, interleaved_runs, matmul_peak, peak_memory, timed, traced_peak
 from .report import render
 
 PREDICT_SAMPLES = 10_000
@@ -49,13 +49,13 @@ class Workload:
 
 WORKLOADS = {wl.key: wl for wl in (
     Workload("slide_mlp", "slide MLP 784-10σ-10softmax, SGD, batch 100", (784,),
-             (("dense", 10, "sigmoid"), ("dense", 10, "softmax")), 100, 60_000, 6_000, 0.1),
+             (("dense", 10, "sigmoid"), ("dense", 10, "softmax")), 100, 60_000, 3_000, 0.1),
     Workload("wide_mlp", "wide MLP 784-512-512-10 relu, SGD momentum 0.9, batch 128", (784,),
-             (("dense", 512, "relu"), ("dense", 512, "relu"), ("dense", 10, "softmax")), 128, 12_800, 1_280,
+             (("dense", 512, "relu"), ("dense", 512, "relu"), ("dense", 10, "softmax")), 128, 12_800, 640,
              0.01, 0.9),
     Workload("slide_cnn", "slide CNN conv32(5x5)-pool-conv64(5x5)-pool-dense10, SGD, batch 100", (28, 28, 1),
              (("conv", 32, 5, "relu"), ("pool", 2), ("conv", 64, 5, "relu"), ("pool", 2), ("flatten",),
-              ("dense", 10, "softmax")), 100, 2_000, 300, 0.01),
+              ("dense", 10, "softmax")), 100, 2_000, 200, 0.01),
 )}
 
 SKIPPED = {"LSTM(64) 50x8 -> Dense(1), MSE, batch 64": "skipped: neurona has no recurrent layers yet "
@@ -101,6 +101,7 @@ class Cell:
     samples: list[float] = dataclasses.field(default_factory=list)
     peak_mb: float | None = None
     growth_mb: float | None = None
+    traced_mb: float | None = None
     skipped: str | None = None
 
     @property
@@ -199,6 +200,8 @@ def run_task(cfg: Config, wl: Workload, task: str, data: dict[str, np.ndarray], 
     if cfg.memory and task == "train":
         for name, work in works.items():
             cells[name].peak_mb, cells[name].growth_mb = peak_memory(work)
+        if "neurona" in works:  # exact: a fresh model built and trained for one epoch under tracemalloc
+            cells["neurona"].traced_mb = traced_peak(lambda: P.neurona(wl, data, "train")())
         if remote_id is not None:
             try:
                 cells["keras-jax"].peak_mb, cells["keras-jax"].growth_mb = remote.memory(remote_id)
@@ -231,6 +234,67 @@ def profile_fit(wl: Workload, data: dict[str, np.ndarray], top: int = 12) -> lis
     return rows[:top]
 
 
+PHASES = ("gather", "forward", "loss", "backward", "optimizer", "metrics", "fit loop + input checks")
+
+
+def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) -> dict[str, dict[str, float]]:
+    """Median µs per training step in each phase, for neurona's fit and for the hand-written NumPy floor.
+
+    neurona's phases are timed by driving fit's own step functions (Trainer internals) batch by batch; the
+    'fit loop + input checks' row is one real `fit` epoch per step minus the sum of the phases: the per-call
+    input validation and the loop's own Python. Wall-clock medians over all steps, so a stall barely moves them.
+    """
+    from neurona.random import get_rng
+    from neurona.tensor import enable_grad
+
+    clock = time.perf_counter
+    fit = P.neurona(wl, data, "train")
+    fit()
+    model = next(c.cell_contents for c in fit.__closure__ or () if hasattr(c.cell_contents, "_train_step"))
+    x, y = data["x"], data["onehot"]
+    ours: dict[str, list[float]] = {name: [] for name in PHASES[:-1]}
+    with enable_grad():
+        for _ in range(epochs):
+            perm = get_rng().permutation(len(x))
+            for start in range(0, len(x), wl.batch):
+                t0 = clock()
+                idx = perm[start:start + wl.batch]
+                xb, ys = np.take(x, idx, axis=0), [np.take(y, idx, axis=0)]
+                t1 = clock()
+                outs = model._train_forward(xb, True)
+                t2 = clock()
+                loss = model._specs[0].loss_fn(ys[0], outs[0], None)
+                t3 = clock()
+                loss.backward()
+                t4 = clock()
+                weights = model._train_weights
+                model.optimizer.apply([w.grad for w in weights], weights)
+                for w in weights:
+                    w.grad = None
+                t5 = clock()
+                model._track(ys, outs, None, loss)
+                t6 = clock()
+                for name, a, b in zip(PHASES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
+                    ours[name].append(b - a)
+    steps = wl.steps(len(x))
+    whole = []
+    for _ in range(3):
+        t0 = clock()
+        fit()
+        whole.append((clock() - t0) / steps)
+    result = {"neurona": {k: float(np.median(v)) * 1e6 for k, v in ours.items()}}
+    result["neurona"][PHASES[-1]] = max(float(np.median(whole)) * 1e6 - sum(result["neurona"].values()), 0.0)
+    floor: dict[str, list[float]] = {}
+    try:
+        epoch = P.numpy_floor(wl, data, "train", phases=floor)
+    except P.Unavailable:
+        return result
+    for _ in range(epochs + 1):
+        epoch()
+    result["numpy floor"] = {k: float(np.median(v)) * 1e6 for k, v in floor.items()}
+    return result
+
+
 def run(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the suite and return everything the report needs (also written to cfg.output when set)."""
     t_start = time.perf_counter()
@@ -238,6 +302,7 @@ def run(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     keys = list(cfg.workloads or WORKLOADS)
     results: dict[str, dict[str, dict[str, Cell]]] = {}
     profiles: dict[str, list[tuple[str, float, int]]] = {}
+    phases: dict[str, dict[str, dict[str, float]]] = {}
     sizes: dict[str, int] = {}
     with equal_threads(cfg.threads):
         peaks = [matmul_peak()]
@@ -254,13 +319,16 @@ def run(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
                     results[key][task] = run_task(cfg, wl, task, data, n, remote, remote_reason, log)
                     gc.collect()
                 if cfg.profile and wl.layers[0][0] == "dense" and _want(cfg, "neurona"):
-                    profiles[key] = profile_fit(wl, make_data(wl, samples))
+                    train_data = make_data(wl, samples)
+                    profiles[key] = profile_fit(wl, train_data)
+                    phases[key] = phase_breakdown(wl, train_data)
+                    log(f"  {key}: profiled")
         finally:
             if remote is not None:
                 remote.close()
         peaks.append(matmul_peak())
     info = {
-        "results": results, "profiles": profiles, "sizes": sizes, "peaks": peaks, "config": cfg,
+        "results": results, "profiles": profiles, "phases": phases, "sizes": sizes, "peaks": peaks, "config": cfg,
         "workloads": {k: WORKLOADS[k] for k in keys}, "skipped_workloads": SKIPPED,
         "load": (load_before, os.getloadavg() if hasattr(os, "getloadavg") else None),
         "seconds": time.perf_counter() - t_start, "argv": " ".join(sys.argv[1:]),

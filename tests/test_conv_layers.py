@@ -73,6 +73,35 @@ def test_slides_cnn_learns_a_small_task():
     assert model.evaluate(x, y, verbose=0)[1] >= 0.95
 
 
+def test_cnn_with_batch_normalization_trains_and_saves_its_config():
+    from neurona import models
+
+    nr.random.set_seed(0)
+    x = rng.uniform(0, 0.2, (120, 12, 12, 1)).astype("float32")
+    labels = rng.integers(0, 2, 120)
+    x[labels == 1, :6] += 0.8
+    y = np.eye(2, dtype="float32")[labels]
+    model = models.Sequential([
+        layers.Conv2D(8, 3, padding="same", use_bias=False, input_shape=(12, 12, 1)),
+        layers.BatchNormalization(momentum=0.8),  # few steps: moving statistics must catch up quickly
+        layers.Activation("relu"),
+        layers.MaxPooling2D(),
+        layers.SpatialDropout2D(0.1),
+        layers.Conv2D(8, 3, activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(2, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, batch_size=20, epochs=4, verbose=0)
+    bn = model.layers[1]
+    assert bn.count_params() == 32 and len(bn.non_trainable_weights) == 2
+    assert not np.allclose(bn.moving_mean.data, 0)
+    assert model.evaluate(x, y, verbose=0)[1] >= 0.9
+    clone = models.Sequential.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- shapes and configs
 
 LAYERS = [
@@ -350,3 +379,15 @@ def test_conv2d_layer_channels_first_matches_torch():
     w = torch.tensor(layer.kernel.data.transpose(3, 2, 0, 1))
     ref = torch.nn.functional.conv2d(torch.tensor(x), w, torch.tensor(layer.bias.data), stride=2).numpy()
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_slides_cnn_reaches_95_percent_on_digits_in_10_epochs():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "cnn_digits.py"
+    spec = importlib.util.spec_from_file_location("cnn_digits", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.main(epochs=10, verbose=0) >= 0.95

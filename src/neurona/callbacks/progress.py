@@ -182,7 +182,10 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose:
-            print(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}", file=sys.stdout, flush=True)
+            from ..i18n import gettext as _
+
+            print(_("Epoch {epoch}/{epochs}").format(epoch=epoch + 1, epochs=self.params.get("epochs", "?")),
+                  file=sys.stdout, flush=True)
             self.bar = Progbar(self.params.get("steps"), self.verbose)
 
     def on_train_batch_end(self, batch, logs=None):

@@ -140,4 +140,5 @@ def python_sources(root: str | Path, packages: Iterable[str]) -> list[Path]:
     return [f for f in files if f.is_file()]
 
 
-TRANSLATED_PACKAGES = ("cli", "labs", "report")
+# Where translated messages live (callbacks: the progress display, once it translates its "Epoch i/N").
+TRANSLATED_PACKAGES = ("cli", "labs", "report", "callbacks")

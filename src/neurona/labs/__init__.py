@@ -47,22 +47,22 @@ LABS: tuple[Lab, ...] = (
         "001, 004", "docs/perceptron.md"),
     Lab("sum", "sum", N_("Learn to add two numbers"),
         N_("A regression network learns x1 + x2 from examples, judged by the error E, Pearson's rho and R2."),
-        "001", "docs/mlp.md", "examples/sklearn_regression_labs.py", core=True),
+        "001", "docs/mlp.md", "examples/add_numbers.py", core=True),
     Lab("product", "product", N_("Learn to multiply four numbers"),
         N_("The slides' exercise 1: a network with two hidden layers learns x1 x2 x3 x4."),
-        "001", "docs/mlp.md", "examples/sklearn_regression_labs.py"),
+        "001", "docs/mlp.md", "examples/multiply_four.py"),
     Lab("wine", "wine", N_("Classify wine by cultivator"),
         N_("The slides' exercise 2: 13 chemical measurements, standardised, into a 13-13-13 network; "
            "confusion matrix and classification report on the test set."),
-        "001", "docs/evaluation.md", "examples/sklearn_wine.py", core=True),
+        "001", "docs/evaluation.md", "examples/wine.py", core=True),
     Lab("mnist-mlp", "mnist_mlp", N_("Handwritten digits with the slides' dense network"),
         N_("The Keras workflow of deck 002 (784-10 sigmoid-10 softmax, SGD, batches of 100) on digits "
            "upscaled to 28x28, plus the softmax regression whose weights show the evidence for each digit."),
-        "002", "docs/keras_workflow.md", core=True),
+        "002", "docs/keras_workflow.md", "examples/mnist_mlp.py", core=True),
     Lab("cnn", "cnn", N_("Handwritten digits with the slides' convolutional network"),
         N_("Conv2D(32, 5x5) - MaxPooling - Conv2D(64, 5x5) - MaxPooling - Flatten - Dense(10): 62,346 "
            "parameters; the learned filters and the feature maps of one digit."),
-        "002", "docs/cnn.md", "examples/cnn_digits.py", core=True),
+        "002", "docs/cnn_lab.md", "examples/cnn_digits.py", core=True),
     Lab("augmentation", "augmentation", N_("Data augmentation"),
         N_("ImageDataGenerator shifts, rotates and zooms the training digits; the network trained on them "
            "recognises shifted and rotated digits that the one trained on the originals misses."),

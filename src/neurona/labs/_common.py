@@ -25,17 +25,27 @@ def say(verbose: int, message: str) -> None:
 
 
 class EpochLog(Callback):
-    """Keras's per-epoch line, printed every `every` epochs and at the last one (runs of many short epochs)."""
+    """Keras's per-epoch line, printed every `every` epochs and for the last one (runs of many short epochs)."""
 
     def __init__(self, every: int) -> None:
         super().__init__()
         self.every = every
+        self.last: tuple[int, dict[str, Any]] | None = None
+
+    def _print(self, epoch: int, logs: dict[str, Any]) -> None:
+        head = _("Epoch {epoch}/{epochs}").format(epoch=epoch + 1, epochs=self.params.get("epochs", epoch + 1))
+        print(f"{head}{format_values(logs)}", flush=True)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        epochs = self.params.get("epochs", epoch + 1)
-        if (epoch + 1) % self.every == 0 or epoch + 1 == epochs or self.model.stop_training:
-            head = _("Epoch {epoch}/{epochs}").format(epoch=epoch + 1, epochs=epochs)
-            print(f"{head}{format_values(logs or {})}", flush=True)
+        self.last = (epoch, dict(logs or {}))
+        if (epoch + 1) % self.every == 0:
+            self._print(epoch, self.last[1])
+            self.last = None
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.last is not None:  # the final epoch (early stopping may end a run between two printed lines)
+            self._print(*self.last)
+            self.last = None
 
 
 def fit_options(epochs: int, verbose: int) -> dict[str, Any]:
@@ -127,6 +137,22 @@ METRIC_LABELS = {
     "mse": N_("mean squared error E"),
     "mae": N_("mean absolute error"),
     "pearson_r": N_("Pearson's rho"),
+    "rmse": N_("root mean squared error"),
+    "test_loss": N_("test loss"),
+    "softmax_regression_accuracy": N_("softmax regression, test accuracy"),
+    "augmented_on_moved": N_("with augmentation, on moved digits"),
+    "plain_on_moved": N_("without augmentation, on moved digits"),
+    "augmented_on_original": N_("with augmentation, on original digits"),
+    "plain_on_original": N_("without augmentation, on original digits"),
+    "feature_extraction": N_("feature extraction, test accuracy"),
+    "fine_tuning": N_("fine-tuning, test accuracy"),
+    "from_scratch": N_("from scratch, test accuracy"),
+    "mlp_xor": N_("hidden layer on XOR, accuracy"),
+    "neuron_xor": N_("one neuron on XOR, accuracy"),
+    "neuron_blobs": N_("one neuron on two clouds, accuracy"),
+    "perceptron_and": N_("perceptron on AND, accuracy"),
+    "perceptron_or": N_("perceptron on OR, accuracy"),
+    "perceptron_xor": N_("perceptron on XOR, accuracy"),
     "seconds": N_("seconds"),
 }
 

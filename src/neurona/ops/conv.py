@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Function, Tensor, as_tensor
+from ..tensor import Function, Tensor, as_tensor, is_grad_enabled
 from . import activation as act
 from .nn import FUSED_ACTIVATIONS
 from .patches import (
+    SCRATCH,
     check_data_format,
     col2im,
     copy_windows,
@@ -45,11 +46,11 @@ def activate(z: np.ndarray, name: str | None) -> np.ndarray:
 
 
 def activation_grad(gy: np.ndarray, y: np.ndarray, name: str | None) -> np.ndarray:
-    """The gradient through a fused activation, written from its output y."""
+    """The gradient through a fused activation, written from its output y (a new array, unless name is None)."""
     if name is None:
         return gy
     if name == "relu":
-        g = np.empty(y.shape, np.result_type(gy, y))
+        g = SCRATCH.take(y.shape, np.result_type(gy, y))
         in_halves(lambda lo, hi: np.multiply(gy[lo:hi], y[lo:hi] > 0, out=g[lo:hi]), len(y), y.size)
         return g
     return FUSED_ACTIVATIONS[name][1](gy, y)
@@ -101,22 +102,24 @@ class Conv(Function):
             cols = taps_matrix(xp, *geometry, ones_row=self.has_b)
             z = cols.T @ w2
         elif self.layout == "pixels":
-            cols = np.empty((m, k + self.has_b), x.dtype)
+            cols = SCRATCH.take((m, k + self.has_b), x.dtype)
             copy_windows(cols[:, :k].reshape(n, oh, ow, kh, kw, c), xp, *geometry)  # splitting axes: a view
             if self.has_b:
                 cols[:, k] = 1
             z = cols @ w2
         else:  # one patch matrix per group: (G, M, kh*kw*C/G)
             win = windows(xp, *geometry).reshape(n, oh, ow, kh, kw, g, cg)
-            cols = np.empty((g, n, oh, ow, kh, kw, cg), x.dtype)
-            np.copyto(cols, win.transpose(5, 0, 1, 2, 3, 4, 6))
-            cols = cols.reshape(g, m, k)
+            cols = SCRATCH.take((g, m, k), x.dtype)
+            np.copyto(cols.reshape(g, n, oh, ow, kh, kw, cg), win.transpose(5, 0, 1, 2, 3, 4, 6))
             z = (cols @ w.reshape(k, g, f // g).transpose(1, 0, 2)).transpose(1, 0, 2).reshape(m, f)
             if self.has_b:
                 z += b
         y = activate(z, self.act)
         self.cols, self.w, self.y, self.xp_shape, self.geometry = cols, w, y, xp.shape, geometry
         self.x_shape = x.shape
+        if self.layout != "image" and not is_grad_enabled():
+            SCRATCH.give(cols)  # inference: no backward will need the patches
+            self.cols = None
         y = y.reshape(n, oh, ow, f)
         return y[:, 0] if self.one_d else y
 
@@ -143,9 +146,16 @@ class Conv(Function):
                 gb = np.ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul
         if need_x:
             gx = self._input_gradient(g)
+        if self.act:
+            SCRATCH.give(g)
         if gw is not None and self.one_d:
             gw = gw[0]
         return (gx, gw, gb) if self.has_b else (gx, gw)
+
+    def release(self) -> None:
+        if getattr(self, "cols", None) is not None and self.layout != "image":
+            SCRATCH.give(self.cols)  # the patch matrix is ours; the image layout's is the input itself
+        super().release()
 
     def _input_gradient(self, g: np.ndarray) -> np.ndarray:
         w, layout, geometry = self.w, self.layout, self.geometry
@@ -159,6 +169,7 @@ class Conv(Function):
         elif layout == "pixels":
             taps = tap_products(g, w.reshape(kh * kw, cg, f).transpose(0, 2, 1))
             gxp = col2im(lambda a, b: taps[a * kw + b].reshape(n, oh, ow, cg), shape, *geometry, g.dtype)
+            SCRATCH.give(taps)
         else:
             gn = self.groups
             gg = g.reshape(-1, gn, f // gn).transpose(1, 0, 2)
@@ -256,6 +267,7 @@ class ConvTranspose(Function):
         canvas_hw = (max(full[0], bh + oh), max(full[1], bw + ow))
         canvas = col2im(lambda a, b: taps[a * kw + b].reshape(n, h, wd, f), (n,) + canvas_hw + (f,), (kh, kw),
                         self.strides, self.dilation, (h, wd), x.dtype)
+        SCRATCH.give(taps)
         z = canvas[:, bh : bh + oh, bw : bw + ow]
         z = z + b if b is not None else np.ascontiguousarray(z)
         y = activate(z, self.act)
@@ -271,19 +283,21 @@ class ConvTranspose(Function):
         (bh, bw), (h, wd) = self.before, self.x_shape[1:3]
         gcanvas = np.zeros((n,) + self.canvas_hw + (f,), g.dtype)
         gcanvas[:, bh : bh + oh, bw : bw + ow] = g
-        gcols = np.empty((n, h, wd, kh, kw, f), g.dtype)
-        np.copyto(gcols, windows(gcanvas, (kh, kw), self.strides, self.dilation, (h, wd)))
-        gcols = gcols.reshape(n * h * wd, -1)
-        gx = gw = None
+        gcols = SCRATCH.take((n * h * wd, kh * kw * f), g.dtype)
+        copy_windows(gcols.reshape(n, h, wd, kh, kw, f), gcanvas, (kh, kw), self.strides, self.dilation, (h, wd))
+        gx = gw = gb = None
         if self.inputs[0].requires_grad:
             gx = (gcols @ w.reshape(-1, c)).reshape(self.x_shape)
             gx = gx[:, 0] if self.one_d else gx
         if self.inputs[1].requires_grad:
             gw = (gcols.T @ x2).reshape(w.shape)
             gw = gw[0] if self.one_d else gw
-        if not self.has_b:
-            return gx, gw
-        return gx, gw, np.ones(n * oh * ow, g.dtype) @ g.reshape(-1, f)
+        if self.has_b:
+            gb = np.ones(n * oh * ow, g.dtype) @ g.reshape(-1, f)
+        SCRATCH.give(gcols)
+        if self.act:
+            SCRATCH.give(g)
+        return (gx, gw, gb) if self.has_b else (gx, gw)
 
 
 # ----------------------------------------------------------------------------- wrappers

@@ -25,7 +25,8 @@ caption { text-align: left; font-weight: 600; padding-bottom: .3rem; }
 th, td { border: 1px solid #d5dae3; padding: .3rem .7rem; text-align: left; }
 th { background: #eef1f6; }
 td { font-variant-numeric: tabular-nums; }
-pre { background: #f3f4f7; padding: .7rem; overflow-x: auto; font-size: .85rem; }
+pre { background: #f3f4f7; padding: .7rem; overflow-x: auto; font-size: .85rem; line-height: 1.25;
+      font-family: "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace; }
 figure { margin: .8rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e3e7ee; }
 figcaption { color: #555; font-size: .9rem; }

@@ -35,7 +35,7 @@ class Unavailable(Exception):  # noqa: N818 - reads as "peer unavailable"
     """The peer cannot run here (not installed, not supported); the message says why."""
 
 
-def _shape_after(layer: tuple, shape: tuple[int, ...]) -> tuple[int, ...]:
+def shape_after(layer: tuple, shape: tuple[int, ...]) -> tuple[int, ...]:
     kind = layer[0]
     if kind == "dense":
         return shape[:-1] + (layer[1],)
@@ -53,7 +53,7 @@ def shapes(wl: Any) -> list[tuple[int, ...]]:
     """Per-sample shapes: the input, then each layer's output."""
     out = [tuple(wl.input_shape)]
     for layer in wl.layers:
-        out.append(_shape_after(layer, out[-1]))
+        out.append(shape_after(layer, out[-1]))
     return out
 
 
@@ -79,11 +79,14 @@ def neurona(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
                   loss="categorical_crossentropy", metrics=["accuracy"])
     x, y = data["x"], data["onehot"]
     if task == "train":
-        return lambda: model.fit(x, y, batch_size=wl.batch, epochs=1, verbose=0)
-    if task == "predict":
-        return lambda: model.predict(x, batch_size=1000, verbose=0)
-    x1 = x[:1]
-    return lambda: model.predict_on_batch(x1)
+        work = lambda: model.fit(x, y, batch_size=wl.batch, epochs=1, verbose=0)  # noqa: E731
+    elif task == "predict":
+        work = lambda: model.predict(x, batch_size=1000, verbose=0)  # noqa: E731
+    else:
+        x1 = x[:1]
+        work = lambda: model.predict_on_batch(x1)  # noqa: E731
+    work.model = model  # type: ignore[attr-defined]  # for the suite's profile and memory breakdown
+    return work
 
 
 def neurona_weights_bytes(wl: Any) -> int:
@@ -94,7 +97,7 @@ def neurona_weights_bytes(wl: Any) -> int:
             total += (shape[-1] + 1) * layer[1]
         elif layer[0] == "conv":
             total += (layer[2] * layer[2] * shape[-1] + 1) * layer[1]
-        shape = _shape_after(layer, shape)
+        shape = shape_after(layer, shape)
     return 4 * total
 
 
@@ -204,7 +207,7 @@ def _torch_net(wl: Any) -> Any:
         last = i == len(wl.layers) - 1
         if act in acts and not last:
             mods.append(acts[act]())  # the last softmax lives in cross_entropy / the predict call
-        shape = _shape_after(layer, shape)
+        shape = shape_after(layer, shape)
     return torch.nn.Sequential(*mods)
 
 

@@ -103,8 +103,35 @@ def _memory(wl: Any, cells: dict[str, Any]) -> tuple[float, float, float | None]
     return weights, acts, cell.traced_mb / (weights + acts)
 
 
+def _limits(info: dict[str, Any], key: str, what: str, peak: float) -> str:
+    """A data-driven sentence on why a target is missed: the hand-written floor and neurona's largest overheads."""
+    train = info["results"][key]["train"]
+    floor, ours = train.get("numpy floor"), train.get("neurona")
+    phases = info.get("phases", {}).get(key, {})
+    extra = ""
+    if "neurona" in phases and "numpy floor" in phases:
+        diffs = {p: phases["neurona"].get(p, 0.0) - phases["numpy floor"].get(p, 0.0) for p in phases["neurona"]}
+        top = sorted(diffs.items(), key=lambda kv: -kv[1])[:3]
+        extra = ("; neurona's extra time over the floor: " + ", ".join(f"{p} +{d:.0f} µs" for p, d in top if d > 0)
+                 + " per step")
+    if what == "memory":
+        parts = (ours.memory_parts or {}) if ours is not None else {}
+        big = sorted(parts.items(), key=lambda kv: -kv[1])[:3]
+        return "largest parts: " + ", ".join(f"{k} {v:.2f} MiB" for k, v in big) if big else ""
+    has_floor = floor is not None and floor.samples
+    if what == "peak":
+        if not has_floor:
+            return ""
+        g = info["flops"][key] / (floor.median / train["_steps"]) / 1e9
+        return f"the hand-written NumPy step itself reaches {g / peak:.0%} of the peak" + extra
+    peer = train.get(what)
+    if not has_floor or peer is None or not peer.samples:
+        return "no hand-written floor for this workload; see the profile and docs/performance.md"
+    return (f"a zero-overhead NumPy step would be {peer.median / floor.median:.2f}x faster than {what}" + extra)
+
+
 def _targets(info: dict[str, Any], peak: float) -> list[str]:
-    lines = ["| target | measured | per-round range | status |", "|---|---|---|---|"]
+    lines = ["| target | measured | per-round range | status | what limits it |", "|---|---|---|---|---|"]
     for key, what, need, label in TARGETS:
         res = info["results"].get(key)
         if res is None:
@@ -139,7 +166,7 @@ def _targets(info: dict[str, Any], peak: float) -> list[str]:
             status = f"**missed** by {got / need:.2f}x"
         else:
             status = f"**missed**: {got / need:.0%} of the target (needs {need / got:.2f}x faster)"
-        lines.append(f"| {label} | {text} | {span} | {status} |")
+        lines.append(f"| {label} | {text} | {span} | {status} | {'' if ok else _limits(info, key, what, peak)} |")
     return lines
 
 
@@ -207,26 +234,30 @@ def render(info: dict[str, Any]) -> str:
     out += ["", "## Memory", "",
             "neurona's training peak: everything NumPy and Python allocate (tracemalloc) while a fresh model is built, "
             "compiled and fit for one epoch, the data set excluded: weights, gradients, optimizer slots, the "
-            "batches, activations and temporaries. Its ratio is to the weights plus one batch's activations of every "
-            "layer (the target: ≤ 2x). The process columns are resident-set figures for every peer during one "
-            "warm epoch: the process's peak RSS (libraries and data included, so it mostly shows what each "
-            "framework loads) and its growth above the RSS before the epoch.", "",
+            "shuffle permutation, batches, activations and temporaries. Its ratio is to the weights plus one batch's "
+            "activations of every layer (the target: ≤ 2x). Growth: how much each peer's resident set grows "
+            "during one warm epoch (all local peers share one process, whose peak RSS is shown once).", "",
             "| workload | weights MiB | one batch's activations MiB | neurona training peak MiB (ratio) | "
-            + " | ".join(f"{n} peak RSS / growth MiB" for n in names) + " |",
-            "|---|---|---|---|" + "---|" * len(names)]
+            "largest parts MiB | process peak RSS MiB | " + " | ".join(f"{n} growth MiB" for n in names) + " |",
+            "|---|---|---|---|---|---|" + "---|" * len(names)]
     for key, res in results.items():
         cells = res["train"]
         w, a, ratio = _memory(wls[key], cells)
-        traced = cells["neurona"].traced_mb if "neurona" in cells else None
-        rss = [f"{cells[n].peak_mb:.0f} / {cells[n].growth_mb:.1f}" if n in cells and cells[n].peak_mb is not None
-               else "–" for n in names]
+        ours = cells.get("neurona")
+        traced = ours.traced_mb if ours is not None else None
+        parts = "; ".join(f"{k} {v:.2f}" for k, v in (ours.memory_parts or {}).items()) if ours else ""
+        rss = ours.peak_mb if ours is not None and ours.peak_mb is not None else None
+        growth = [f"{cells[n].growth_mb:.1f}" if n in cells and cells[n].growth_mb is not None else "–"
+                  for n in names]
         out.append(f"| {wls[key].title} | {w:.2f} | {a:.2f} | "
-                   f"{'–' if traced is None else f'{traced:.2f} ({ratio:.2f}x)'} | " + " | ".join(rss) + " |")
+                   f"{'–' if traced is None else f'{traced:.2f} ({ratio:.2f}x)'} | {parts} | "
+                   f"{'–' if rss is None else f'{rss:.0f}'} | " + " | ".join(growth) + " |")
     out += ["", "## Targets (issue 10)", "", *_targets(info, peak), ""]
     if info.get("phases"):
         out += ["## Where a training step's time goes (µs per step, medians over every step of two epochs)", "",
                 "neurona's phases are fit's own step functions driven batch by batch; 'fit loop + input checks' is a "
-                "real fit epoch per step minus the phases (per-call validation of x and y, the loop's Python). "
+                "real fit epoch per step (the fastest of 5) minus the phases (per-call validation of x and y, the "
+                "loop's Python). "
                 "The floor is the same step written by hand in NumPy.", ""]
         for key, ph in info["phases"].items():
             cols = list(ph)

@@ -19,20 +19,9 @@ import time
 import numpy as np
 
 import neurona
-from neurona import layers, models, optimizers
+from neurona import models, optimizers
+from neurona.labs.cnn import build_model  # the slides' code, with `keras` replaced by `neurona`
 from neurona.utils import to_categorical
-
-
-def build_model() -> models.Sequential:
-    """The slides' code, with `keras` replaced by `neurona`."""
-    model = models.Sequential()
-    model.add(layers.Conv2D(32, (5, 5), activation="relu", input_shape=(28, 28, 1)))
-    model.add(layers.MaxPooling2D((2, 2)))
-    model.add(layers.Conv2D(64, (5, 5), activation="relu"))
-    model.add(layers.MaxPooling2D((2, 2)))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(10, activation="softmax"))
-    return model
 
 
 def load(mnist: bool):

@@ -24,26 +24,10 @@ import numpy as np
 import neurona
 from neurona import layers
 from neurona.applications import LeNet5
-from neurona.datasets import digits
+from neurona.labs.transfer import NEW_CLASSES, new_task  # digits 5-9: few training images, every test one
 from neurona.models import Model
 from neurona.optimizers import Adam
 from neurona.pretrained import load_lenet_digits
-
-NEW_CLASSES = [5, 6, 7, 8, 9]
-
-
-def new_task(per_class: int = 20, seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """`per_class` training images of each digit 5-9, and every test image of them; labels 0-4."""
-    (x_train, y_train), (x_test, y_test) = digits.load_data(size=28, seed=0)
-    rng = np.random.default_rng(seed)
-    train_idx = np.concatenate([rng.choice(np.flatnonzero(y_train == c), per_class, replace=False)
-                                for c in NEW_CLASSES])
-    test_idx = np.flatnonzero(np.isin(y_test, NEW_CLASSES))
-
-    def prep(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return x.reshape(-1, 28, 28, 1).astype("float32") / 255.0, np.searchsorted(NEW_CLASSES, y)
-
-    return prep(x_train[train_idx], y_train[train_idx]), prep(x_test[test_idx], y_test[test_idx])
 
 
 def accuracy(model: Model, x: np.ndarray, y: np.ndarray) -> float:

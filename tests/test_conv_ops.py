@@ -235,22 +235,3 @@ def test_conv2d_transpose_matches_torch():
     for got, want in zip((X.grad, K.grad, B.grad), grads_ref):
         np.testing.assert_allclose(got, want, atol=1e-10)
 
-
-@pytest.fixture
-def two_halves(monkeypatch):
-    """Run every large-data step as two batch halves on two threads, even for tiny test arrays."""
-    from neurona.ops import patches
-
-    monkeypatch.setattr(patches, "PARALLEL_MIN_VALUES", 0)
-    monkeypatch.setattr(patches, "CORES", 2)
-
-
-@pytest.mark.parametrize("case", [CASES[1], CASES[4], CASES[8]])
-def test_conv2d_on_two_threads_gradcheck(two_halves, case):
-    h, w, c, f, k, s, pad, d, g = case
-    x, kern, b = randn(3, h, w, c), randn(*k, c // g, f), randn(f)
-    pads = padding_amounts((h, w), k, s, d, pad)
-    fn = lambda a, b_, c_: conv2d(a, b_, c_, strides=s, padding=pad, dilation=d, groups=g, activation="relu")  # noqa: E731
-    np.testing.assert_allclose(fn(x, kern, b).data, np.maximum(loop_conv2d(x, kern, b, s, pads, d, g), 0), atol=1e-12)
-    assert nr.gradcheck(fn, x, kern, b)
-    assert nr.gradcheck(lambda a, b_: conv2d_transpose(a, b_, strides=2, padding="same"), x, randn(3, 3, 2, c))

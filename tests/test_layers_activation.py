@@ -5,7 +5,6 @@ differences, configs round trip, bad arguments named."""
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -280,12 +279,6 @@ def test_layers_in_a_functional_model():
 
 
 # ------------------------------------------------------------------------------------------ against Keras
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
-
 KERAS_CASES = [
     ("ReLU", {}), ("ReLU", {"max_value": 6.0}), ("ReLU", {"negative_slope": 0.1, "threshold": 0.5}),
     ("ReLU", {"max_value": 4.0, "negative_slope": 0.2, "threshold": 1.0}), ("LeakyReLU", {}),

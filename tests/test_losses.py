@@ -2,7 +2,6 @@
 sample weights, the fused softmax/sigmoid paths and the errors students meet."""
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -317,12 +316,6 @@ KERAS_CLASS = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError", "mape": "M
                "cce": "CategoricalCrossentropy", "cce_smooth": "CategoricalCrossentropy",
                "cce_logits": "CategoricalCrossentropy", "cce_logits_smooth": "CategoricalCrossentropy",
                "sparse": "SparseCategoricalCrossentropy", "sparse_logits": "SparseCategoricalCrossentropy"}
-
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

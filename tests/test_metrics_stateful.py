@@ -1,7 +1,6 @@
 """Stateful metrics: accumulated over uneven batches they equal the whole-array functions, and Keras 3."""
 
 import json
-import os
 import re
 
 import numpy as np
@@ -190,12 +189,6 @@ def test_update_with_mismatched_lengths_names_the_metric():
 
 
 # ---------------------------------------------------------------- Keras 3 parity
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
 
 KERAS_CASES = [
     ("BinaryAccuracy", {}, "b"), ("BinaryAccuracy", {"threshold": 0.7}, "b"), ("CategoricalAccuracy", {}, "c"),

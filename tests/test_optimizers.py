@@ -2,7 +2,6 @@
 Keras and torch when installed; clipping, weight decay, legacy decay, schedules, configs and errors."""
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -365,12 +364,6 @@ def test_unknown_optimizer_in_config_is_refused():
 
 
 # ----------------------------------------------------------------------------- peers
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
-
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("clip", [{}, {"clipnorm": 0.5}, {"global_clipnorm": 0.8}, {"clipvalue": 0.3},

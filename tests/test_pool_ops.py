@@ -181,14 +181,3 @@ def test_bilinear_upsampling_matches_torch():
                    lambda t, a: t.nn.functional.interpolate(a, scale_factor=(2, 3), mode="bilinear",
                                                             align_corners=False), x)
 
-
-@pytest.mark.parametrize("mode", list(POOLS))
-def test_pool_on_two_threads(monkeypatch, mode):
-    from neurona.ops import patches
-
-    monkeypatch.setattr(patches, "PARALLEL_MIN_VALUES", 0)
-    monkeypatch.setattr(patches, "CORES", 2)
-    x = distinct(3, 6, 5, 2)
-    np.testing.assert_allclose(POOLS[mode](x, 2).data, loop_pool(x, mode, (2, 2), (2, 2), ((0, 0), (0, 0))))
-    assert nr.gradcheck(lambda a: POOLS[mode](a, 2), x)
-    assert nr.gradcheck(lambda a: POOLS[mode](a, 3, 1, "same"), x)

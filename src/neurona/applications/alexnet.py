@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import layers
 from ..models import Model
-from . import _weights, imagenet_utils
+from . import _common, _weights, imagenet_utils
 
 
 @_weights.skips_initializers_when_loading
@@ -47,10 +47,6 @@ def AlexNet(include_top: bool = True, weights: Any = None, input_tensor: Any = N
         x = layers.Dense(4096, activation="relu", name="fc7")(x)
         x = layers.Dropout(dropout, name="drop7")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load(model, weights_path)
-    return model
+    else:
+        x = _common.global_pooling(x, pooling)
+    return _common.finish(input_tensor, img_input, x, name, weights_path)

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import layers
 from ..models import Model
-from . import _weights, imagenet_utils
+from . import _common, _weights, imagenet_utils
 from .imagenet_utils import decode_predictions  # noqa: F401  (keras.applications.densenet.decode_predictions)
 
 HASHES = {
@@ -65,9 +65,7 @@ def DenseNet(blocks: Sequence[int], include_top: bool = True, weights: Any = "im
              input_tensor: Any = None, input_shape: Sequence[int | None] | None = None, pooling: str | None = None,
              classes: int = 1000, classifier_activation: Any = "softmax", name: str = "densenet") -> Model:
     """A DenseNet with `blocks` conv blocks in each of its four dense blocks."""
-    imagenet_utils.validate_weights(weights, include_top, classes)
-    if include_top:
-        imagenet_utils.validate_activation(classifier_activation, weights)
+    _common.check_arguments(weights, include_top, classes, classifier_activation)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
                                                     require_flatten=include_top, weights=weights)
     weights_path = _weights.resolve(weights, weight_file(blocks, include_top), name)
@@ -87,13 +85,9 @@ def DenseNet(blocks: Sequence[int], include_top: bool = True, weights: Any = "im
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load(model, weights_path)
-    return model
+    else:
+        x = _common.global_pooling(x, pooling, named=True)
+    return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 
 def DenseNet121(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,  # noqa: N802

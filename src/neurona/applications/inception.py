@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import layers
 from ..models import Model
-from . import _weights, imagenet_utils
+from . import _common, _weights, imagenet_utils
 from .imagenet_utils import decode_predictions  # noqa: F401  (keras.applications.inception_v3.decode_predictions)
 
 _BASE = _weights.KERAS_APPS + "inception_v3/"
@@ -88,9 +88,7 @@ def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tenso
                 input_shape: Sequence[int | None] | None = None, pooling: str | None = None, classes: int = 1000,
                 classifier_activation: Any = "softmax", name: str = "inception_v3") -> Model:
     """InceptionV3: inputs 299x299x3 (at least 75x75 without the top); `preprocess_input` scales to [-1, 1]."""
-    imagenet_utils.validate_weights(weights, include_top, classes)
-    if include_top:
-        imagenet_utils.validate_activation(classifier_activation, weights)
+    _common.check_arguments(weights, include_top, classes, classifier_activation)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=75,
                                                     require_flatten=include_top, weights=weights)
     weights_path = _weights.resolve(weights, WEIGHTS[include_top], name)
@@ -133,13 +131,9 @@ def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tenso
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load(model, weights_path)
-    return model
+    else:
+        x = _common.global_pooling(x, pooling)
+    return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

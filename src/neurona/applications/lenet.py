@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import layers
 from ..models import Model
-from . import _weights, imagenet_utils
+from . import _common, _weights, imagenet_utils
 
 
 @_weights.skips_initializers_when_loading
@@ -51,10 +51,6 @@ def LeNet5(include_top: bool = True, weights: Any = None, input_tensor: Any = No
         x = layers.Dense(120, activation=activation, name="c5")(x)
         x = layers.Dense(84, activation=activation, name="f6")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load(model, weights_path)
-    return model
+    else:
+        x = _common.global_pooling(x, pooling)
+    return _common.finish(input_tensor, img_input, x, name, weights_path)

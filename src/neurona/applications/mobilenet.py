@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import layers
 from ..models import Model
-from . import _weights, imagenet_utils
+from . import _common, _weights, imagenet_utils
 from .imagenet_utils import decode_predictions  # noqa: F401  (keras.applications.mobilenet.decode_predictions)
 
 
@@ -70,9 +70,7 @@ def MobileNet(input_shape: Sequence[int | None] | None = None, alpha: float = 1.
     `alpha` scales the number of filters of every layer (0.25, 0.5, 0.75 and 1.0 have ImageNet weights);
     `depth_multiplier` the depthwise layers' outputs. Inputs go through `preprocess_input` ([-1, 1]).
     """
-    imagenet_utils.validate_weights(weights, include_top, classes)
-    if include_top:
-        imagenet_utils.validate_activation(classifier_activation, weights)
+    _common.check_arguments(weights, include_top, classes, classifier_activation)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, _default_size(input_shape, (128, 160, 192, 224)),
                                                     min_size=32, require_flatten=include_top, weights=weights)
     rows, cols = input_shape[0], input_shape[1]
@@ -100,13 +98,9 @@ def MobileNet(input_shape: Sequence[int | None] | None = None, alpha: float = 1.
         x = layers.Conv2D(classes, (1, 1), padding="same", name="conv_preds")(x)
         x = layers.Reshape((classes,), name="reshape_2")(x)
         x = layers.Activation(classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load(model, weights_path)
-    return model
+    else:
+        x = _common.global_pooling(x, pooling)
+    return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 
 # ----------------------------------------------------------------------------------------------- MobileNetV2
@@ -158,9 +152,7 @@ def MobileNetV2(input_shape: Sequence[int | None] | None = None, alpha: float = 
 
     ImageNet weights exist for alpha 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 and sizes 96-224.
     """
-    imagenet_utils.validate_weights(weights, include_top, classes)
-    if include_top:
-        imagenet_utils.validate_activation(classifier_activation, weights)
+    _common.check_arguments(weights, include_top, classes, classifier_activation)
     sizes = (96, 128, 160, 192, 224)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, _default_size(input_shape, sizes), min_size=32,
                                                     require_flatten=include_top, weights=weights)
@@ -192,13 +184,9 @@ def MobileNetV2(input_shape: Sequence[int | None] | None = None, alpha: float = 
     if include_top:
         x = layers.GlobalAveragePooling2D()(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load(model, weights_path)
-    return model
+    else:
+        x = _common.global_pooling(x, pooling)
+    return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 
 def preprocess_input(x: Any, data_format: str | None = None) -> Any:

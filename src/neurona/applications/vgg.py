@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import layers
 from ..models import Model
-from . import _weights, imagenet_utils
+from . import _common, _weights, imagenet_utils
 from .imagenet_utils import decode_predictions  # noqa: F401  (keras.applications.vgg16.decode_predictions)
 
 _BASE = _weights.KERAS_APPS
@@ -38,9 +38,7 @@ WEIGHTS = {
 @_weights.skips_initializers_when_loading
 def _vgg(convs_per_block: Sequence[int], weights_key: str, include_top: bool, weights: Any, input_tensor: Any,
          input_shape: Any, pooling: str | None, classes: int, classifier_activation: Any, name: str) -> Model:
-    imagenet_utils.validate_weights(weights, include_top, classes)
-    if include_top:
-        imagenet_utils.validate_activation(classifier_activation, weights)
+    _common.check_arguments(weights, include_top, classes, classifier_activation)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
                                                     require_flatten=include_top, weights=weights)
     weights_path = _weights.resolve(weights, WEIGHTS[(weights_key, include_top)], name)
@@ -55,13 +53,9 @@ def _vgg(convs_per_block: Sequence[int], weights_key: str, include_top: bool, we
         x = layers.Dense(4096, activation="relu", name="fc1")(x)
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load(model, weights_path)
-    return model
+    else:
+        x = _common.global_pooling(x, pooling)
+    return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 
 def VGG16(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,  # noqa: N802

@@ -12,18 +12,17 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import stat
 import zipfile
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from ..saving import archive as archive_checks
 from ..saving.errors import UnsafeFileError
 
 MAX_CONFIG_BYTES = 64 * 2**20
 MAX_WEIGHTS_BYTES = 16 * 2**30
 MAX_MEMBERS = 10_000
-_MAX_RATIO = 200
 _KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 
 # Keras settings neurona has no argument for, harmless at these values (Keras's defaults).
@@ -36,19 +35,6 @@ _BASE_ARGS = {"trainable", "name", "dtype", "input_shape", "input_dim", "batch_i
 
 
 # ------------------------------------------------------------------------------------------------ .keras files
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
-    chunks, total = [], 0
-    with archive.open(info) as stream:
-        while chunk := stream.read(min(2**20, info.file_size - total + 1)):
-            total += len(chunk)
-            if total > info.file_size:
-                raise UnsafeFileError(f"{source}: member {info.filename!r} decompresses past its declared size")
-            chunks.append(chunk)
-    if total != info.file_size:
-        raise UnsafeFileError(f"{source}: member {info.filename!r} is truncated")
-    return b"".join(chunks)
-
-
 def read_keras_archive(path: str | os.PathLike) -> dict[str, bytes]:
     """{'config.json', 'metadata.json', 'model.weights.h5'} of a `.keras` zip, read in memory after checking
     every member: no absolute paths, '..', links, encryption, duplicates, oversize or zip-bomb ratios."""
@@ -61,31 +47,16 @@ def read_keras_archive(path: str | os.PathLike) -> dict[str, bytes]:
             wanted, seen = {}, set()
             for info in infos:
                 name = info.filename
-                parts = name.replace("\\", "/").split("/")
-                if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-                    raise UnsafeFileError(f"{source}: member {name!r} has an absolute path")
-                if ".." in parts:
-                    raise UnsafeFileError(f"{source}: member {name!r} points outside the archive ('..')")
-                if stat.S_ISLNK(info.external_attr >> 16):
-                    raise UnsafeFileError(f"{source}: member {name!r} is a symbolic link")
-                if name in seen:
-                    raise UnsafeFileError(f"{source}: member {name!r} appears twice")
-                seen.add(name)
-                if info.flag_bits & 0x1:
-                    raise UnsafeFileError(f"{source}: member {name!r} is encrypted")
-                if name not in _KERAS_MEMBERS:
-                    continue  # assets/ and the like: never read
+                if name not in _KERAS_MEMBERS:  # assets/ and the like: checked, never read
+                    archive_checks.check_member(info, seen, source, limit=None)
+                    continue
                 limit = MAX_WEIGHTS_BYTES if name.endswith(".h5") else MAX_CONFIG_BYTES
-                if info.file_size > limit:
-                    raise UnsafeFileError(f"{source}: member {name!r} declares {info.file_size} bytes, over {limit}")
-                if info.file_size > 2**20 and info.file_size > _MAX_RATIO * max(info.compress_size, 1):
-                    raise UnsafeFileError(f"{source}: member {name!r} would inflate {info.compress_size} bytes to "
-                                          f"{info.file_size} (a zip bomb?)")
+                archive_checks.check_member(info, seen, source, limit)
                 wanted[name] = info
             missing = [n for n in ("config.json", "model.weights.h5") if n not in wanted]
             if missing:
                 raise UnsafeFileError(f"{source}: not a .keras archive (no {', '.join(missing)})")
-            return {name: _read_member(archive, info, source) for name, info in wanted.items()}
+            return {name: archive_checks.read_member(archive, info, source) for name, info in wanted.items()}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise UnsafeFileError(f"{source}: corrupt .keras archive ({exc})") from None
 

@@ -22,12 +22,13 @@ from . import _common as c
 NEW_CLASSES = [5, 6, 7, 8, 9]
 
 
-def new_task(per_class: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """`per_class` training images of each digit 5-9 and all the test images of them; labels 0-4."""
+def new_task(per_class: int, seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """`per_class` training images of each digit 5-9 (drawn with `seed`) and all the test images of them;
+    labels 0-4."""
     from ..datasets import digits
 
     (x_train, y_train), (x_test, y_test) = digits.load_data(size=28, seed=0)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     train = np.concatenate([rng.choice(np.flatnonzero(y_train == k), per_class, replace=False) for k in NEW_CLASSES])
     test = np.flatnonzero(np.isin(y_test, NEW_CLASSES))
 

@@ -1,16 +1,13 @@
 """Sliding windows, shared by convolution and pooling: padding, output sizes, patch views, im2col, col2im.
 
 Every window operation here is a handful of strided views of the image, one per kernel offset, so no
-Python loop ever visits a pixel or a sample. Large copies and elementwise passes run on two cores
-(`in_halves`): NumPy lets go of the GIL inside them, and otherwise only BLAS would use the second core.
+Python loop ever visits a pixel or a sample.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -64,47 +61,6 @@ class Scratch:
 
 
 SCRATCH = Scratch()
-
-
-# ----------------------------------------------------------------------------- two cores
-
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-PARALLEL_MIN_VALUES = 1 << 17  # below ~128k values a thread hand-off costs more than it saves
-_helper: ThreadPoolExecutor | None = None
-_state = threading.local()
-
-
-def _in_helper(fn: Callable[[int, int], Any], lo: int, hi: int) -> None:
-    _state.helper = True  # this thread runs nested halves inline: it must never wait on itself
-    fn(lo, hi)
-
-
-def _forget_helper() -> None:
-    global _helper
-    _helper = None  # a forked child has no threads: start a new helper when needed
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_helper)
-
-
-def in_halves(fn: Callable[[int, int], Any], n: int, values: int) -> None:
-    """Run `fn(lo, hi)` over [0, n): two halves at once on two cores when `values` is large, else one call.
-
-    `fn` must write disjoint parts of its outputs for disjoint ranges (a batch split does).
-    """
-    global _helper
-    if CORES < 2 or n < 2 or values < PARALLEL_MIN_VALUES or getattr(_state, "helper", False):
-        fn(0, n)
-        return
-    if _helper is None:
-        _helper = ThreadPoolExecutor(1, thread_name_prefix="neurona-halves")
-    mid = n // 2
-    other = _helper.submit(_in_helper, fn, mid, n)
-    try:
-        fn(0, mid)
-    finally:
-        other.result()
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -194,8 +150,7 @@ def offset_view(xp: np.ndarray, a: int, b: int, strides, dilation, out_hw) -> np
 
 def copy_windows(dst: np.ndarray, xp: np.ndarray, kernel, strides, dilation, out_hw) -> None:
     """Copy every patch into `dst` (N, OH, OW, kh, kw, C), the pixel-major patch matrix."""
-    win = windows(xp, kernel, strides, dilation, out_hw)
-    in_halves(lambda lo, hi: np.copyto(dst[lo:hi], win[lo:hi]), xp.shape[0], dst.size)
+    np.copyto(dst, windows(xp, kernel, strides, dilation, out_hw))
 
 
 def windows(xp: np.ndarray, kernel, strides, dilation, out_hw) -> np.ndarray:
@@ -218,14 +173,9 @@ def taps_matrix(xp: np.ndarray, kernel, strides, dilation, out_hw, ones_row: boo
     k, m = kh * kw * c, n * oh * ow
     out = SCRATCH.take((k + ones_row, m), xp.dtype)
     cols = out[:k].reshape(kh, kw, c, n, oh, ow)
-
-    def copy(lo: int, hi: int) -> None:
-        for a in range(kh):
-            for b in range(kw):
-                src = offset_view(xp[lo:hi], a, b, strides, dilation, out_hw)
-                np.copyto(cols[a, b, :, lo:hi], src.transpose(3, 0, 1, 2))
-
-    in_halves(copy, n, out.size)
+    for a in range(kh):
+        for b in range(kw):
+            np.copyto(cols[a, b], offset_view(xp, a, b, strides, dilation, out_hw).transpose(3, 0, 1, 2))
     if ones_row:  # a last row of ones multiplies the bias
         out[k] = 1
     return out
@@ -237,14 +187,10 @@ def col2im(tap, padded_shape, kernel, strides, dilation, out_hw, dtype) -> np.nd
     `tap(a, b)` gives the (N, OH, OW, C...) gradient that kernel offset (a, b) sent to its pixels.
     """
     img = np.zeros(padded_shape, dtype)
-
-    def add(lo: int, hi: int) -> None:
-        for a in range(kernel[0]):
-            for b in range(kernel[1]):
-                view = offset_view(img[lo:hi], a, b, strides, dilation, out_hw)
-                view += tap(a, b)[lo:hi]
-
-    in_halves(add, padded_shape[0], img.size * kernel[0] * kernel[1])
+    for a in range(kernel[0]):
+        for b in range(kernel[1]):
+            view = offset_view(img, a, b, strides, dilation, out_hw)
+            view += tap(a, b)
     return img
 
 

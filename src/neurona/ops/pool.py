@@ -15,7 +15,6 @@ import numpy as np
 
 from ..tensor import Function, Tensor, as_tensor
 from .patches import (
-    in_halves,
     offset_view,
     output_sizes,
     pad_image,
@@ -46,20 +45,13 @@ class Pool(Function):
         ph, pw = self.pool
         xp = pad_image(x, self.pads, -np.inf if self.mode == "max" else 0.0)
         self.out_hw = output_sizes(x.shape[1:3], self.pool, self.strides, (1, 1), self.pads)
-        offsets = [(a, b) for a in range(ph) for b in range(pw)]
-        y = np.empty((x.shape[0],) + self.out_hw + x.shape[3:], x.dtype)
-
-        def pool(lo: int, hi: int) -> None:
-            part, src = y[lo:hi], xp[lo:hi]
-            views = [offset_view(src, a, b, self.strides, (1, 1), self.out_hw) for a, b in offsets]
-            np.copyto(part, views[0])
-            for v in views[1:]:
-                if self.mode == "max":
-                    np.maximum(part, v, out=part)
-                else:
-                    part += v
-
-        in_halves(pool, len(y), xp.size)
+        views = [offset_view(xp, a, b, self.strides, (1, 1), self.out_hw) for a in range(ph) for b in range(pw)]
+        y = views[0].copy()
+        for v in views[1:]:
+            if self.mode == "max":
+                np.maximum(y, v, out=y)
+            else:
+                y += v
         self.count = None
         if self.mode == "avg":
             if any(lo or hi for lo, hi in self.pads):  # count only the real pixels of each window
@@ -81,29 +73,25 @@ class Pool(Function):
         gxp = np.empty(xp.shape, g.dtype) if tiles else np.zeros(xp.shape, g.dtype)
         if self.mode == "avg":
             g = g / self.count
-
-        def route(lo: int, hi: int) -> None:
-            taken = None
-            for a, b in ((a, b) for a in range(ph) for b in range(pw)):
-                dst = offset_view(gxp[lo:hi], a, b, self.strides, (1, 1), self.out_hw)
-                if self.mode != "max":
-                    if tiles:
-                        dst[...] = g[lo:hi]
-                    else:
-                        dst += g[lo:hi]
-                    continue
-                hit = offset_view(xp[lo:hi], a, b, self.strides, (1, 1), self.out_hw) == y[lo:hi]
-                if taken is None:
-                    taken = hit
-                else:  # ties: only the first maximum of a window gets the gradient
-                    hit = np.greater(hit, taken)
-                    taken |= hit
+        taken = None
+        for a, b in ((a, b) for a in range(ph) for b in range(pw)):
+            dst = offset_view(gxp, a, b, self.strides, (1, 1), self.out_hw)
+            if self.mode != "max":
                 if tiles:
-                    np.multiply(g[lo:hi], hit, out=dst)
+                    dst[...] = g
                 else:
-                    dst += g[lo:hi] * hit
-
-        in_halves(route, len(gxp), gxp.size)
+                    dst += g
+                continue
+            hit = offset_view(xp, a, b, self.strides, (1, 1), self.out_hw) == y
+            if taken is None:
+                taken = hit
+            else:  # ties: only the first maximum of a window gets the gradient
+                hit = np.greater(hit, taken)
+                taken |= hit
+            if tiles:
+                np.multiply(g, hit, out=dst)
+            else:
+                dst += g * hit
         (t, _), (lft, _) = self.pads
         gx = gxp[:, t : t + self.x_shape[1], lft : lft + self.x_shape[2]]
         return gx[:, 0] if self.one_d else gx

@@ -20,7 +20,7 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from .atomic import atomic_write
 from .errors import UnsafeFileError
@@ -50,7 +50,11 @@ def write_archive(path: str | os.PathLike, members: Mapping[str, bytes], overwri
             archive.writestr(info, data)
 
 
-def _check_member(info: zipfile.ZipInfo, seen: set[str], source: str, limits: Mapping[str, int]) -> None:
+def check_member(info: zipfile.ZipInfo, seen: set[str], source: str, limit: int | None,
+                 expected: Collection[str] | None = None) -> None:
+    """Refuse a zip member before anything reads it: an absolute path, '..', a symbolic link, a name outside
+    `expected` (None: any name), a duplicate, encryption, and, when it is to be read (`limit` not None), a
+    declared size over `limit` or a compression ratio only a zip bomb reaches. `seen` collects the names."""
     name = info.filename
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
@@ -59,15 +63,16 @@ def _check_member(info: zipfile.ZipInfo, seen: set[str], source: str, limits: Ma
         raise UnsafeFileError(f"{source}: member {name!r} points outside the archive ('..')")
     if stat.S_ISLNK(info.external_attr >> 16):
         raise UnsafeFileError(f"{source}: member {name!r} is a symbolic link")
-    if info.is_dir() or name not in MEMBERS:
-        raise UnsafeFileError(f"{source}: unexpected member {name!r}; a .neurona archive holds only "
-                              f"{', '.join(MEMBERS)}")
+    if expected is not None and (info.is_dir() or name not in expected):
+        raise UnsafeFileError(f"{source}: unexpected member {name!r}; the archive may hold only "
+                              f"{', '.join(expected)}")
     if name in seen:
         raise UnsafeFileError(f"{source}: member {name!r} appears twice")
     seen.add(name)
     if info.flag_bits & 0x1:
         raise UnsafeFileError(f"{source}: member {name!r} is encrypted")
-    limit = limits[name]
+    if limit is None:
+        return
     if info.file_size > limit:
         raise UnsafeFileError(f"{source}: member {name!r} declares {info.file_size} bytes uncompressed, "
                               f"over the limit of {limit}")
@@ -76,8 +81,9 @@ def _check_member(info: zipfile.ZipInfo, seen: set[str], source: str, limits: Ma
                               f"{info.file_size} (ratio over {MAX_RATIO}: a zip bomb?)")
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
-    # Read in chunks and stop at the declared size: a member that decompresses to more is lying.
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
+    """The bytes of a checked member, read in chunks that stop at the declared size: a member that
+    decompresses to more is lying."""
     chunks, total = [], 0
     with archive.open(info) as stream:
         while chunk := stream.read(min(_CHUNK, info.file_size - total + 1)):
@@ -107,8 +113,8 @@ def read_archive(
                 raise UnsafeFileError(f"{source}: {len(infos)} members, a .neurona archive has at most {len(MEMBERS)}")
             seen: set[str] = set()
             for info in infos:
-                _check_member(info, seen, source, limits)
-            return {info.filename: _read_member(archive, info, source) for info in infos}
+                check_member(info, seen, source, limits.get(info.filename), expected=MEMBERS)
+            return {info.filename: read_member(archive, info, source) for info in infos}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise UnsafeFileError(f"{source}: corrupt .neurona archive ({exc})") from None
     except OSError as exc:

@@ -42,19 +42,10 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, indent=1, sort_keys=False, allow_nan=False).encode("utf-8")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise UnsafeFileError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
 def _loads(data: bytes | str, what: str) -> Any:
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, object_pairs_hook=_no_duplicates)
+        return json.loads(text, object_pairs_hook=safetensors_io.no_duplicate_keys)
     except UnsafeFileError as exc:
         raise UnsafeFileError(f"{what}: {exc}") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -110,11 +110,12 @@ def save_file(
 
 
 # ------------------------------------------------------------------------------------------------ reading
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """`json.loads`'s object_pairs_hook that refuses a key given twice (plain JSON keeps the last silently)."""
     result: dict[str, object] = {}
     for key, value in pairs:
         if key in result:
-            raise UnsafeFileError(f"duplicate key {key!r} in the header")
+            raise UnsafeFileError(f"duplicate key {key!r}")
         result[key] = value
     return result
 
@@ -128,9 +129,9 @@ def _parse_header(raw: bytes, data_len: int, source: str) -> tuple[list[tuple[st
     if not raw.startswith(b"{"):
         raise UnsafeFileError(f"{source}: not a safetensors file (the header is not a JSON object)")
     try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicate_keys)
     except UnsafeFileError as exc:
-        raise UnsafeFileError(f"{source}: {exc}") from None
+        raise UnsafeFileError(f"{source}: {exc} in the header") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise UnsafeFileError(f"{source}: the safetensors header is not valid JSON ({exc})") from None
     if not isinstance(header, dict):

@@ -59,6 +59,15 @@ class BaseMLP(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ set-up
+    def _store_params(self, arguments: dict) -> None:
+        """Store each __init__ argument under its own name; call it as ``self._store_params(locals())``.
+
+        scikit-learn's contract: __init__ does no work but this, and `get_params` reads the parameter names
+        back from the explicit __init__ signature each estimator keeps.
+        """
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])
+
     def _check_extras(self) -> None:
         """Checks of neurona's own options that the declarative constraints cannot express."""
         for cb in self.callbacks or ():

@@ -89,33 +89,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         callbacks=None,
         dtype="float32",
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.callbacks = callbacks
-        self.dtype = dtype
+        self._store_params(locals())
 
     def _validate_input(self, X, y, incremental, reset):
         # converting to the training dtype first makes the finite check and the copy happen once, in float32
@@ -242,34 +216,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         callbacks=None,
         dtype="float32",
     ):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.callbacks = callbacks
-        self.dtype = dtype
+        self._store_params(locals())
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self.dtype, reset=reset)

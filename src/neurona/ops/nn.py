@@ -65,6 +65,13 @@ def _ones(n: int, dtype: np.dtype) -> np.ndarray:
     return v
 
 
+def _rowmax(z: np.ndarray) -> np.ndarray:
+    """Row maxima with keepdims; NumPy's axis=-1 max is ~3x slower than a transposed copy for <= 16 columns."""
+    if z.ndim == 2 and z.shape[-1] <= 16:
+        return np.ascontiguousarray(z.T).max(axis=0)[:, None]
+    return z.max(axis=-1, keepdims=True)
+
+
 class Dense(Function):
     """y = activation(x @ W + b) over the last axis of x, with a hand-written backward."""
 
@@ -85,14 +92,15 @@ class Dense(Function):
         g = gy.reshape(self.y.shape) if gy.ndim != 2 else gy
         if self.act:
             g = self.act[1](g, self.y)
-        # Both products are written as (A @ B).T: OpenBLAS is several times faster on these
-        # layouts than on g @ w.T for the slide-sized shapes (measured in bench/engine.py).
         gx = None
         if self.inputs[0].requires_grad:
-            gx = (self.w @ g.T).T
+            gx = g @ self.w.T  # C order, so the previous layer's activation backward runs on contiguous rows
             if len(self.lead) != 1:
                 gx = gx.reshape(self.lead + (self.w.shape[0],))
-        gw = (g.T @ self.x2).T
+        # Small kernels: the transposed product is several times faster in OpenBLAS for these shapes;
+        # large kernels: keep the gradient C-ordered so the optimizer's passes over it stay contiguous
+        # (both measured in bench/, PERFORMANCE.md).
+        gw = (g.T @ self.x2).T if self.w.size < 65536 else self.x2.T @ g
         if not self.has_b:
             return gx, gw
         return gx, gw, _ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul (PERFORMANCE.md)
@@ -122,20 +130,24 @@ class SoftmaxCrossEntropy(Function):
     """Mean over samples of -sum(t * log softmax(z)); backward is (softmax(z) * sum(t) - t) / N."""
 
     def forward(self, z, t):
-        m = z - z.max(axis=-1, keepdims=True)
+        k = z.shape[-1]
+        ones = _ones(k, z.dtype)
+        m = z - _rowmax(z)  # subtract the row max so exp cannot overflow
         e = np.exp(m)
-        s = e.sum(axis=-1, keepdims=True)
-        self.p = e / s
-        self.t = t
-        n = max(z.size // z.shape[-1], 1)
-        self.n = n
-        logp = m - np.log(s)
-        return np.asarray(-(t * logp).sum() / n, dtype=z.dtype)
+        s = (e @ ones)[..., None]  # row sums as a matmul against ones (PERFORMANCE.md)
+        e /= s
+        self.p, self.t = e, t
+        self.n = max(z.size // k, 1)
+        self.tsum = (t @ _ones(k, t.dtype))[..., None]
+        # -sum t * (m - log s) = sum tsum * log s - sum t * m
+        loss = (self.tsum * np.log(s)).sum() - (t * m).sum()
+        return np.asarray(loss / self.n, dtype=z.dtype)
 
     def backward(self, gy):
-        t = self.t
-        tsum = t.sum(axis=-1, keepdims=True)
-        return gy * (self.p * tsum - t) / self.n, None
+        g = self.p * self.tsum
+        g -= self.t
+        g *= gy / self.n
+        return g, None
 
 
 class SparseSoftmaxCrossEntropy(Function):

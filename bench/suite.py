@@ -346,7 +346,10 @@ def run(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
                 if cfg.profile and wl.layers[0][0] == "dense" and _want(cfg, "neurona"):
                     train_data = make_data(wl, samples)
                     profiles[key] = profile_fit(wl, train_data)
-                    phases[key] = phase_breakdown(wl, train_data)
+                    try:
+                        phases[key] = phase_breakdown(wl, train_data)
+                    except (AttributeError, TypeError, IndexError, StopIteration) as e:  # it drives fit's internals
+                        log(f"  {key}: no phase breakdown ({type(e).__name__}: {e}); the Trainer's internals changed")
                     log(f"  {key}: profiled")
         finally:
             if remote is not None:

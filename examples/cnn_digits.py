@@ -46,17 +46,16 @@ def plot(model: models.Sequential, image: np.ndarray, folder: str) -> None:
 
     os.makedirs(folder, exist_ok=True)
     nplot.conv_filters(model.layers[0].kernel.data, path=os.path.join(folder, "filters.png"))
-    x = image[None]
-    for i in (0, 2):
+    for i in (0, 2):  # the outputs of both convolutions for this image
+        x = image[None]
         for layer in model.layers[: i + 1]:
             x = layer(x)
-        nplot.feature_maps(x.data, title=f"{model.layers[i].name} feature maps",
-                           path=os.path.join(folder, f"feature_maps_{model.layers[i].name}.png"))
-        x = image[None]
+        name = model.layers[i].name
+        nplot.feature_maps(x.data, title=f"{name} feature maps", path=os.path.join(folder, f"feature_maps_{name}.png"))
     print(f"plots saved in {folder}/")
 
 
-def main(epochs: int = 10, batch_size: int = 100, lr: float = 0.1, mnist: bool = False, seed: int = 0,
+def main(epochs: int = 10, batch_size: int = 100, lr: float = 0.02, mnist: bool = False, seed: int = 0,
          plot_dir: str | None = None, verbose: int = 2) -> float:
     """Train and return the test accuracy."""
     neurona.utils.set_random_seed(seed)
@@ -79,7 +78,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=0.02)
     parser.add_argument("--mnist", action="store_true", help="train on MNIST (downloaded once) instead of digits")
     parser.add_argument("--plot", metavar="DIR", help="save filters and feature maps as PNG files in DIR")
     args = parser.parse_args()

@@ -16,6 +16,7 @@ from .activation import (
     swish,
     tanh,
 )
+from .conv import conv1d, conv1d_transpose, conv2d, conv2d_transpose, depthwise_conv2d
 from .math import (
     abs,
     add,
@@ -47,6 +48,18 @@ from .nn import (
     softmax_cross_entropy,
     sparse_softmax_cross_entropy,
 )
+from .norm import batch_norm, layer_norm
+from .pool import (
+    avg_pool1d,
+    avg_pool2d,
+    global_avg_pool,
+    global_max_pool,
+    max_pool1d,
+    max_pool2d,
+    sum_pool2d,
+    upsampling1d,
+    upsampling2d,
+)
 from .shape import (
     broadcast_to,
     concatenate,
@@ -62,6 +75,9 @@ from .shape import (
 )
 
 __all__ = [
+    "avg_pool1d", "avg_pool2d", "batch_norm", "conv1d", "conv1d_transpose", "conv2d", "conv2d_transpose",
+    "depthwise_conv2d", "global_avg_pool", "global_max_pool", "layer_norm", "max_pool1d", "max_pool2d",
+    "sum_pool2d", "upsampling1d", "upsampling2d",
     "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "dense", "div", "dropout", "elu",
     "exp", "expand_dims", "flatten", "gelu", "getitem", "heaviside", "leaky_relu", "linear", "log",
     "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "pad",

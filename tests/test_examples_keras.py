@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -32,3 +34,12 @@ def test_slides_mnist_model_runs_unchanged_and_learns_on_digits(capsys):
     assert "Total params: 7,960" in out and "7,850" in out and "110" in out
     assert results["slides"] > 0.1  # the slides' 75 updates barely move: above chance only
     assert results["small_batches"] >= 0.8
+
+
+def test_augmentation_example_trains_both_ways(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    grid = tmp_path / "grid.png"
+    results = load("augmentation").main(epochs=10, grid=str(grid))
+    assert results["plain"] > 0.5 and results["augmented"] > 0.5
+    assert grid.stat().st_size > 5000
+    assert "with augmentation" in capsys.readouterr().out

@@ -1,0 +1,316 @@
+"""Recurrent layers with Keras's names, defaults and weight layouts: SimpleRNN, LSTM, GRU.
+
+Each runs the whole sequence as one fused op (`neurona.ops.recurrent`) with a hand-written backward
+through time. Inputs are (batch, timesteps, features); the output is the last hidden state, or every
+step's with `return_sequences=True`; `return_state=True` adds the final state(s) as extra outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..ops import recurrent as rops
+from .base import InputSpec, Layer, _Init, get, serialize_object
+from .core import _activation_name
+
+
+class _RNN(Layer):
+    """Shared arguments, weights and config of SimpleRNN, LSTM and GRU."""
+
+    _gates = 1
+    _op: type[rops._Recurrent] = rops.SimpleRNNOp
+    _n_states = 1
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
+                 **kwargs: Any) -> None:
+        from .. import activations, initializers, regularizers
+
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"{kind} '{self.name}': units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        for what, fn in (("activation", self.activation), ("recurrent_activation", self.recurrent_activation)):
+            name = _activation_name(fn)
+            if name not in rops.RECURRENT_ACTIVATIONS:
+                raise ValueError(f"{kind} '{self.name}': {what} must be one of {rops.RECURRENT_ACTIVATIONS}, "
+                                 f"got {name or fn!r}")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.input_spec = InputSpec(ndim=3, hint="(batch, timesteps, features)")
+
+    def _bias_shape(self) -> tuple[int, ...]:
+        return (self._gates * self.units,)
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}' needs the features axis of its input to be "
+                             f"known, got input shape {tuple(input_shape)}")
+        k = self._gates * self.units
+        self.kernel = self.add_weight("kernel", (in_dim, k), self.kernel_initializer, self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, k), self.recurrent_initializer,
+                                                self.recurrent_regularizer)
+        self.bias = (self.add_weight("bias", self._bias_shape(), self.bias_initializer, self.bias_regularizer)
+                     if self.use_bias else None)
+        self.input_spec = InputSpec(ndim=3, axes={-1: in_dim}, hint="(batch, timesteps, features)")
+
+    def call(self, inputs, training=False):
+        op = self._op(_activation_name(self.activation), _activation_name(self.recurrent_activation),
+                      self.return_sequences, self.go_backwards)
+        args = [inputs, self.kernel, self.recurrent_kernel] + ([self.bias] if self.bias is not None else [])
+        outs = op(*args)
+        if self.return_state:
+            return list(outs)
+        return outs[0]
+
+    def compute_output_shape(self, input_shape):
+        batch = input_shape[0]
+        out = (batch, input_shape[1], self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [out] + [(batch, self.units)] * self._n_states
+        return out
+
+    def get_config(self):
+        from .. import initializers, regularizers
+
+        return {**super().get_config(), "units": self.units,
+                "activation": _activation_name(self.activation),
+                "recurrent_activation": _activation_name(self.recurrent_activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": serialize_object(self.kernel_initializer, initializers),
+                "recurrent_initializer": serialize_object(self.recurrent_initializer, initializers),
+                "bias_initializer": serialize_object(self.bias_initializer, initializers),
+                "kernel_regularizer": serialize_object(self.kernel_regularizer, regularizers),
+                "recurrent_regularizer": serialize_object(self.recurrent_regularizer, regularizers),
+                "bias_regularizer": serialize_object(self.bias_regularizer, regularizers),
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards}
+
+
+class SimpleRNN(_RNN):
+    """A fully connected recurrence: h_t = activation(x_t W + h_{t-1} U + b).
+
+    >>> import numpy as np
+    >>> SimpleRNN(4)(np.zeros((2, 5, 3), dtype="float32")).shape
+    (2, 4)
+    """
+
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True, **kwargs: Any) -> None:
+        kwargs.pop("recurrent_activation", None)
+        super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("recurrent_activation")
+        return config
+
+
+class LSTM(_RNN):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997), Keras's gate order i, f, c, o.
+
+    `unit_forget_bias=True` starts the forget gate's bias at 1 (so the cell remembers by default).
+
+    >>> import numpy as np
+    >>> LSTM(4, return_sequences=True)(np.zeros((2, 5, 3), dtype="float32")).shape
+    (2, 5, 4)
+    """
+
+    _gates = 4
+    _op = rops.LSTMOp
+    _n_states = 2
+
+    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.bias is not None and self.unit_forget_bias and not _Init.deferred:
+            self.bias.data[self.units:2 * self.units] = 1.0
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRU(_RNN):
+    """Gated recurrent unit (Cho et al. 2014) as Keras 3 computes it: gates z, r, h, `reset_after=True`
+    (the reset gate multiplies the recurrent projection, which has its own bias: bias shape (2, 3 units)).
+
+    >>> import numpy as np
+    >>> GRU(4)(np.zeros((2, 5, 3), dtype="float32")).shape
+    (2, 4)
+    """
+
+    _gates = 3
+    _op = rops.GRUOp
+
+    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        if not reset_after:
+            raise NotImplementedError(f"GRU '{self.name}': only reset_after=True (Keras 3's default) is "
+                                      f"implemented")
+        self.reset_after = True
+
+    def _bias_shape(self) -> tuple[int, ...]:
+        return (2, 3 * self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+# ------------------------------------------------------------------------------------------------- wrappers
+def _layer_spec(layer: Layer) -> dict[str, Any]:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def _layer_from_spec(spec: Any, where: str) -> Layer:
+    if isinstance(spec, Layer):
+        return spec
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise ValueError(f"{where}: expected a layer or {{'class_name': ..., 'config': ...}}, got {spec!r:.200}")
+    return get(spec["class_name"]).from_config(dict(spec.get("config", {})))
+
+
+_MERGES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer forwards and a copy of it backwards, and merges both outputs.
+
+    The backward copy's sequence output is flipped back, so step t of both halves refers to input step t.
+    `merge_mode` is 'concat' (default), 'sum', 'mul', 'ave' or None (a list of both outputs).
+
+    >>> import numpy as np
+    >>> Bidirectional(LSTM(4))(np.zeros((2, 5, 3), dtype="float32")).shape
+    (2, 8)
+    """
+
+    def __init__(self, layer: Any, merge_mode: str | None = "concat", backward_layer: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        layer = _layer_from_spec(layer, f"Bidirectional '{self.name}'")
+        if not isinstance(layer, _RNN):
+            raise ValueError(f"Bidirectional '{self.name}' wraps SimpleRNN, LSTM or GRU, got {type(layer).__name__}")
+        if merge_mode not in _MERGES:
+            raise ValueError(f"Bidirectional '{self.name}': merge_mode must be one of {_MERGES}, got {merge_mode!r}")
+        self.merge_mode = merge_mode
+        self._layer_config = _layer_spec(layer)
+        config = layer.get_config()
+        self.forward_layer = type(layer).from_config({**config, "name": f"forward_{layer.name}"})
+        if backward_layer is None:
+            self._backward_config = None
+            backward_layer = type(layer).from_config({**config, "name": f"backward_{layer.name}",
+                                                      "go_backwards": not layer.go_backwards})
+        else:
+            backward_layer = _layer_from_spec(backward_layer, f"Bidirectional '{self.name}'")
+            if not isinstance(backward_layer, _RNN) or not backward_layer.go_backwards:
+                raise ValueError(f"Bidirectional '{self.name}': backward_layer must be a recurrent layer with "
+                                 f"go_backwards=True")
+            self._backward_config = _layer_spec(backward_layer)
+        self.backward_layer = backward_layer
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        self.input_spec = InputSpec(ndim=3, hint="(batch, timesteps, features)")
+
+    def build(self, input_shape):
+        self.forward_layer._maybe_build(input_shape)
+        self.backward_layer._maybe_build(input_shape)
+
+    def _merge(self, a, b):
+        if self.merge_mode == "concat":
+            return ops.concatenate([a, b], axis=-1)
+        if self.merge_mode == "sum":
+            return a + b
+        if self.merge_mode == "mul":
+            return a * b
+        if self.merge_mode == "ave":
+            return (a + b) * 0.5
+        return [a, b]
+
+    def call(self, inputs, training=False):
+        fwd = self.forward_layer(inputs, training=training)
+        bwd = self.backward_layer(inputs, training=training)
+        fwd_states, bwd_states = [], []
+        if self.return_state:
+            fwd, fwd_states = fwd[0], fwd[1:]
+            bwd, bwd_states = bwd[0], bwd[1:]
+        if self.return_sequences:
+            bwd = ops.getitem(bwd, (slice(None), slice(None, None, -1)))
+        out = self._merge(fwd, bwd)
+        if self.return_state:
+            return (out if isinstance(out, list) else [out]) + list(fwd_states) + list(bwd_states)
+        return out
+
+    def compute_output_shape(self, input_shape):
+        f = self.forward_layer.compute_output_shape(input_shape)
+        b = self.backward_layer.compute_output_shape(input_shape)
+        fo, fs = (f[0], f[1:]) if self.return_state else (f, [])
+        bo, bs = (b[0], b[1:]) if self.return_state else (b, [])
+        if self.merge_mode == "concat":
+            out = [tuple(fo[:-1]) + (fo[-1] + bo[-1],)]
+        elif self.merge_mode is None:
+            out = [tuple(fo), tuple(bo)]
+        else:
+            out = [tuple(fo)]
+        if self.return_state:
+            return out + [tuple(s) for s in fs] + [tuple(s) for s in bs]
+        return out[0] if len(out) == 1 else out
+
+    def get_config(self):
+        config = {**super().get_config(), "layer": self._layer_config, "merge_mode": self.merge_mode}
+        if self._backward_config is not None:
+            config["backward_layer"] = self._backward_config
+        return config
+
+
+class TimeDistributed(Layer):
+    """Applies the same layer to every time step: (batch, time, ...) -> (batch, time, ...out).
+
+    The steps are folded into the batch axis, so the wrapped layer runs once on (batch * time, ...).
+
+    >>> import numpy as np
+    >>> from neurona.layers import Dense
+    >>> TimeDistributed(Dense(2))(np.zeros((4, 5, 3), dtype="float32")).shape
+    (4, 5, 2)
+    """
+
+    def __init__(self, layer: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.layer = _layer_from_spec(layer, f"TimeDistributed '{self.name}'")
+        self.input_spec = InputSpec(min_ndim=3, hint="(batch, time, ...)")
+
+    def build(self, input_shape):
+        self.layer._maybe_build((None,) + tuple(input_shape[2:]))
+
+    def call(self, inputs, training=False):
+        b, t = inputs.shape[:2]
+        y = self.layer(ops.reshape(inputs, (b * t,) + tuple(inputs.shape[2:])), training=training)
+        return ops.reshape(y, (b, t) + tuple(y.shape[1:]))
+
+    def compute_output_shape(self, input_shape):
+        inner = self.layer.compute_output_shape((None,) + tuple(input_shape[2:]))
+        return tuple(input_shape[:2]) + tuple(inner[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "layer": _layer_spec(self.layer)}
+
+
+__all__ = ["GRU", "LSTM", "Bidirectional", "SimpleRNN", "TimeDistributed"]

@@ -80,3 +80,11 @@ def test_python_m_bench_quick_runs(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "## Targets" in out.read_text()
+
+
+def test_lstm_bench_step_runs():
+    from bench import lstm
+
+    step = lstm.neurona_step()
+    loss = step()
+    assert math.isfinite(float(loss))

@@ -30,16 +30,10 @@ def keras_or_skip():
 
 
 def slides_cnn():
-    from neurona import models
+    """The slides' CNN, as the CNN lab and the example build it (seed 002, section 4)."""
+    from neurona.labs.cnn import build_model
 
-    model = models.Sequential()
-    model.add(layers.Conv2D(32, (5, 5), activation="relu", input_shape=(28, 28, 1)))
-    model.add(layers.MaxPooling2D((2, 2)))
-    model.add(layers.Conv2D(64, (5, 5), activation="relu"))
-    model.add(layers.MaxPooling2D((2, 2)))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(10, activation="softmax"))
-    return model
+    return build_model()
 
 
 def test_slides_cnn_parameter_counts_and_shapes():

@@ -465,7 +465,6 @@ class Function:
 
     def release(self) -> None:
         """Drop references kept for backward, so the graph can be freed."""
-        self.inputs = ()
         self.__dict__ = {"inputs": ()}
 
     @property

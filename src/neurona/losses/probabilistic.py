@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import ops
 from ..ops.activation import _sigmoid
+from ..ops.nn import sigmoid_cross_entropy_values, stable_softmax
 from ..tensor import Function, Tensor, as_tensor
 from .base import EPSILON, LossFunctionWrapper, _check_axis, _const, _prepare
 
@@ -21,10 +22,8 @@ class SoftmaxCrossEntropyRows(Function):
     """-sum(t * log softmax(z)) along the last axis, one value per row; backward (p * sum(t) - t)."""
 
     def forward(self, z, t):
-        m = z - z.max(axis=-1, keepdims=True)  # subtract the max so exp cannot overflow
-        e = np.exp(m)
-        s = e.sum(axis=-1, keepdims=True)
-        self.p, self.t = e / s, t
+        self.p, m, s = stable_softmax(z)
+        self.t = t
         return -(t * (m - np.log(s))).sum(axis=-1)
 
     def backward(self, gy):
@@ -35,10 +34,8 @@ class SparseSoftmaxCrossEntropyRows(Function):
     """Like SoftmaxCrossEntropyRows with integer labels (already checked to be in range)."""
 
     def forward(self, z, labels):
-        m = z - z.max(axis=-1, keepdims=True)
-        e = np.exp(m)
-        s = e.sum(axis=-1, keepdims=True)
-        self.p, self.labels = e / s, labels
+        self.p, m, s = stable_softmax(z)
+        self.labels = labels
         picked = np.take_along_axis(m, labels[..., None], axis=-1)
         return (np.log(s) - picked)[..., 0]
 
@@ -53,7 +50,7 @@ class SigmoidCrossEntropyElementwise(Function):
 
     def forward(self, z, t):
         self.z, self.t = z, t
-        return np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        return sigmoid_cross_entropy_values(z, t)
 
     def backward(self, gy):
         return gy * (_sigmoid(self.z) - self.t), None

@@ -22,6 +22,24 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * np.tanh(0.5 * x) + 0.5
 
 
+# Gradients written from the output y alone: the activation ops below use them, and so do the fused
+# dense and convolution ops (ops/nn.py FUSED_ACTIVATIONS), which keep only y.
+def relu_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return gy * (y > 0)
+
+
+def sigmoid_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return gy * y * (1 - y)
+
+
+def tanh_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return gy * (1 - y * y)
+
+
+def softmax_backward(gy: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
+
+
 def _erf(x: np.ndarray) -> np.ndarray:
     try:
         from scipy.special import erf
@@ -54,7 +72,7 @@ class Sigmoid(Function):
         return self.y
 
     def backward(self, gy):
-        return gy * self.y * (1 - self.y)
+        return sigmoid_backward(gy, self.y)
 
 
 class Tanh(Function):
@@ -63,7 +81,7 @@ class Tanh(Function):
         return self.y
 
     def backward(self, gy):
-        return gy * (1 - self.y * self.y)
+        return tanh_backward(gy, self.y)
 
 
 class ReLU(Function):
@@ -72,7 +90,7 @@ class ReLU(Function):
         return self.y
 
     def backward(self, gy):
-        return gy * (self.y > 0)
+        return relu_backward(gy, self.y)
 
 
 class LeakyReLU(Function):
@@ -170,8 +188,7 @@ class Softmax(Function):
         return self.y
 
     def backward(self, gy):
-        y = self.y
-        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+        return softmax_backward(gy, self.y, self.axis)
 
 
 class LogSoftmax(Function):

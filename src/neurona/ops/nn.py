@@ -18,18 +18,6 @@ def _relu_fwd(z):
     return np.maximum(z, 0, out=z)
 
 
-def _relu_bwd(gy, y):
-    return gy * (y > 0)
-
-
-def _sigmoid_bwd(gy, y):
-    return gy * y * (1 - y)
-
-
-def _tanh_bwd(gy, y):
-    return gy * (1 - y * y)
-
-
 def _softmax_fwd(z):
     z -= z.max(axis=-1, keepdims=True)
     np.exp(z, out=z)
@@ -37,16 +25,12 @@ def _softmax_fwd(z):
     return z
 
 
-def _softmax_bwd(gy, y):
-    return y * (gy - (gy * y).sum(axis=-1, keepdims=True))
-
-
 # Activations whose derivative can be written from the output y alone, so dense() can fuse them.
 FUSED_ACTIVATIONS = {
-    "relu": (_relu_fwd, _relu_bwd),
-    "sigmoid": (act._sigmoid, _sigmoid_bwd),
-    "tanh": (np.tanh, _tanh_bwd),
-    "softmax": (_softmax_fwd, _softmax_bwd),
+    "relu": (_relu_fwd, act.relu_backward),
+    "sigmoid": (act._sigmoid, act.sigmoid_backward),
+    "tanh": (np.tanh, act.tanh_backward),
+    "softmax": (_softmax_fwd, act.softmax_backward),
 }
 
 
@@ -70,6 +54,23 @@ def _rowmax(z: np.ndarray) -> np.ndarray:
     if z.ndim == 2 and z.shape[-1] <= 16:
         return np.ascontiguousarray(z.T).max(axis=0)[:, None]
     return z.max(axis=-1, keepdims=True)
+
+
+def stable_softmax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p, m, s): softmax along the last axis, z minus its row max, and the row sums of exp(m) (kept dims).
+
+    log softmax(z) = m - log(s); the cross-entropy ops here and in `neurona.losses` share this.
+    """
+    m = z - _rowmax(z)  # subtract the row max so exp cannot overflow
+    p = np.exp(m)
+    s = (p @ _ones(z.shape[-1], z.dtype))[..., None]  # row sums as a matmul against ones (PERFORMANCE.md)
+    p /= s
+    return p, m, s
+
+
+def sigmoid_cross_entropy_values(z: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Binary cross-entropy of sigmoid(z) against t, per value, stable for any z."""
+    return np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
 
 
 class Dense(Function):
@@ -131,11 +132,7 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, z, t):
         k = z.shape[-1]
-        ones = _ones(k, z.dtype)
-        m = z - _rowmax(z)  # subtract the row max so exp cannot overflow
-        e = np.exp(m)
-        s = (e @ ones)[..., None]  # row sums as a matmul against ones (PERFORMANCE.md)
-        e /= s
+        e, m, s = stable_softmax(z)
         self.p, self.t = e, t
         self.n = max(z.size // k, 1)
         self.tsum = (t @ _ones(k, t.dtype))[..., None]
@@ -164,10 +161,8 @@ class SparseSoftmaxCrossEntropy(Function):
         if lab.size and (lab.min() < 0 or lab.max() >= k):
             bad = lab[(lab < 0) | (lab >= k)][0]
             raise ValueError(f"sparse cross-entropy: label {bad} is outside [0, {k}) for {k} classes")
-        m = z2 - z2.max(axis=-1, keepdims=True)
-        e = np.exp(m)
-        s = e.sum(axis=-1, keepdims=True)
-        self.p, self.lab, self.shape = e / s, lab, z.shape
+        self.p, m, s = stable_softmax(z2)
+        self.lab, self.shape = lab, z.shape
         rows = np.arange(lab.size)
         logp = m[rows, lab] - np.log(s[:, 0])
         return np.asarray(-logp.mean() if lab.size else 0.0, dtype=z.dtype)
@@ -184,8 +179,7 @@ class SigmoidCrossEntropy(Function):
 
     def forward(self, z, t):
         self.z, self.t = z, t
-        loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
-        return np.asarray(loss.mean(), dtype=z.dtype)
+        return np.asarray(sigmoid_cross_entropy_values(z, t).mean(), dtype=z.dtype)
 
     def backward(self, gy):
         return gy * (act._sigmoid(self.z) - self.t) / self.z.size, None

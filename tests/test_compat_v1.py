@@ -186,3 +186,22 @@ def test_graph_as_dot_and_picture(data, tmp_path):
     pytest.importorskip("matplotlib")
     figures["graph"].plot(figures["fetches"], path=tmp_path / "graph.png")
     assert (tmp_path / "graph.png").stat().st_size > 1000
+
+
+def _example(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_classic_tf1_examples_learn(capsys):
+    assert _example("tf1_softmax_regression").main(steps=150) > 0.85
+    assert _example("tf1_two_layer").main(num_steps=151) > 85.0
+    assert "test accuracy" in capsys.readouterr().out
+    assert tf.get_default_session() is None  # the InteractiveSession was closed
+

@@ -29,7 +29,6 @@ def test_deck_program_learns_digits(data):
 
 def test_deck_program_matches_tensorflow(data):
     real = pytest.importorskip("tensorflow").compat.v1
-    real.disable_eager_execution()
     w0 = np.random.default_rng(0).standard_normal((FLATTENED_SIZE, NUM_LABELS)).clip(-2, 2).astype(np.float32)
     ours = deck_program(tf, data, num_steps=401, initial_weights=w0)
     theirs = deck_program(real, data, num_steps=401, initial_weights=w0)

@@ -155,8 +155,8 @@ class Inference:
         """The outputs for one batch, in one forward pass."""
         xs = self._prepare_x(x, check=True)
         with no_grad():
-            outs = self._make_forward([])(xs[0] if len(xs) == 1 else xs, False)
-        return outs[0].data if len(outs) == 1 else [o.data for o in outs]
+            outs = self._predict_batch(xs[0] if len(xs) == 1 else xs)
+        return outs[0] if len(outs) == 1 else outs
 
 
 class _Unbounded:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..layers.base import _PENDING_LOSSES
 from ..tensor import Tensor
+from .replay import replayable, traced_train_forward
 
 
 class Steps:
@@ -32,6 +33,7 @@ class Steps:
         self._multi_loss = len(specs) > 1
         self._simple_loss = (len(specs) == 1 and specs[0].weight == 1.0 and specs[0].loss is not None
                              and not self._regs)
+        self._replay = traced_train_forward(self) if replayable(self) else None
         self._ready = True
 
     def _collect_regularizers(self) -> list[tuple[Any, Tensor]]:
@@ -89,9 +91,14 @@ class Steps:
                     m.update_state(y, p, sw if weighted else None)
 
     def _train_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
-        """Forward, loss, backward, one optimizer update, metric updates."""
-        loss, outs = self._forward_loss(x, ys, sw, True)
-        loss.backward()
+        """Forward, loss, backward (replayed when recorded), one optimizer update, metric updates."""
+        replay = self._replay
+        if replay is not None:
+            loss, *outs = replay(x, ys[0], sw)
+            replay.backward()
+        else:
+            loss, outs = self._forward_loss(x, ys, sw, True)
+            loss.backward()
         weights = self._train_weights
         self.optimizer.apply([w.grad for w in weights], weights)
         for w in weights:
@@ -103,7 +110,13 @@ class Steps:
         self._track(ys, outs, sw, loss)
 
     def _predict_batch(self, x: Any) -> list[np.ndarray]:
-        return [o.data for o in self._make_forward([])(x, False)]
+        """Outputs of the inference forward, whose plan is kept while the model's layers stay the same."""
+        key = tuple(map(id, self._layers))
+        cached = self.__dict__.get("_predict_plan")
+        if cached is None or cached[0] != key:
+            cached = (key, self._make_forward([]))
+            self.__dict__["_predict_plan"] = cached
+        return [o.data for o in cached[1](x, False)]
 
     # ----------------------------------------------------------------- running values
     def _reset_metrics(self) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..callbacks.base import History
 from . import compile as cmp
+from .checked import check_finite_once
 from .data import (
     ArrayBatches,
     IterableBatches,
@@ -42,6 +43,7 @@ class Trainer(Steps, FitLoop):
         self._compile_args: dict[str, Any] = {}
         self._specs: list[cmp.OutputSpec] | None = None
         self._ready = False
+        self._jit = False
         self._totals = [0.0, 0]  # running loss sum (weighted by batch size) and sample count
         self._out_loss_sums: list[float] = []
 
@@ -51,8 +53,10 @@ class Trainer(Steps, FitLoop):
                 jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
         """Choose the optimizer, the loss and the metrics (strings as in Keras, or objects).
 
-        `run_eagerly`, `steps_per_execution`, `jit_compile` and `auto_scale_loss` are accepted for Keras
-        compatibility; neurona always runs eagerly.
+        `jit_compile` ("auto" or True) lets fit record its default training step once per batch shape and
+        replay it (`neurona.function`, bit-identical to eager); `run_eagerly=True` or `jit_compile=False`
+        runs every step eagerly. `steps_per_execution` and `auto_scale_loss` are accepted for Keras
+        compatibility.
         """
         from .. import losses, optimizers
 
@@ -66,6 +70,8 @@ class Trainer(Steps, FitLoop):
         self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                               "weighted_metrics": weighted_metrics}
         self.compiled = True
+        self._jit = not run_eagerly and jit_compile in ("auto", True)
+        self.run_eagerly = bool(run_eagerly)
         self._specs = None
         self._ready = False
 
@@ -127,6 +133,11 @@ class Trainer(Steps, FitLoop):
         return names
 
     def _dtype(self) -> np.dtype:
+        if type(self).__module__.startswith("neurona.models"):  # no weights of its own: the first layer's
+            for layer in self._layers:
+                for w in layer.weights:
+                    if w.dtype.kind == "f":
+                        return w.dtype
         for w in self.weights:
             if w.dtype.kind == "f":
                 return w.dtype
@@ -142,7 +153,7 @@ class Trainer(Steps, FitLoop):
         if check:
             names = [label] if len(xs) == 1 else [f"{label}[{i}]" for i in range(len(xs))]
             for a, name in zip(xs, names):
-                check_finite(a, name)
+                check_finite_once(a, name)
             self._check_input_arrays(xs)
         return xs
 
@@ -154,7 +165,7 @@ class Trainer(Steps, FitLoop):
         for i, (spec, a) in enumerate(zip(specs, raw)):
             name = label if len(specs) == 1 else f"{label}[{i}]"
             if check:
-                check_finite(a, name)
+                check_finite_once(a, name)
             a = cmp.prepare_targets(spec, a, dtype)
             if check:
                 cmp.check_targets(spec, a, name)

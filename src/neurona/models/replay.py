@@ -22,9 +22,11 @@ PURE_LAYERS = frozenset({
 })
 
 
-def replayable(model: Any) -> bool:
-    """True when the model's default training step can be recorded once and replayed."""
-    if not getattr(model, "_jit", False) or not model._simple_loss:
+def replayable(model: Any, for_training: bool = True) -> bool:
+    """True when the model's default training step (or its inference forward) can be recorded and replayed."""
+    if for_training and (not getattr(model, "_jit", False) or not model._simple_loss):
+        return False
+    if not for_training and getattr(model, "run_eagerly", False):
         return False
     if not type(model).__module__.startswith("neurona.models"):
         return False  # a subclassed model: its call() is arbitrary Python
@@ -47,3 +49,13 @@ def traced_train_forward(model: Any) -> TracedFunction:
         return [loss, *outs]
 
     return TracedFunction(train_forward, name=f"{model.name}_train_step")
+
+
+def traced_predict_forward(model: Any) -> TracedFunction:
+    """The inference forward (training=False), as a traced function of x: predict_on_batch replays it."""
+    forward = model._make_forward([])
+
+    def predict_forward(x: Any) -> list[Any]:
+        return list(forward(x, False))
+
+    return TracedFunction(predict_forward, name=f"{model.name}_predict")

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..layers.base import _PENDING_LOSSES
 from ..tensor import Tensor
-from .replay import replayable, traced_train_forward
+from .replay import replayable, traced_predict_forward, traced_train_forward
 
 
 class Steps:
@@ -111,12 +111,13 @@ class Steps:
 
     def _predict_batch(self, x: Any) -> list[np.ndarray]:
         """Outputs of the inference forward, whose plan is kept while the model's layers stay the same."""
-        key = tuple(map(id, self._layers))
+        key = (*map(id, self._layers), *map(id, self.weights))  # a weight replaced by another Tensor: new plan
         cached = self.__dict__.get("_predict_plan")
         if cached is None or cached[0] != key:
-            cached = (key, self._make_forward([]))
+            cached = (key, traced_predict_forward(self) if replayable(self, for_training=False) else
+                      (lambda xb, forward=self._make_forward([]): forward(xb, False)))
             self.__dict__["_predict_plan"] = cached
-        return [o.data for o in cached[1](x, False)]
+        return [o.data for o in cached[1](x)]
 
     # ----------------------------------------------------------------- running values
     def _reset_metrics(self) -> None:

@@ -134,9 +134,14 @@ class Trainer(Steps, FitLoop):
 
     def _dtype(self) -> np.dtype:
         if type(self).__module__.startswith("neurona.models"):  # no weights of its own: the first layer's
+            key = tuple(map(id, self._layers))
+            cached = self.__dict__.get("_dtype_of_layers")
+            if cached is not None and cached[0] == key:
+                return cached[1]
             for layer in self._layers:
                 for w in layer.weights:
                     if w.dtype.kind == "f":
+                        self.__dict__["_dtype_of_layers"] = (key, w.dtype)
                         return w.dtype
         for w in self.weights:
             if w.dtype.kind == "f":

@@ -71,6 +71,10 @@ LABS: tuple[Lab, ...] = (
         N_("A LeNet-5 trained on the digits 0-4 learns the digits 5-9 from 20 images of each: feature "
            "extraction with the base frozen, then fine-tuning, against training from scratch."),
         "002", "docs/transfer_learning.md", "examples/transfer_learning.py"),
+    Lab("tf-graph", "tf_graph", N_("TensorFlow's dataflow graph, run in a session"),
+        N_("Deck 003's program (placeholders, Variables, softmax regression, GradientDescentOptimizer, "
+           "Session.run with a feed_dict) run unchanged on neurona.compat.v1, and the graph it builds drawn."),
+        "003", "docs/tf1.md", "examples/tf1_softmax_regression.py"),
 )
 
 CORE = tuple(lab.name for lab in LABS if lab.core)

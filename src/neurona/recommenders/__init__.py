@@ -14,8 +14,24 @@ Needs scipy (``pip install 'neurona[recommenders]'``) for the sparse matrices.
 
 from ._base import Recommendation, Recommendations, Recommender
 from ._data import UnknownIdError
+from .evaluation import (
+                         coverage,
+                         cross_validate,
+                         leave_one_out,
+                         mae,
+                         ndcg_at_k,
+                         precision_at_k,
+                         ranking_report,
+                         recall_at_k,
+                         rmse,
+                         train_test_split,
+)
 from .knn import ItemKNN, UserKNN
+from .mf import MatrixFactorization
+from .neural import NeuralMF
 from .similarity import SIMILARITIES, similarity_matrix
 
-__all__ = ["SIMILARITIES", "ItemKNN", "Recommendation", "Recommendations", "Recommender", "UnknownIdError",
-           "UserKNN", "similarity_matrix"]
+__all__ = ["SIMILARITIES", "ItemKNN", "MatrixFactorization", "NeuralMF", "Recommendation", "Recommendations",
+           "Recommender", "UnknownIdError", "UserKNN", "coverage", "cross_validate", "leave_one_out", "mae",
+           "ndcg_at_k", "precision_at_k", "ranking_report", "recall_at_k", "rmse", "similarity_matrix",
+           "train_test_split"]

@@ -134,7 +134,8 @@ class _KNN(Recommender):
         x, y = self._switch(np.array([u]), np.array([i]))
         nb, s, r = self._neighbours(x, int(y[0]))
         index = self.user_index_ if self.user_based else self.item_index_
-        return [(index.raw(a), float(b), float(c)) for a, b, c in zip(nb[0], s[0], r[0]) if b > 0]
+        best = np.argsort(-s[0], kind="stable")
+        return [(index.raw(nb[0][j]), float(s[0][j]), float(r[0][j])) for j in best if s[0][j] > 0]
 
     def _explain(self, u: int, i: int) -> str:
         used = self._used(u, i)

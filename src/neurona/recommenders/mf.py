@@ -29,7 +29,9 @@ SOLVERS = ("sgd", "als")
 class MatrixFactorization(Recommender):
     """Biased matrix factorisation ("SVD" in Surprise and the Netflix prize), by SGD or ALS."""
 
-    method = "matrix factorisation"
+    @property
+    def method(self) -> str:  # type: ignore[override]
+        return f"matrix factorisation ({self.solver}, {self.n_factors} factors)"
 
     def __init__(self, n_factors: int = 100, n_epochs: int = 20, solver: str = "sgd", lr: float = 0.005,
                  reg: float = 0.02, init_mean: float = 0.0, init_std_dev: float = 0.1, batch_size: int = 1024,

@@ -131,6 +131,14 @@ def _column(header: list[str], names: tuple[str, ...], chosen: str | None, what:
     return None
 
 
+def _number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _sniff(first: str) -> str:
     if "::" in first:
         return "::"
@@ -166,7 +174,7 @@ def load(path: str | os.PathLike, *, user: str | None = None, item: str | None =
     lines = [n for n, _ in raw_lines]
     header = rows[0]
     has_header = any(h.strip().lower() in USER_NAMES + ITEM_NAMES + RATING_NAMES for h in header) or \
-        any(x is not None for x in (user, item, rating))
+        any(x is not None for x in (user, item, rating)) or (len(header) >= 3 and not _number(header[2]))
     if has_header:
         cu = _column(header, USER_NAMES, user, "users", where)
         ci = _column(header, ITEM_NAMES, item, "items", where)

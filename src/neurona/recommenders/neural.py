@@ -74,8 +74,9 @@ class NeuralMF(Recommender):
             data = Ratings(data.users[keep], data.items[keep], np.ones(int(keep.sum())), data.user_index,
                            data.item_index)
         self._store(data)
-        if self.implicit:
+        if self.implicit:  # an unknown user or item gets the base rate of positives among the training pairs
             self.rating_scale_ = (0.0, 1.0)
+            self.global_mean_ = 1.0 / (1.0 + self.negatives)
         self._fit(data)
         return self
 

@@ -272,7 +272,7 @@ def synthetic(n_users: int = 1000, n_items: int = 1700, n_ratings: int = 100_000
     mid, spread = (lo + hi) / 2, (hi - lo) / 4
     P = rng.normal(0, 1, (n_users, rank)) / np.sqrt(rank)
     Q = rng.normal(0, 1, (n_items, rank)) / np.sqrt(rank)
-    bu, bi = rng.normal(0, 0.3, n_users), rng.normal(0, 0.4, n_items)
+    bu, bi = rng.normal(0, 0.5, n_users), rng.normal(0, 0.5, n_items)
     activity = rng.lognormal(0, 0.8, n_users)
     popularity = 1.0 / np.arange(1, n_items + 1) ** 0.8
     popularity = popularity[rng.permutation(n_items)]

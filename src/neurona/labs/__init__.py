@@ -71,6 +71,10 @@ LABS: tuple[Lab, ...] = (
         N_("A LeNet-5 trained on the digits 0-4 learns the digits 5-9 from 20 images of each: feature "
            "extraction with the base frozen, then fine-tuning, against training from scratch."),
         "002", "docs/transfer_learning.md", "examples/transfer_learning.py"),
+    Lab("recommender", "recommender", N_("Recommender systems by collaborative filtering"),
+        N_("The slides' ratings matrix worked by hand (user- and item-based CF), then 100,000 synthetic ratings: "
+           "KNN, matrix factorisation and neural MF against the global mean, and the RMSE by neighbourhood size."),
+        "000", "docs/recommenders.md"),
 )
 
 CORE = tuple(lab.name for lab in LABS if lab.core)

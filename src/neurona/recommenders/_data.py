@@ -62,8 +62,39 @@ class IdIndex:
 
     def encode(self, raws: Iterable[Hashable]) -> np.ndarray:
         """Inner indices of many ids (-1 for unknown ones)."""
+        if isinstance(raws, np.ndarray) and raws.dtype.kind in "iu":  # vectorised: binary search in sorted ids
+            known = self._sorted_ints()
+            if known is not None:
+                keys, inner = known
+                pos = np.clip(np.searchsorted(keys, raws), 0, max(keys.size - 1, 0))
+                hit = keys[pos] == raws if keys.size else np.zeros(raws.shape, bool)
+                return np.where(hit, inner[pos], -1).astype(np.int64)
         get = self._index.get
         return np.fromiter((get(_key(r), -1) for r in raws), dtype=np.int64)
+
+    def _sorted_ints(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ids sorted with their inner indices, when every id is an int (cached)."""
+        cache = getattr(self, "_ints", None)
+        if cache is None or cache[0] != len(self.ids):
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in self.ids):
+                return None
+            ids = np.array(self.ids, dtype=np.int64)
+            order = np.argsort(ids, kind="stable")
+            cache = (len(self.ids), ids[order], order.astype(np.int64))
+            self._ints = cache
+        return cache[1], cache[2]
+
+    @classmethod
+    def from_ints(cls, column: np.ndarray) -> tuple[IdIndex, np.ndarray]:
+        """The index of an integer column (ids in order of first appearance) and the column's inner indices."""
+        uniq, first, inverse = np.unique(column, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # order[k]: which unique id is the k-th to appear
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        index = cls()
+        index.ids = [int(v) for v in uniq[order]]
+        index._index = {v: k for k, v in enumerate(index.ids)}
+        return index, rank[inverse.ravel()].astype(np.int64)
 
     def raw(self, inner: int) -> Hashable:
         return self.ids[int(inner)]
@@ -78,16 +109,21 @@ def _key(raw: Any) -> Hashable:
     return raw
 
 
-def id_columns(X: Any, where: str = "X") -> tuple[list, list]:
-    """The user and item ids of `X`: an (n, 2) array-like or a frame whose first two columns are the ids."""
+def id_columns(X: Any, where: str = "X") -> tuple[Any, Any]:
+    """The user and item ids of `X`: an (n, 2) array-like or a frame whose first two columns are the ids.
+
+    Integer arrays come back as integer NumPy columns (the fast path); anything else as lists.
+    """
     if hasattr(X, "iloc") and hasattr(X, "columns"):  # pandas DataFrame
         if X.shape[1] < 2:
             raise ValueError(f"{where}: expected a frame with a user column and an item column, "
                              f"got columns {list(X.columns)}")
         return list(X.iloc[:, 0]), list(X.iloc[:, 1])
-    arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
+    arr = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{where}: expected an (n, 2) array of (user, item) ids, got shape {arr.shape}")
+    if arr.dtype.kind in "iu":
+        return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
     return list(arr[:, 0]), list(arr[:, 1])
 
 
@@ -175,9 +211,14 @@ def check_fit_data(X: Any, y: Any, rating_scale: tuple[float, float] | None = No
                    duplicates: str = "last") -> Ratings:
     """Validate `fit`'s X and y and map the ids: the estimators' single entry point for training data."""
     raw_users, raw_items = id_columns(X)
-    if not raw_users:
+    if len(raw_users) == 0:
         raise ValueError("X: no ratings to fit (0 rows)")
     r = check_ratings_values(y, len(raw_users), rating_scale)
+    if isinstance(raw_users, np.ndarray):  # integer ids: mapped without a Python loop
+        uidx, users = IdIndex.from_ints(raw_users)
+        iidx, items = IdIndex.from_ints(raw_items)
+        users, items, r = dedupe(users, items, r, len(iidx), duplicates)
+        return Ratings(users, items, r, uidx, iidx)
     uidx, iidx = IdIndex(), IdIndex()
     for what, col in (("user", raw_users), ("item", raw_items)):
         bad = next((v for v in col if v is None or (isinstance(v, float) and np.isnan(v))), "ok")

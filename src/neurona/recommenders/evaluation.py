@@ -81,6 +81,7 @@ def ranking_report(model: Any, X_test: Any, y_test: Any, k: int = 10, threshold:
     Only users the model was fitted on are scored; `max_users` samples that many of them (faster).
     """
     users, items = id_columns(X_test, "X_test")
+    users, items = list(np.asarray(users, dtype=object).tolist()), list(np.asarray(items, dtype=object).tolist())
     r = np.asarray(y_test, dtype=np.float64).ravel()
     relevant: dict[Hashable, set] = {}
     for u, i, v in zip(users, items, r):
@@ -98,6 +99,8 @@ def ranking_report(model: Any, X_test: Any, y_test: Any, k: int = 10, threshold:
 
 def _as_array(X: Any) -> np.ndarray:
     users, items = id_columns(X)
+    if isinstance(users, np.ndarray):
+        return np.stack([users, items], axis=1)
     out = np.empty((len(users), 2), dtype=object)
     out[:, 0], out[:, 1] = users, items
     try:

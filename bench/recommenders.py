@@ -57,7 +57,7 @@ def run(n_ratings: int = 100_000, repeats: int = 3, log: Callable[[str], None] =
     """Time every workload; returns {"rows": [...], "text": markdown}."""
     import surprise
 
-    n_users, n_items = max(50, n_ratings // 100), max(80, n_ratings * 17 // 1000)
+    n_users, n_items = max(100, n_ratings // 100), max(150, n_ratings * 17 // 1000)
     data = ratings.synthetic(n_users=n_users, n_items=n_items, n_ratings=n_ratings, noise=0.5, integer=True,
                              seed=0)
     X_train, X_test, y_train, y_test = train_test_split(data.X, data.y, test_size=0.2, random_state=0)

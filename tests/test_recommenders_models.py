@@ -143,3 +143,27 @@ def test_splits_and_cross_validation(split):
     rep = ranking_report(ItemKNN(k=20).fit(Xtr, ytr), Xte, yte, k=5, threshold=4.0, max_users=30)
     assert set(rep) == {"precision@5", "recall@5", "ndcg@5", "coverage"}
     assert all(0 <= v <= 1 for v in rep.values())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scatter_add_equals_np_add_at(monkeypatch, dtype):
+    from neurona.recommenders import mf
+
+    rng = np.random.default_rng(0)
+    rows, values = rng.integers(0, 7, 50), rng.normal(size=(50, 3)).astype(dtype)
+    expected = np.zeros((7, 3), dtype)
+    np.add.at(expected, rows, values)
+    got = np.zeros((7, 3), dtype)
+    mf._scatter_add(got, rows, values)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    import sys
+
+    import scipy.sparse
+
+    monkeypatch.delattr(scipy.sparse, "_sparsetools")  # no compiled kernel: the public fallback
+    monkeypatch.setitem(sys.modules, "scipy.sparse._sparsetools", None)
+    with pytest.raises(ImportError):
+        from scipy.sparse import _sparsetools  # noqa: F401
+    again = np.zeros((7, 3), dtype)
+    mf._scatter_add(again, rows, values)
+    np.testing.assert_allclose(again, expected, rtol=1e-6)

@@ -262,7 +262,7 @@ def synthetic(n_users: int = 1000, n_items: int = 1700, n_ratings: int = 100_000
     """A low-rank ratings set: r = mu + b_u + b_i + p_u . q_i (+ Gaussian `noise`), clipped to the scale.
 
     Users' activity is log-normal and items' popularity Zipf-like, as in real catalogues. `mnar` > 0 makes
-    the data missing not at random: a pair is observed with odds multiplied by exp(mnar * (r - mu)), so
+    the data missing not at random: a drawn pair is kept with probability sigmoid(mnar * (r - mean r)), so
     users rate more what they like. `integer=True` rounds to whole stars. `true_ratings` holds r before noise.
     """
     if n_ratings > n_users * n_items // 2:
@@ -285,7 +285,7 @@ def synthetic(n_users: int = 1000, n_items: int = 1700, n_ratings: int = 100_000
         i = rng.choice(n_items, m, p=popularity / popularity.sum())
         if mnar:
             truth = bu[u] + bi[i] + np.einsum("ij,ij->i", P[u], Q[i])
-            keep = rng.random(m) < np.exp(mnar * (truth - truth.max()))
+            keep = rng.random(m) < 1.0 / (1.0 + np.exp(-mnar * (truth - truth.mean())))
             u, i = u[keep], i[keep]
         for a, b in zip(u.tolist(), i.tolist()):
             key = a * n_items + b

@@ -88,12 +88,13 @@ def _plot(names: list[str], errors: list[float], baseline: float, ks: list[int],
     ax.barh(names, errors, color="tab:blue")
     ax.axvline(baseline, color="black", linestyle="--", label=_("global mean"))
     ax.set_xlabel("RMSE")
+    ax.set_xlim(0, baseline * 1.6)  # room right of the baseline for the legend
     ax.invert_yaxis()
-    ax.legend()
+    ax.legend(loc="upper right")
     ax.set_title(_("RMSE by method"))
     for name, values in by_k.items():
         bx.plot(ks, values, marker="o", label=name)
-    bx.set_xscale("log")
+    bx.set_xticks(ks)
     bx.set_xlabel("k")
     bx.set_ylabel("RMSE")
     bx.legend()

@@ -198,3 +198,11 @@ def test_pandas_frame_of_hashable_ids():
     a = UserKNN().fit(frame, d.y).predict(frame)
     b = UserKNN().fit(d.X, d.y).predict(d.X)
     np.testing.assert_allclose(a, b)
+
+
+def test_list_input_keeps_each_ids_type():
+    m = UserKNN().fit([["a", 1], ["a", 2], ["b", 1]], [3, 4, 5])
+    assert m.item_index_.ids == [1, 2] and m.user_index_.ids == ["a", "b"]
+    assert m.recommend("b", 1).items == [2]
+    ints = UserKNN().fit([[1, 1], [1, 2], [2, 1]], [3, 4, 5])
+    assert ints.predict([[2, 2]]) == pytest.approx([4.0])  # u2's only neighbour u1 rated item 2 with 4

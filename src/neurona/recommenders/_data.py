@@ -119,7 +119,15 @@ def id_columns(X: Any, where: str = "X") -> tuple[Any, Any]:
             raise ValueError(f"{where}: expected a frame with a user column and an item column, "
                              f"got columns {list(X.columns)}")
         return list(X.iloc[:, 0]), list(X.iloc[:, 1])
-    arr = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except ValueError:  # ragged rows: reported below with their shape
+            arr = np.asarray(X, dtype=object)
+        if arr.dtype.kind not in "iu":  # keep each id's own type (NumPy would turn [["a", 1]] into strings)
+            arr = np.asarray(X, dtype=object)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{where}: expected an (n, 2) array of (user, item) ids, got shape {arr.shape}")
     if arr.dtype.kind in "iu":

@@ -24,6 +24,7 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "mnist-mlp": {"test_accuracy": 0.7, "softmax_regression_accuracy": 0.85},
     "cnn": {"test_accuracy": 0.5},
     "tf-graph": {"test_accuracy": 0.85, "valid_accuracy": 0.85},
+    "recommender": {"worst_gain_over_baseline": 0.1},
 }
 
 

@@ -75,6 +75,10 @@ LABS: tuple[Lab, ...] = (
         N_("Deck 003's program (placeholders, Variables, softmax regression, GradientDescentOptimizer, "
            "Session.run with a feed_dict) run unchanged on neurona.compat.v1, and the graph it builds drawn."),
         "003", "docs/tf1.md", "examples/tf1_softmax_regression.py"),
+    Lab("recommender", "recommender", N_("Recommender systems by collaborative filtering"),
+        N_("The slides' ratings matrix worked by hand (user- and item-based CF), then 100,000 synthetic ratings: "
+           "KNN, matrix factorisation and neural MF against the global mean, and the RMSE by neighbourhood size."),
+        "000", "docs/recommenders.md"),
 )
 
 CORE = tuple(lab.name for lab in LABS if lab.core)

@@ -57,7 +57,8 @@ class TextVectorization(Layer):
                              f"got {standardize!r}")
         if not (split is None or callable(split) or split in ("whitespace", "character")):
             raise ValueError(f"{who}: split must be None, 'whitespace', 'character' or a callable, got {split!r}")
-        if max_tokens is not None and (int(max_tokens) != max_tokens or max_tokens < (3 if output_mode == "int" else 2)):
+        least = 3 if output_mode == "int" else 2  # the special tokens and one word
+        if max_tokens is not None and (int(max_tokens) != max_tokens or max_tokens < least):
             raise ValueError(f"{who}: max_tokens must leave room for the special tokens and one word, got {max_tokens}")
         if output_sequence_length is not None and output_mode != "int":
             raise ValueError(f"{who}: output_sequence_length only applies to output_mode='int', got {output_mode!r}")

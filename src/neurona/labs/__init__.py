@@ -71,6 +71,14 @@ LABS: tuple[Lab, ...] = (
         N_("A LeNet-5 trained on the digits 0-4 learns the digits 5-9 from 20 images of each: feature "
            "extraction with the base frozen, then fine-tuning, against training from scratch."),
         "002", "docs/transfer_learning.md", "examples/transfer_learning.py"),
+    Lab("text", "text", N_("Sentiment of reviews: LSTM and transformer"),
+        N_("Generated reviews with negations and contrasts, turned into token ids by TextVectorization; an "
+           "Embedding + LSTM network and a transformer encoder classify them side by side."),
+        "002, 003", "docs/text_lab.md"),
+    Lab("attention", "attention", N_("Attention weights on a toy task"),
+        N_("One MultiHeadAttention head learns to reverse and to copy sequences of digits; the picture of its "
+           "weights shows which input position each output position reads."),
+        "002", "docs/attention.md"),
 )
 
 CORE = tuple(lab.name for lab in LABS if lab.core)

@@ -44,7 +44,8 @@ def test_dot_attention_gradcheck(heads, masked):
     r = Tensor(_x(B, heads, TQ, TK))  # the weights output gets a gradient of its own
 
     def fn(q, k, v):
-        out, w = aops.dot_product_attention(q, k, v, num_heads=heads, scale=0.7, mask=mask, keep=keep)
+        out, w = aops.dot_product_attention(q, k, v, num_heads=heads, scale=0.7, mask=mask, keep=keep,
+                                                return_weights=True)
         return out + (w * r).sum()
 
     gradcheck(fn, q, k, v)
@@ -53,7 +54,7 @@ def test_dot_attention_gradcheck(heads, masked):
 def test_dot_attention_gradcheck_trainable_scale_and_query_mask():
     q, k, v, s = _x(B, TQ, D), _x(B, TK, D), _x(B, TK, D), np.array(1.3)
     qm = np.array([[1, 1, 0], [1, 0, 0]], float)
-    gradcheck(lambda q, k, v, s: aops.dot_product_attention(q, k, v, scale_weight=s, query_mask=qm)[0], q, k, v, s)
+    gradcheck(lambda q, k, v, s: aops.dot_product_attention(q, k, v, scale_weight=s, query_mask=qm), q, k, v, s)
 
 
 @pytest.mark.parametrize("scales", ["none", "inner", "both"])
@@ -75,7 +76,8 @@ def test_additive_attention_gradcheck(scales):
 def test_dot_attention_equals_numpy():
     q, k, v = _x(B, TQ, 4), _x(B, TK, 4), _x(B, TK, 6)
     mask = aops.causal_mask(TQ, TK)[None, None]
-    out, w = aops.dot_product_attention(Tensor(q), Tensor(k), Tensor(v), num_heads=2, scale=0.5, mask=mask)
+    out, w = aops.dot_product_attention(Tensor(q), Tensor(k), Tensor(v), num_heads=2, scale=0.5, mask=mask,
+                                            return_weights=True)
     qh, kh, vh = (a.reshape(B, a.shape[1], 2, -1).transpose(0, 2, 1, 3) for a in (q, k, v))
     p = _np_softmax(0.5 * qh @ kh.transpose(0, 1, 3, 2), mask)
     ref = (p @ vh).transpose(0, 2, 1, 3).reshape(B, TQ, 6)

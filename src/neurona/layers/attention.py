@@ -85,12 +85,13 @@ class _BaseDenseAttention(Layer):
         keep = (keep_mask((b, tq, tk), self.dropout, q.data.dtype, self._rng)
                 if training and self.dropout > 0 else None)
         qm = None if q_mask is None else q_mask.astype(q.data.dtype)
-        out, weights = self._attend(q, k, v, scores_mask, keep, qm)
+        out, weights = self._attend(q, k, v, scores_mask, keep, qm, bool(return_attention_scores))
         if return_attention_scores:
             return [out, weights]
         return out
 
-    def _attend(self, q, k, v, mask, keep, qm):
+    def _attend(self, q, k, v, mask, keep, qm, with_weights):
+        """(output, attention weights or None) of one fused attention op."""
         raise NotImplementedError
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
@@ -134,11 +135,14 @@ class Attention(_BaseDenseAttention):
         self.concat_score_weight = (self.add_weight("concat_score_weight", (), "ones")
                                     if self.score_mode == "concat" else None)
 
-    def _attend(self, q, k, v, mask, keep, qm):
+    def _attend(self, q, k, v, mask, keep, qm, with_weights):
         if self.score_mode == "dot":
-            out, w = aops.dot_product_attention(
+            result = aops.dot_product_attention(
                 q, k, v, mask=None if mask is None else mask[:, None], keep=None if keep is None else keep[:, None],
-                query_mask=qm, scale_weight=self.scale)
+                query_mask=qm, scale_weight=self.scale, return_weights=with_weights)
+            if not with_weights:
+                return result, None
+            out, w = result
             return out, reshape(w, (w.shape[0],) + w.shape[2:])
         ones = Tensor(np.ones(q.shape[-1], q.data.dtype))
         return aops.additive_attention(q, k, v, ones, inner_scale=self.scale, outer_scale=self.concat_score_weight,
@@ -166,7 +170,7 @@ class AdditiveAttention(_BaseDenseAttention):
             raise ValueError(f"AdditiveAttention '{self.name}' needs the last axis of its query to be known")
         self.scale = self.add_weight("scale", (dim,), "glorot_uniform") if self.use_scale else None
 
-    def _attend(self, q, k, v, mask, keep, qm):
+    def _attend(self, q, k, v, mask, keep, qm, with_weights):
         w = self.scale if self.scale is not None else Tensor(np.ones(q.shape[-1], q.data.dtype))
         return aops.additive_attention(q, k, v, w, mask=mask, keep=keep, query_mask=qm)
 

@@ -161,12 +161,13 @@ class MultiHeadAttention(Layer):
         attn = self._attention_mask(named, mask, slots, shapes, use_causal_mask, (b, tq, tk))
         keep = (keep_mask((b, self.num_heads, tq, tk), self.dropout, q.data.dtype, self._rng)
                 if training and self.dropout > 0 else None)
-        out, scores = aops.dot_product_attention(
+        result = aops.dot_product_attention(
             self._project(q, "query"), self._project(k, "key"), self._project(v, "value"),
             num_heads=self.num_heads, scale=1.0 / math.sqrt(self.key_dim),
-            mask=None if attn is None else attn[:, None], keep=keep)
-        out = self._project(out, "attention_output")
-        return [out, scores] if return_attention_scores else out
+            mask=None if attn is None else attn[:, None], keep=keep, return_weights=return_attention_scores)
+        if return_attention_scores:
+            return [self._project(result[0], "attention_output"), result[1]]
+        return self._project(result, "attention_output")
 
     def _attention_mask(self, named: dict, mask: Any, slots: tuple, shapes: dict, causal: bool,
                         bqk: tuple[int, int, int]) -> np.ndarray | None:

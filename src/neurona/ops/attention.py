@@ -10,29 +10,42 @@ as Keras's masked Softmax gives, so fully padded queries output zeros instead of
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..tensor import Function, Tensor
 
 
-def masked_softmax(s: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """Softmax over the last axis leaving out positions where `mask` is False (all-masked rows -> zeros)."""
+def masked_softmax(s: np.ndarray, mask: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
+    """Softmax over the last axis leaving out positions where `mask` is False (all-masked rows -> zeros).
+
+    With `out=s` it works in place (the attention op's scores are its own scratch buffer).
+    """
+    p = np.array(s, copy=True) if out is None else out
     if mask is not None:
-        s = np.where(mask, s, -np.inf)
-    m = s.max(axis=-1, keepdims=True)
+        np.copyto(p, -np.inf, where=~mask)
+    m = p.max(axis=-1, keepdims=True)
     if mask is not None:
         m[~np.isfinite(m)] = 0.0  # a fully masked row: exp(-inf - 0) = 0 everywhere, no NaN
-    p = np.exp(s - m)  # subtract the row max so exp cannot overflow
-    total = p.sum(axis=-1, keepdims=True)
+    p -= m  # subtract the row max so exp cannot overflow
+    np.exp(p, out=p)
+    total = (p @ np.ones(p.shape[-1], p.dtype))[..., None]  # row sums as a matmul (PERFORMANCE.md)
     if mask is not None:
         total[total == 0] = 1.0
     p /= total
     return p
 
 
-def softmax_backward(p: np.ndarray, gp: np.ndarray) -> np.ndarray:
-    """d loss / d scores from d loss / d p for p = softmax(s): p * (gp - sum(gp * p)). Masked p are 0."""
-    return p * (gp - (gp * p).sum(axis=-1, keepdims=True))
+def softmax_backward(p: np.ndarray, gp: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """d loss / d scores from d loss / d p for p = softmax(s): p * (gp - sum(gp * p)). Masked p are 0.
+
+    `inplace=True` overwrites gp (a buffer the caller owns): no (B, H, Tq, Tk) temporaries at all."""
+    row = np.einsum("...k,...k->...", gp, p)[..., None]  # sum(gp * p) per row without the product array
+    out = gp if inplace else gp.copy()
+    out -= row
+    out *= p
+    return out
 
 
 def causal_mask(tq: int, tk: int) -> np.ndarray:
@@ -40,57 +53,80 @@ def causal_mask(tq: int, tk: int) -> np.ndarray:
     return np.tril(np.ones((tq, tk), dtype=bool))
 
 
-def _heads(x: np.ndarray, h: int) -> np.ndarray:
-    """(B, T, h*d) -> (B, h, T, d) view."""
+def _heads(x: np.ndarray, h: int, transpose: bool = False) -> np.ndarray:
+    """(B, T, h*d) -> contiguous (B, h, T, d), or (B, h, d, T) with `transpose`.
+
+    NumPy's stacked matmul only reaches BLAS speed on contiguous operands (4x faster here), so every
+    operand is laid out for its product once."""
     b, t, hd = x.shape
-    return x.reshape(b, t, h, hd // h).transpose(0, 2, 1, 3)
+    v = x.reshape(b, t, h, hd // h)
+    return np.ascontiguousarray(v.transpose(0, 2, 3, 1) if transpose else v.transpose(0, 2, 1, 3))
+
+
+def _merge(x: np.ndarray, transposed: bool = False) -> np.ndarray:
+    """(B, h, T, d) -- or (B, h, d, T) when `transposed` -- -> (B, T, h*d)."""
+    v = x.transpose(0, 3, 1, 2) if transposed else x.transpose(0, 2, 1, 3)
+    b, t = v.shape[:2]
+    return np.ascontiguousarray(v).reshape(b, t, -1)
 
 
 class DotProductAttention(Function):
-    """out = softmax(scale * q k^T | mask) [* dropout] @ v over `num_heads` heads; also returns the weights.
+    """out = softmax(scale * q k^T | mask) [* dropout] @ v over `num_heads` heads; optionally also the weights.
 
     Inputs: q (B, Tq, H*dk), k (B, Tk, H*dk), v (B, Tk, H*dv) and optionally a trainable scalar scale
-    (Keras Attention's `use_scale`), which multiplies the constant `scale`. Outputs: (B, Tq, H*dv) and the
-    weights before dropout, (B, H, Tq, Tk). `keep` is dropout's already-rescaled keep mask or None;
-    `query_mask` (B, Tq) zeroes the output rows of padded queries.
+    (Keras Attention's `use_scale`), which multiplies the constant `scale`. Outputs: (B, Tq, H*dv) and, with
+    `return_weights`, the weights before dropout, (B, H, Tq, Tk). `keep` is dropout's already-rescaled keep
+    mask or None; `query_mask` (B, Tq) zeroes the output rows of padded queries.
     """
 
     def __init__(self, num_heads: int = 1, scale: float = 1.0, mask: np.ndarray | None = None,
-                 keep: np.ndarray | None = None, query_mask: np.ndarray | None = None) -> None:
+                 keep: np.ndarray | None = None, query_mask: np.ndarray | None = None,
+                 return_weights: bool = False) -> None:
         self.h, self.scale, self.mask, self.keep, self.qmask = num_heads, scale, mask, keep, query_mask
+        self.return_weights = return_weights
 
     def forward(self, q, k, v, w=None):
-        qh, kh, vh = _heads(q, self.h), _heads(k, self.h), _heads(v, self.h)
-        c = self.scale * (1.0 if w is None else w.reshape(()))
-        raw = qh @ kh.transpose(0, 1, 3, 2)
-        p = masked_softmax(raw * c, self.mask)
+        h = self.h
+        c = q.dtype.type(self.scale * (1.0 if w is None else w.reshape(())))
+        qh, kt, vh = _heads(q, h), _heads(k, h, transpose=True), _heads(v, h)
+        if w is None:
+            qh = qh * c  # scaling q (B*H*Tq*dk values) is cheaper than scaling the scores (B*H*Tq*Tk);
+            # not in place: with one head `_heads` may return a view of the input
+            s = qh @ kt
+            raw = None
+        else:
+            raw = qh @ kt
+            s = raw * c
+        p = masked_softmax(s, self.mask, out=s)
         pd = p if self.keep is None else p * self.keep
-        out = pd @ vh  # (B, H, Tq, dv)
-        b, _, tq, dv = out.shape
-        out = np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(b, tq, self.h * dv)
+        out = _merge(pd @ vh)
         if self.qmask is not None:
             out *= self.qmask[..., None]
-        self.saved = (qh, kh, vh, p, pd, c, raw if w is not None else None)
-        return out, p
+        self.saved = (qh, kt, vh, p, pd, c, raw)
+        return (out, p) if self.return_weights else out
 
-    def backward(self, gout, gp):
-        qh, kh, vh, p, pd, c, raw = self.saved
-        gout = _heads(gout if self.qmask is None else gout * self.qmask[..., None], self.h)
-        gpd = gout @ vh.transpose(0, 1, 3, 2)
-        gp = gp + (gpd if self.keep is None else gpd * self.keep)
-        gs = softmax_backward(p, gp)
-        gv = pd.transpose(0, 1, 3, 2) @ gout
-        gq = (gs @ kh) * c
-        gk = (gs.transpose(0, 1, 3, 2) @ qh) * c
-        b, _, tq, _ = qh.shape
-        tk = kh.shape[2]
-        gq = np.ascontiguousarray(gq.transpose(0, 2, 1, 3)).reshape(b, tq, -1)
-        gk = np.ascontiguousarray(gk.transpose(0, 2, 1, 3)).reshape(b, tk, -1)
-        gv = np.ascontiguousarray(gv.transpose(0, 2, 1, 3)).reshape(b, tk, -1)
+    def backward(self, gout, gp=None):
+        qh, kt, vh, p, pd, c, raw = self.saved
+        if self.qmask is not None:
+            gout = gout * self.qmask[..., None]
+        go = _heads(gout, self.h)
+        gpd = go @ np.ascontiguousarray(vh.transpose(0, 1, 3, 2))
+        if self.keep is not None:
+            gpd *= self.keep
+        if gp is not None:
+            gpd += gp
+        gs = softmax_backward(p, gpd, inplace=True)  # gpd is this backward's own buffer
+        gv_t = np.ascontiguousarray(go.transpose(0, 1, 3, 2)) @ pd  # (B, H, dv, Tk): dv^T = go^T pd
+        gk_t = np.ascontiguousarray(qh.transpose(0, 1, 3, 2)) @ gs  # (B, H, dk, Tk)
+        gq = gs @ np.ascontiguousarray(kt.transpose(0, 1, 3, 2))
+        gq *= c
+        if raw is not None:  # else q was pre-scaled, so d/dk carries c already
+            gk_t *= c
+        grads = (_merge(gq), _merge(gk_t, transposed=True), _merge(gv_t, transposed=True))
         if raw is None:
-            return gq, gk, gv
+            return grads
         gw = np.asarray((gs * raw).sum() * self.scale).reshape(self.inputs[3].shape)
-        return gq, gk, gv, gw
+        return grads + (gw,)
 
 
 class AdditiveAttentionOp(Function):
@@ -143,10 +179,10 @@ class AdditiveAttentionOp(Function):
 
 def dot_product_attention(q: Tensor, k: Tensor, v: Tensor, *, num_heads: int = 1, scale: float = 1.0,
                           mask: np.ndarray | None = None, keep: np.ndarray | None = None,
-                          query_mask: np.ndarray | None = None, scale_weight: Tensor | None = None
-                          ) -> tuple[Tensor, Tensor]:
-    """(output, weights) of scaled dot-product attention; see `DotProductAttention`."""
-    op = DotProductAttention(num_heads, scale, mask, keep, query_mask)
+                          query_mask: np.ndarray | None = None, scale_weight: Tensor | None = None,
+                          return_weights: bool = False) -> Any:
+    """The output of scaled dot-product attention, or (output, weights); see `DotProductAttention`."""
+    op = DotProductAttention(num_heads, scale, mask, keep, query_mask, return_weights)
     args = (q, k, v) if scale_weight is None else (q, k, v, scale_weight)
     return op(*args)
 

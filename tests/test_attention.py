@@ -241,3 +241,24 @@ def test_attention_dropout_only_in_training():
     a = mha(x, x).data
     np.testing.assert_array_equal(a, mha(x, x, training=False).data)
     assert not np.allclose(a, mha(x, x, training=True).data)
+
+
+def test_packed_self_attention_equals_separate_projections_and_gradchecks():
+    x = _x(2, 5, 6)
+    mha = MultiHeadAttention(2, 3, dtype="float64")
+    xt = Tensor(x)
+    packed = mha(xt, xt, use_causal_mask=True).data  # the same tensor three times: one packed projection
+    separate = mha(xt, Tensor(x.copy()), use_causal_mask=True).data
+    np.testing.assert_allclose(packed, separate, rtol=1e-12, atol=1e-12)
+    mask = aops.causal_mask(5, 5)[None, None]
+    gradcheck(lambda qkv: aops.packed_self_attention(qkv, 6, num_heads=2, scale=0.5, mask=mask), _x(2, 5, 15))
+
+
+@pytest.mark.parametrize("scale", [1.0, 200.0])
+def test_masked_softmax_large_and_small_scores(scale):
+    s = (_x(3, 4, 6) * scale).astype("float32")
+    mask = RNG.random((3, 4, 6)) > 0.3
+    mask[0, 0] = False  # a row with nothing to attend to
+    got = aops.masked_softmax(s, mask)
+    np.testing.assert_allclose(got, _np_softmax(s.astype(np.float64), mask), rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(got)) and np.all(got[0, 0] == 0)

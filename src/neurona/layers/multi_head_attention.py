@@ -145,6 +145,14 @@ class MultiHeadAttention(Layer):
         b2 = None if bias is None else reshape(bias, (-1,))
         return ops.dense(x, k2, b2)
 
+    def _packed_projection(self, x: Any) -> Any:
+        """x [Wq | Wk | Wv] + [bq | bk | bv] as one dense op on the three kernels side by side."""
+        names = ("query", "key", "value")
+        kernels = [reshape(getattr(self, f"{n}_kernel"), (x.shape[-1], -1)) for n in names]
+        bias = (ops.concatenate([reshape(getattr(self, f"{n}_bias"), (-1,)) for n in names], axis=0)
+                if self.use_bias else None)
+        return ops.dense(x, ops.concatenate(kernels, axis=1), bias)
+
     # ----------------------------------------------------------------- forward
     def call(self, inputs, training=False, slots=("query", "value"), return_attention_scores=False,
              use_causal_mask=False, mask=None):
@@ -161,10 +169,14 @@ class MultiHeadAttention(Layer):
         attn = self._attention_mask(named, mask, slots, shapes, use_causal_mask, (b, tq, tk))
         keep = (keep_mask((b, self.num_heads, tq, tk), self.dropout, q.data.dtype, self._rng)
                 if training and self.dropout > 0 else None)
-        result = aops.dot_product_attention(
-            self._project(q, "query"), self._project(k, "key"), self._project(v, "value"),
-            num_heads=self.num_heads, scale=1.0 / math.sqrt(self.key_dim),
-            mask=None if attn is None else attn[:, None], keep=keep, return_weights=return_attention_scores)
+        options = {"num_heads": self.num_heads, "scale": 1.0 / math.sqrt(self.key_dim), "keep": keep,
+                   "mask": None if attn is None else attn[:, None], "return_weights": return_attention_scores}
+        if q is v and k is v:  # self-attention: one packed projection (see PackedSelfAttention)
+            result = aops.packed_self_attention(self._packed_projection(q), self.num_heads * self.key_dim,
+                                                **options)
+        else:
+            result = aops.dot_product_attention(self._project(q, "query"), self._project(k, "key"),
+                                                self._project(v, "value"), **options)
         if return_attention_scores:
             return [self._project(result[0], "attention_output"), result[1]]
         return self._project(result, "attention_output")

@@ -128,11 +128,15 @@ class DotProductAttention(Function):
         gq *= c
         if raw is not None:  # else q was pre-scaled, so d/dk carries c already
             gk_t *= c
-        grads = (_merge(gq), _merge(gk_t, transposed=True), _merge(gv_t, transposed=True))
+        grads = self._input_grads(gq, gk_t, gv_t)
         if raw is None:
             return grads
         gw = np.asarray((gs * raw).sum() * self.scale).reshape(self.inputs[3].shape)
         return grads + (gw,)
+
+    def _input_grads(self, gq: np.ndarray, gk_t: np.ndarray, gv_t: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Head-major gradients (B, H, Tq, dk), (B, H, dk, Tk), (B, H, dv, Tk) back to the inputs' layouts."""
+        return _merge(gq), _merge(gk_t, transposed=True), _merge(gv_t, transposed=True)
 
 
 class PackedSelfAttention(DotProductAttention):
@@ -147,8 +151,15 @@ class PackedSelfAttention(DotProductAttention):
         a = self.key_size
         return super().forward(qkv[..., :a], qkv[..., a:2 * a], qkv[..., 2 * a:])
 
-    def backward(self, gout, gp=None):
-        return np.concatenate(super().backward(gout, gp), axis=-1)
+    def _input_grads(self, gq, gk_t, gv_t):
+        b, h, t, dk = gq.shape
+        dv = gv_t.shape[2]
+        g = np.empty((b, t, h * (2 * dk + dv)), gq.dtype)  # one packed gradient, written in place
+        a = h * dk
+        g[..., :a].reshape(b, t, h, dk)[...] = gq.transpose(0, 2, 1, 3)
+        g[..., a:2 * a].reshape(b, t, h, dk)[...] = gk_t.transpose(0, 3, 1, 2)
+        g[..., 2 * a:].reshape(b, t, h, dv)[...] = gv_t.transpose(0, 3, 1, 2)
+        return (g,)
 
 
 class AdditiveAttentionOp(Function):

@@ -147,11 +147,13 @@ class FitLoop:
                 raise ValueError("validation_split needs arrays; with a generator or dataset pass validation_data")
             x, y, sample_weight, val_x, val_y, val_sw = self._split(x, y, sample_weight, validation_split)
         # a custom train_step may learn from x alone (autoencoders)
-        train = self._make_batches(x, y, sample_weight, class_weight, batch_size, shuffle, steps, require_y=not custom)
+        train = self._make_batches(x, y, sample_weight, class_weight, batch_size, shuffle, steps, require_y=not custom,
+                                   reuse=not custom)  # the built-in step is done with a batch before the next
         val = None
         if val_x is not None:
+            custom_test = self._overrides("test_step")
             val = self._make_batches(val_x, val_y, val_sw, None, validation_batch_size, False, validation_steps,
-                                     what="validation_data", require_y=not self._overrides("test_step"))
+                                     what="validation_data", require_y=not custom_test, reuse=not custom_test)
         return train, val
 
     def _run_epochs(self, run: _Run, initial_epoch: int) -> bool:

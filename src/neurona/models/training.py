@@ -149,12 +149,14 @@ class Trainer(Steps, FitLoop):
         return np.dtype(self.dtype)
 
     # ----------------------------------------------------------------- data preparation
-    def _prepare_x(self, x: Any, check: bool, label: str = "x") -> list[np.ndarray]:
+    def _prepare_x(self, x: Any, check: bool, label: str = "x", convert: bool = True) -> list[np.ndarray]:
+        """x as arrays, checked; `convert=False` leaves the dtype to the batches (converted per batch)."""
         xs = [as_array(a, label) for a in split_structure(x, self.input_names, label)]
         if not self.built:
             self._build_from_data(xs)
-        dtype = self._dtype()
-        xs = [to_float(a, dtype) for a in xs]
+        if convert:
+            dtype = self._dtype()
+            xs = [to_float(a, dtype) for a in xs]
         if check:
             names = [label] if len(xs) == 1 else [f"{label}[{i}]" for i in range(len(xs))]
             for a, name in zip(xs, names):
@@ -196,8 +198,9 @@ class Trainer(Steps, FitLoop):
         return sw
 
     def _prepare_arrays(self, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None,
-                        check: bool = True, prefix: str = "") -> tuple[list[np.ndarray], Any, Any]:
-        xs = self._prepare_x(x, check, f"{prefix}x")
+                        check: bool = True, prefix: str = "",
+                        convert: bool = True) -> tuple[list[np.ndarray], Any, Any]:
+        xs = self._prepare_x(x, check, f"{prefix}x", convert)
         ys = None if y is None else self._prepare_y(y, check, f"{prefix}y")
         names = [f"{prefix}x"] if len(xs) == 1 else [f"{prefix}x[{i}]" for i in range(len(xs))]
         arrays = xs + (ys or [])
@@ -222,14 +225,17 @@ class Trainer(Steps, FitLoop):
 
     def _make_batches(self, x: Any, y: Any, sample_weight: Any, class_weight: Any, batch_size: int, shuffle: bool,
                       steps: int | None, with_y: bool = True, what: str = "x",
-                      require_y: bool = True) -> ArrayBatches | IterableBatches:
-        """Batches of prepared arrays; `require_y=False` lets a user's train_step/test_step take x alone."""
+                      require_y: bool = True, reuse: bool = False) -> ArrayBatches | IterableBatches:
+        """Batches of prepared arrays; `require_y=False` lets a user's train_step/test_step take x alone.
+
+        Arrays are gathered per batch in O(batch) (x converted per batch); `reuse=True` gathers into one
+        buffer per input, for loops that are done with a batch before drawing the next."""
         if is_array_like(x):
             if with_y and require_y and y is None:
                 raise ValueError(f"{what}: y (the targets) is missing; pass fit(x, y, ...) or a data source that "
                                  f"yields (x, y) batches")
-            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight)
-            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps)
+            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight, convert=False)
+            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps, dtype=self._dtype(), reuse=reuse)
         if y is not None:
             raise ValueError(f"{what} is a generator/dataset, which yields (x, y) batches itself: do not pass y")
         if sample_weight is not None:

@@ -104,3 +104,35 @@ def test_memmap_that_shrinks_is_reported_by_name(tmp_path):
     model.compile(optimizer="sgd", loss="binary_crossentropy")
     with pytest.raises(OSError, match="shrinks.dat.*shrank to 100 bytes"):
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+
+
+def test_memmap_prefetch_changes_nothing_even_with_dropout(tmp_path, monkeypatch):
+    from neurona.layers import Dropout
+    from neurona.models import data as batches_module
+
+    pairs, y = siamese_data()
+    path = tmp_path / "x.dat"
+    mm = np.memmap(path, dtype=np.float32, mode="w+", shape=(len(pairs), 6, 5))
+    mm[:] = pairs[:, 0]
+    mm.flush()
+
+    def fit(x):
+        clear_session()
+        set_random_seed(0)
+        model = Sequential([Input((6, 5)), Flatten(), Dense(8, activation="relu"), Dropout(0.3),
+                            Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0, validation_data=(x, y))
+        return model.get_weights(), model.predict(x, verbose=0)
+
+    assert batches_module.ArrayBatches([np.memmap(path, dtype=np.float32, mode="r", shape=mm.shape)], None, None,
+                                       16).prefetch  # read on a background thread
+    ref = fit(np.ascontiguousarray(pairs[:, 0]))
+    runs = []
+    for prefetch in (True, False):
+        monkeypatch.setattr(batches_module, "PREFETCH_MAPPED", prefetch)
+        runs.append(fit(np.memmap(path, dtype=np.float32, mode="r", shape=mm.shape)))
+    for got in runs:
+        for a, b in zip(ref[0], got[0]):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ref[1], got[1])

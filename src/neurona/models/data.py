@@ -18,7 +18,7 @@ import numpy as np
 
 from ..random import get_rng
 from ..tensor import Tensor
-from .gather import Rows, check_memmap
+from .gather import Rows, check_memmap, memmap_file
 
 
 def as_array(a: Any, name: str) -> np.ndarray:
@@ -41,6 +41,7 @@ def to_float(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return arr
 
 
+PREFETCH_MAPPED = True  # read memory-mapped inputs one batch ahead on a background thread
 _CHECK_CHUNK = 1 << 22  # elements per chunk of the NaN/inf scan
 
 
@@ -118,7 +119,9 @@ class ArrayBatches:
     """In-memory (or memory-mapped) arrays cut into batches; optionally reshuffled every epoch.
 
     Each batch costs O(batch) whatever the arrays' layout (`gather.Rows`): `dtype` converts x per batch,
-    and `reuse=True` gathers into one buffer per input, valid until the next batch is drawn.
+    and `reuse=True` gathers into one buffer per input, valid until the next batch is drawn. Memory-mapped
+    inputs are read one batch ahead on a background thread (`PREFETCH_MAPPED`), with the shuffle order drawn
+    before, in the caller's thread, so the batches are the same as without it.
     """
 
     def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: np.ndarray | None, batch_size: int,
@@ -133,10 +136,13 @@ class ArrayBatches:
         self._stream: Iterator[tuple[Any, Any, Any]] | None = None
         self.single = len(xs) == 1
         names = ["x"] if self.single else [f"x[{i}]" for i in range(len(xs))]
-        self._x_rows = [Rows(x, dtype, reuse, name) for x, name in zip(xs, names)]
-        self._y_rows = None if ys is None else [Rows(y, None, reuse, f"y[{i}]") for i, y in enumerate(ys)]
+        self.prefetch = PREFETCH_MAPPED and any(memmap_file(a) is not None for a in xs + (ys or []))
+        # prefetching one ahead: the consumer's batch, the one queued and the one being filled
+        ring = 3 if self.prefetch else 1
+        self._x_rows = [Rows(x, dtype, reuse, name, ring) for x, name in zip(xs, names)]
+        self._y_rows = None if ys is None else [Rows(y, None, reuse, f"y[{i}]", ring) for i, y in enumerate(ys)]
 
-    def _pass(self) -> Iterator[tuple[Any, Any, Any]]:
+    def _pass(self, perm: np.ndarray | None = None) -> Iterator[tuple[Any, Any, Any]]:
         xr, yr, sw = self._x_rows, self._y_rows, self.sw
         bs, n = self.batch_size, self.n
         if not self.shuffle:  # contiguous slices: views unless x needs converting
@@ -148,7 +154,8 @@ class ArrayBatches:
             return
         # Gathering each batch's rows is ~3x faster than permuting the whole arrays once per epoch
         # (a fresh array of the data's size costs page faults every epoch).
-        perm = get_rng().permutation(n)
+        if perm is None:
+            perm = get_rng().permutation(n)
         for start in range(0, n, bs):
             idx = perm[start:start + bs]
             xb = xr[0].take(idx) if self.single else [r.take(idx) for r in xr]
@@ -157,6 +164,10 @@ class ArrayBatches:
 
     def epoch(self) -> Iterator[tuple[Any, Any, Any]]:
         if self.steps == self.full_steps:
+            if self.prefetch:  # the permutation now, in this thread: the same draw as without prefetching
+                from ..data.dataset import _prefetch
+
+                return _prefetch(self._pass(get_rng().permutation(self.n) if self.shuffle else None), 1)
             return self._pass()
         return self._take(self.steps)
 

@@ -45,7 +45,7 @@ def check_memmap(arr: np.ndarray, name: str) -> None:
 class Rows:
     """One input's batches: rows gathered into a reused buffer (or fresh arrays with `reuse=False`)."""
 
-    def __init__(self, arr: np.ndarray, dtype: np.dtype | None, reuse: bool, name: str = "x") -> None:
+    def __init__(self, arr: np.ndarray, dtype: np.dtype | None, reuse: bool, name: str = "x", ring: int = 1) -> None:
         self.arr = arr
         self.name = name
         convert = dtype is not None and arr.dtype != dtype and arr.dtype.kind in "biuf"
@@ -53,14 +53,18 @@ class Rows:
         self.reuse = reuse
         self.direct = arr.flags.c_contiguous and self.dtype == arr.dtype
         self.mapped = memmap_file(arr) is not None
-        self._buf: np.ndarray | None = None
+        self._bufs: list[np.ndarray | None] = [None] * ring  # a ring when batches are prepared ahead
+        self._next = 0
 
     def _buffer(self, n: int) -> np.ndarray:
         if not self.reuse:
             return np.empty((n, *self.arr.shape[1:]), self.dtype)
-        if self._buf is None or len(self._buf) < n:
-            self._buf = np.empty((n, *self.arr.shape[1:]), self.dtype)
-        return self._buf[:n]
+        i = self._next
+        self._next = (i + 1) % len(self._bufs)
+        buf = self._bufs[i]
+        if buf is None or len(buf) < n:
+            buf = self._bufs[i] = np.empty((n, *self.arr.shape[1:]), self.dtype)
+        return buf[:n]
 
     def take(self, idx: np.ndarray) -> np.ndarray:
         """Rows `idx` (in that order) as one array of the target dtype."""

@@ -5,7 +5,8 @@ The data has the siamese shape of issue #24 (`pairs` of shape (n, 2, 28, 28), fl
 pair). For each source it reports, per batch of 128: the time neurona takes to assemble a shuffled batch
 (`gather.Rows`), the time main's `np.take` on the whole input took before (which copies the entire array when
 it is not C-contiguous), the time of one `fit` step including loading, and PyTorch's DataLoader (default
-sampler and collate, no workers) on the same arrays when torch is installed. Sources: the contiguous copy,
+sampler and collate, no workers) on the same arrays when torch is installed, and with `--keras` a Keras 3
+fit step (torch backend) on the contiguous copy and on the strided view. Sources: the contiguous copy,
 the strided view `pairs[:, 0]`, a Fortran-ordered copy, an `np.memmap` of the file, and `.npy` shards on disk
 read through `neurona.data.Dataset.from_npy_shards` (per-shard memmaps, batches gathered on a prefetch thread).
 Timings are medians of interleaved rounds; the host is shared, so read them as ratios within one run.
@@ -100,8 +101,24 @@ def torch_loader(x: Any, y: np.ndarray) -> Any:
     return lambda: sum(1 for _ in loader)
 
 
-def run(samples: int = 20000, repeats: int = 5, quick: bool = False, log: Any = print) -> dict[str, dict[str, float]]:
-    """Per-step milliseconds for each source: data, old np.take, fit step, torch DataLoader."""
+def keras_fit(x: Any, y: np.ndarray) -> Any:
+    """Keras 3 (torch backend) fit of the same model on the same arrays, one epoch; None without Keras."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except Exception:
+        return None
+    m = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
+                          keras.layers.Dense(1, activation="sigmoid")])
+    m.compile(optimizer="adam", loss="binary_crossentropy")
+    return lambda: m.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+
+
+def run(samples: int = 20000, repeats: int = 5, quick: bool = False, log: Any = print,
+        keras: bool = False) -> dict[str, dict[str, float]]:
+    """Per-step milliseconds for each source: data, old np.take, fit step, torch DataLoader (Keras fit)."""
     if quick:
         samples, repeats = min(samples, 1024), 2
     steps = -(-samples // BATCH)
@@ -122,6 +139,9 @@ def run(samples: int = 20000, repeats: int = 5, quick: bool = False, log: Any = 
             loader = torch_loader(x, y)
             if loader is not None:
                 fns[f"{name}|torch DataLoader"] = loader
+            step = keras_fit(x, y) if keras and name in ("contiguous", "strided pairs[:, 0]") else None
+            if step is not None:
+                fns[f"{name}|Keras fit"] = step
         times = interleaved(fns, repeats=repeats, min_time=0.05 if quick else 0.5)
         few = min(steps, 4)
         for name, x in sources.items():
@@ -139,7 +159,8 @@ def run(samples: int = 20000, repeats: int = 5, quick: bool = False, log: Any = 
         old = row.get("old np.take")
         tl = row.get("torch DataLoader")
         log(f"  {name:<22s} {row['data']:12.3f} {'' if old is None else f'{old:12.3f}':>12s} {row['fit']:9.3f} "
-            f"{row['fit'] / base:8.2f}x {'' if tl is None else f'{tl:16.3f}':>16s}")
+            f"{row['fit'] / base:8.2f}x {'' if tl is None else f'{tl:16.3f}':>16s}"
+            + (f"  Keras fit step {row['Keras fit']:.3f}" if "Keras fit" in row else ""))
     return results
 
 
@@ -148,8 +169,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--quick", action="store_true", help="tiny data, two rounds (a smoke run)")
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--keras", action="store_true", help="also time Keras 3's fit (torch backend)")
     args = parser.parse_args(argv)
-    return run(args.samples, args.repeats, args.quick)
+    return run(args.samples, args.repeats, args.quick, keras=args.keras)
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ class ArrayBatches:
 
     def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: np.ndarray | None, batch_size: int,
                  shuffle: bool = False, steps: int | None = None, dtype: np.dtype | None = None,
-                 reuse: bool = False) -> None:
+                 reuse: bool = False, y_dtypes: list[Any] | None = None) -> None:
         self.xs, self.ys, self.sw = xs, ys, sw
         self.n = len(xs[0])
         self.batch_size = batch_size
@@ -140,7 +140,9 @@ class ArrayBatches:
         # prefetching one ahead: the consumer's batch, the one queued and the one being filled
         ring = 3 if self.prefetch else 1
         self._x_rows = [Rows(x, dtype, reuse, name, ring) for x, name in zip(xs, names)]
-        self._y_rows = None if ys is None else [Rows(y, None, reuse, f"y[{i}]", ring) for i, y in enumerate(ys)]
+        y_dtypes = y_dtypes or [None] * len(ys or [])  # targets converted per batch too (None: as they are)
+        self._y_rows = None if ys is None else [Rows(y, t, reuse, f"y[{i}]", ring)
+                                                for i, (y, t) in enumerate(zip(ys, y_dtypes))]
 
     def _pass(self, perm: np.ndarray | None = None) -> Iterator[tuple[Any, Any, Any]]:
         xr, yr, sw = self._x_rows, self._y_rows, self.sw

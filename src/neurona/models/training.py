@@ -164,10 +164,10 @@ class Trainer(Steps, FitLoop):
             self._check_input_arrays(xs)
         return xs
 
-    def _prepare_y(self, y: Any, check: bool, label: str = "y") -> list[np.ndarray]:
+    def _prepare_y(self, y: Any, check: bool, label: str = "y", convert: bool = True) -> list[np.ndarray]:
         specs = self._build_specs()
         raw = [as_array(a, label) for a in split_structure(y, [s.name for s in specs], label)]
-        dtype = self._dtype()
+        dtype = self._dtype() if convert else None
         ys = []
         for i, (spec, a) in enumerate(zip(specs, raw)):
             name = label if len(specs) == 1 else f"{label}[{i}]"
@@ -201,7 +201,7 @@ class Trainer(Steps, FitLoop):
                         check: bool = True, prefix: str = "",
                         convert: bool = True) -> tuple[list[np.ndarray], Any, Any]:
         xs = self._prepare_x(x, check, f"{prefix}x", convert)
-        ys = None if y is None else self._prepare_y(y, check, f"{prefix}y")
+        ys = None if y is None else self._prepare_y(y, check, f"{prefix}y", convert)
         names = [f"{prefix}x"] if len(xs) == 1 else [f"{prefix}x[{i}]" for i in range(len(xs))]
         arrays = xs + (ys or [])
         names += [f"{prefix}y"] if ys and len(ys) == 1 else [f"{prefix}y[{i}]" for i in range(len(ys or []))]
@@ -235,7 +235,10 @@ class Trainer(Steps, FitLoop):
                 raise ValueError(f"{what}: y (the targets) is missing; pass fit(x, y, ...) or a data source that "
                                  f"yields (x, y) batches")
             xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight, convert=False)
-            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps, dtype=self._dtype(), reuse=reuse)
+            y_dtypes = None if ys is None else [None if s.loss_kind in cmp._SPARSE else self._dtype()
+                                                for s in self._build_specs()]
+            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps, dtype=self._dtype(), reuse=reuse,
+                                y_dtypes=y_dtypes)
         if y is not None:
             raise ValueError(f"{what} is a generator/dataset, which yields (x, y) batches itself: do not pass y")
         if sample_weight is not None:

@@ -125,12 +125,13 @@ def test_memmap_prefetch_changes_nothing_even_with_dropout(tmp_path, monkeypatch
         model.fit(x, y, batch_size=16, epochs=3, verbose=0, validation_data=(x, y))
         return model.get_weights(), model.predict(x, verbose=0)
 
+    monkeypatch.setattr(batches_module, "PREFETCH_MAPPED_BYTES", 0)
     assert batches_module.ArrayBatches([np.memmap(path, dtype=np.float32, mode="r", shape=mm.shape)], None, None,
                                        16).prefetch  # read on a background thread
     ref = fit(np.ascontiguousarray(pairs[:, 0]))
     runs = []
-    for prefetch in (True, False):
-        monkeypatch.setattr(batches_module, "PREFETCH_MAPPED", prefetch)
+    for threshold in (0, None):  # prefetch every memmap, then none
+        monkeypatch.setattr(batches_module, "PREFETCH_MAPPED_BYTES", threshold)
         runs.append(fit(np.memmap(path, dtype=np.float32, mode="r", shape=mm.shape)))
     for got in runs:
         for a, b in zip(ref[0], got[0]):

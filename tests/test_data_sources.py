@@ -187,7 +187,10 @@ def memmap_peak(tmp_path, rows, batch, cols=784):
     return peak, x.nbytes
 
 
-def test_memmap_fit_evaluate_predict_peak_under_10_percent(tmp_path):
+def test_memmap_fit_evaluate_predict_peak_under_10_percent(tmp_path, monkeypatch):
+    from neurona.models import data as batches_module
+
+    monkeypatch.setattr(batches_module, "PREFETCH_MAPPED_BYTES", 0)  # with the read-ahead thread and its buffers
     # 24 MB file, batches of 128 (0.4 MB): traced peak (NumPy's allocations; the mapping's page cache is not
     # the process's own memory) under 10 % of the file; it grows with the batch, not with the file
     peak, size = memmap_peak(tmp_path, 8192, 128)

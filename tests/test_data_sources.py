@@ -144,6 +144,20 @@ def test_image_folder_decodes_lazily_and_names_a_broken_file(tmp_path):
     assert ds.skipped == 1
 
 
+def test_fit_logs_the_images_it_skipped(tmp_path):
+    pytest.importorskip("PIL")
+    write_images(tmp_path)
+    (tmp_path / "cats" / "9.png").write_bytes(b"broken")
+    clear_session()
+    set_random_seed(0)
+    model = Sequential([Input((6, 5, 3)), Flatten(), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    ds = Dataset.from_image_folder(tmp_path, (6, 5), shuffle=True, seed=0, on_error="skip").batch(4).prefetch(1)
+    with pytest.warns(UserWarning, match=r"skipped 1 item.*9\.png"):
+        history = model.fit(ds, epochs=2, verbose=0)
+    assert history.history["skipped"] == [1, 2]  # counted over the passes so far
+
+
 def small_model(shape):
     clear_session()
     set_random_seed(0)

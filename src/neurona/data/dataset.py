@@ -280,8 +280,12 @@ class Dataset:
 
     @property
     def skipped(self) -> int:
-        """Items a disk source skipped (on_error="skip") in its last finished pass; 0 for other datasets."""
-        return 0 if self._skips is None else self._skips.last_pass
+        """Items a disk source (or a dataset made from one) skipped with on_error="skip", over all passes so far."""
+        return 0 if self._skips is None else self._skips.total
+
+    def _derived(self, ds: Dataset) -> Dataset:
+        ds._skips = self._skips  # a transformed disk source still reports what its source skipped
+        return ds
 
     @staticmethod
     def _from_indices(arrays: Any, indices: Callable[[Key], Iterator[np.ndarray]], cardinality: int) -> Dataset:
@@ -344,7 +348,8 @@ class Dataset:
                         yield np.array([i])
             return Dataset._from_indices(self._arrays, indices, self._cardinality)
         source = self._elements
-        return Dataset(lambda key: _shuffle_buffer(source(key), buffer_size, rng(key)), self._cardinality)
+        return self._derived(Dataset(lambda key: _shuffle_buffer(source(key), buffer_size, rng(key)),
+                                     self._cardinality))
 
     def batch(self, batch_size: int, drop_remainder: bool = False) -> Dataset:
         """Group consecutive elements into batches (stacked arrays, same structure)."""
@@ -374,7 +379,7 @@ class Dataset:
 
             return Dataset(elements, count)
         if self._blocks is not None:
-            return Dataset(_batched_blocks(self._blocks, batch_size, drop_remainder), count)
+            return self._derived(Dataset(_batched_blocks(self._blocks, batch_size, drop_remainder), count))
         source = self._elements
 
         def grouped(key: Key) -> Iterator[Any]:
@@ -384,7 +389,7 @@ class Dataset:
                     return
                 yield _stack(group)
 
-        return Dataset(grouped, count)
+        return self._derived(Dataset(grouped, count))
 
     def map(self, map_func: Callable[..., Any], num_parallel_calls: Any = None) -> Dataset:
         """Apply ``map_func`` to every element (a tuple element is unpacked into arguments, as in tf.data)."""
@@ -394,14 +399,14 @@ class Dataset:
             for e in source(key):
                 yield map_func(*e) if isinstance(e, tuple) else map_func(e)
 
-        return Dataset(mapped, self._cardinality)
+        return self._derived(Dataset(mapped, self._cardinality))
 
     def prefetch(self, buffer_size: int = 1) -> Dataset:
         """Prepare up to `buffer_size` elements on a background thread while the model trains."""
         if not isinstance(buffer_size, (int, np.integer)) or buffer_size < 1:
             buffer_size = 1  # tf's AUTOTUNE (-1) and friends: one ahead is what a single thread can do
         source = self._elements
-        return Dataset(lambda key: _prefetch(source(key), int(buffer_size)), self._cardinality)
+        return self._derived(Dataset(lambda key: _prefetch(source(key), int(buffer_size)), self._cardinality))
 
     def repeat(self, count: int | None = None) -> Dataset:
         """Repeat the dataset `count` times (forever when None); each repetition is a new pass (new shuffle)."""
@@ -425,7 +430,7 @@ class Dataset:
             for r in passes():
                 yield from source((*key, r))
 
-        return Dataset(elements, total)
+        return self._derived(Dataset(elements, total))
 
     def take(self, count: int) -> Dataset:
         """The first `count` elements (all of them if count is -1)."""
@@ -454,4 +459,4 @@ class Dataset:
 
             return Dataset._from_indices(self._arrays, indices, total)
         source = self._elements
-        return Dataset(lambda key: itertools.islice(source(key), start, stop), total)
+        return self._derived(Dataset(lambda key: itertools.islice(source(key), start, stop), total))

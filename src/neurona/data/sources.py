@@ -5,7 +5,8 @@ at a time. Shuffling is by shard (or file) permutation plus a permutation of the
 per pass like `Dataset.shuffle`, so the same seed gives the same batches in every run; `Dataset.shuffle(n)`
 adds a buffered shuffle on top when wanted. Bad input raises an error naming the file; with
 `on_error="skip"` the item is skipped instead and each pass ends with a warning counting what was skipped
-(also kept in the dataset's `skipped` attribute: the count of the last finished pass).
+(`ds.skipped` counts them over all passes so far, also for datasets derived from the source, and `fit` adds
+it to its logs as `skipped`).
 """
 
 from __future__ import annotations
@@ -30,17 +31,17 @@ class Skips:
             raise ValueError(f"{what}: on_error must be 'raise' or 'skip', got {on_error!r}")
         self.what, self.skip = what, on_error == "skip"
         self.count, self.first = 0, ""
-        self.last_pass = 0
+        self.total = 0
 
     def failed(self, exc: Exception) -> None:
         """Re-raise `exc`, or count it when skipping."""
         if not self.skip:
             raise exc
         self.count += 1
+        self.total += 1
         self.first = self.first or str(exc)
 
     def end_pass(self) -> None:
-        self.last_pass = self.count
         if self.count:
             warnings.warn(f"{self.what}: skipped {self.count} item(s) this pass (on_error='skip'); the first: "
                           f"{self.first}", stacklevel=3)

@@ -192,6 +192,9 @@ class FitLoop:
         if getattr(run.train, "exhausted", False):
             self.stop_training = True
         run.logs = dict(run.batch_logs) if run.custom else self._current_logs()
+        skipped = getattr(getattr(run.train, "source", None), "skipped", 0)  # disk sources with on_error="skip"
+        if isinstance(skipped, int) and skipped:
+            run.logs["skipped"] = skipped
         if run.val is not None and self._validate_now(epoch, run.validation_freq):
             val_logs = self._test_loop(run.val, cbl)
             run.logs.update({f"val_{k}": v for k, v in val_logs.items()})

@@ -137,3 +137,12 @@ def test_memmap_prefetch_changes_nothing_even_with_dropout(tmp_path, monkeypatch
         for a, b in zip(ref[0], got[0]):
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(ref[1], got[1])
+
+
+def test_float64_values_that_overflow_float32_are_refused_before_training():
+    x = np.ones((8, 3))
+    x[5, 2] = 1e300  # finite in float64, inf once a batch is converted to the model's float32
+    model = Sequential([Input((3,)), Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"x\[5, 2\].*float32"):
+        model.fit(x, np.ones(8), verbose=0)

@@ -48,8 +48,23 @@ PREFETCH_MAPPED_BYTES: int | None = 256 << 20
 _CHECK_CHUNK = 1 << 22  # elements per chunk of the NaN/inf scan
 
 
-def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise naming the array, the number of NaN/inf values and where the first one is."""
+def _check_range(part: np.ndarray, start: int, name: str, dtype: np.dtype) -> None:
+    """Raise when a value of `part` (rows from `start` on) overflows to inf in `dtype`."""
+    limit = np.finfo(dtype).max
+    big = np.abs(part) > limit
+    if big.any():
+        first = np.unravel_index(int(np.argmax(big)), part.shape)
+        where = ", ".join(map(str, (first[0] + start, *first[1:])))
+        raise ValueError(f"{name}[{where}] = {part[first]} does not fit in {dtype} (largest {limit:.4g}); "
+                         f"rescale the data or use a float64 model")
+
+
+def check_finite(arr: np.ndarray, name: str, dtype: Any = None) -> None:
+    """Raise naming the array, the number of NaN/inf values and where the first one is.
+
+    With `dtype` narrower than the array's (float64 data for a float32 model), values that would become inf
+    when each batch is converted are refused too, since the conversion happens per batch, after this check.
+    """
     check_memmap(arr, name)  # a truncated file would crash the scan with a bus error
     if arr.dtype.kind != "f" or arr.size == 0:
         return
@@ -60,6 +75,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
         arr = arr.reshape(1)
     rows = max(1, _CHECK_CHUNK // max(1, arr[0].size))
     ones = np.ones(arr[0].size, arr.dtype)
+    narrow = dtype is not None and np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < arr.dtype.itemsize
     clean = True
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, len(arr), rows):
@@ -67,6 +83,8 @@ def check_finite(arr: np.ndarray, name: str) -> None:
             if not np.isfinite(part.reshape(len(part), -1) @ ones).all():
                 clean = False
                 break
+            if narrow:
+                _check_range(part, start, name, np.dtype(dtype))
     if clean:
         return
     bad = ~np.isfinite(arr)

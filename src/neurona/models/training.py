@@ -160,7 +160,7 @@ class Trainer(Steps, FitLoop):
         if check:
             names = [label] if len(xs) == 1 else [f"{label}[{i}]" for i in range(len(xs))]
             for a, name in zip(xs, names):
-                check_finite_once(a, name)
+                check_finite_once(a, name, self._dtype())
             self._check_input_arrays(xs)
         return xs
 
@@ -172,7 +172,7 @@ class Trainer(Steps, FitLoop):
         for i, (spec, a) in enumerate(zip(specs, raw)):
             name = label if len(specs) == 1 else f"{label}[{i}]"
             if check:
-                check_finite_once(a, name)
+                check_finite_once(a, name, dtype)
             a = cmp.prepare_targets(spec, a, dtype)
             if check:
                 cmp.check_targets(spec, a, name)

@@ -8,18 +8,17 @@ LeNet5, AlexNet and GoogLeNet, which Keras lacks, complete the slides' list; UNe
 """
 
 from . import densenet, imagenet_utils, inception_v3, mobilenet, mobilenet_v2, resnet, resnet50, vgg16, vgg19
-from . import googlenet, inception_resnet_v2, nasnet, unet, xception
 from .alexnet import AlexNet
 from .densenet import DenseNet121, DenseNet169, DenseNet201
+from .googlenet import GoogLeNet
 from .inception import InceptionV3
+from .inception_resnet_v2 import InceptionResNetV2
 from .lenet import LeNet5
 from .mobilenet import MobileNet, MobileNetV2
-from .resnet import ResNet50, ResNet101, ResNet152
-from .vgg import VGG16, VGG19
-from .googlenet import GoogLeNet
-from .inception_resnet_v2 import InceptionResNetV2
 from .nasnet import NASNetMobile
+from .resnet import ResNet50, ResNet101, ResNet152
 from .unet import UNet
+from .vgg import VGG16, VGG19
 from .xception import Xception
 
 __all__ = [

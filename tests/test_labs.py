@@ -23,6 +23,8 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "wine": {"test_accuracy": 0.9},
     "mnist-mlp": {"test_accuracy": 0.7, "softmax_regression_accuracy": 0.85},
     "cnn": {"test_accuracy": 0.5},
+    "road": {"test_iou": 0.4, "pixel_accuracy": 0.8},
+    "localization": {"class_accuracy": 0.4, "mean_box_iou": 0.3},
 }
 
 

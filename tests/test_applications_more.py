@@ -207,3 +207,41 @@ def test_keras_saved_weights_predict_like_keras(name, kwargs, suffix, tmp_path):
     expected = keras.ops.convert_to_numpy(theirs(x, training=False))
     ours = getattr(apps, name)(weights=tmp_path / f"app.{suffix}", **kwargs)
     np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=2e-4, rtol=1e-3)
+
+
+def test_imagenet_weights_come_from_the_cache_by_keras_file_name(tmp_path, monkeypatch):
+    h5py = pytest.importorskip("h5py")
+    monkeypatch.setenv("NEURONA_HOME", str(tmp_path))
+    monkeypatch.setenv("NEURONA_OFFLINE", "1")
+    layers.clear_session()
+    source = apps.NASNetMobile(weights=None, include_top=False, input_shape=(32, 32, 3))
+    (tmp_path / "models").mkdir()
+    published = apps.nasnet.WEIGHTS[False]
+    assert published.fname == "nasnet_mobile_no_top.h5"  # Keras's cache name
+    with h5py.File(tmp_path / "models" / published.fname, "w") as f:  # Keras's legacy layout, as the published files
+        with_weights = [la for la in source.layers if la.weights]
+        f.attrs["layer_names"] = np.array([la.name.encode() for la in with_weights])
+        for la in with_weights:
+            group = f.create_group(la.name)
+            group.attrs["weight_names"] = np.array([f"{w.name}:0".encode() for w in la.weights])
+            for w in la.weights:
+                group[f"{w.name}:0"] = w.data
+    unchecked = apps._weights.WeightFile(published.fname, published.url)  # the real hash is that of Keras's file
+    monkeypatch.setitem(apps.nasnet.WEIGHTS, False, unchecked)
+    model = apps.NASNetMobile(weights="imagenet", include_top=False, input_shape=(32, 32, 3))
+    for a, b in zip(source.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_googlenet_and_unet_weights_round_trip(tmp_path):
+    layers.clear_session()
+    source = apps.GoogLeNet(include_top=False, input_shape=(32, 32, 3), pooling="avg")
+    source.save_weights(tmp_path / "g.safetensors")
+    model = apps.GoogLeNet(include_top=False, input_shape=(32, 32, 3), pooling="avg",
+                           weights=tmp_path / "g.safetensors")
+    for a, b in zip(source.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    unet = apps.UNet((16, 16, 1), depth=1, filters=2)
+    unet.save_weights(tmp_path / "u.safetensors")
+    again = apps.UNet((16, 16, 1), depth=1, filters=2, weights=tmp_path / "u.safetensors")
+    np.testing.assert_array_equal(unet.get_weights()[0], again.get_weights()[0])

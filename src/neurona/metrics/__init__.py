@@ -17,6 +17,7 @@ This package imports nothing from neurona above the engine: it works on NumPy ar
 
 from ._inputs import UndefinedMetricWarning
 from .confusion import AUC, F1Score, FBetaScore, Precision, Recall
+from .counts import FalseNegatives, FalsePositives, TrueNegatives, TruePositives
 from .functions import (
     accuracy,
     confusion_matrix,
@@ -69,4 +70,5 @@ __all__ = [
     "mean_absolute_error", "mean_squared_error", "pearson_r", "precision", "precision_recall_fscore_support",
     "precision_score", "r2_score", "recall", "recall_score", "report", "roc_auc", "roc_auc_score", "roc_curve",
     "root_mean_squared_error", "serialize", "top_k_accuracy", "top_k_accuracy_score",
+    "FalseNegatives", "FalsePositives", "TrueNegatives", "TruePositives",
 ]

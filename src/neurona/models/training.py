@@ -29,6 +29,7 @@ from .data import (
     to_float,
     unpack_batch,
 )
+from .leniency import adjust_input_rank
 
 
 def _verbose(verbose: Any) -> int:
@@ -199,6 +200,7 @@ class Trainer:
     # ----------------------------------------------------------------- data preparation
     def _prepare_x(self, x: Any, check: bool, label: str = "x") -> list[np.ndarray]:
         xs = [as_array(a, label) for a in split_structure(x, self.input_names, label)]
+        xs = adjust_input_rank(self._input_shapes(), xs)  # Keras: (N, 28, 28) for Input((28, 28, 1))
         if not self.built:
             self._build_from_data(xs)
         dtype = self._dtype()

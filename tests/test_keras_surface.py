@@ -184,3 +184,32 @@ def test_tensor_indexed_by_tensor():
     np.testing.assert_array_equal(x.grad[1], [2, 2, 2, 2])
     with pytest.raises(IndexError, match="must hold integers"):
         x[neurona.Tensor(0.5)]
+
+
+def test_keras_random_draws():
+    from neurona import random
+
+    a = random.normal((2000,), mean=1.0, stddev=2.0, seed=3)
+    assert a.dtype == np.float32 and abs(float(a.numpy().mean()) - 1) < 0.2 and abs(a.numpy().std() - 2) < 0.2
+    np.testing.assert_array_equal(a.numpy(), random.normal((2000,), mean=1.0, stddev=2.0, seed=3).numpy())
+    gen = random.SeedGenerator(7)
+    first, second = random.uniform((5,), seed=gen), random.uniform((5,), seed=gen)
+    assert not np.array_equal(first.numpy(), second.numpy())
+    again = random.SeedGenerator(7)
+    np.testing.assert_array_equal(random.uniform((5,), seed=again).numpy(), first.numpy())
+    t = random.truncated_normal((1000,), stddev=1.0, seed=1).numpy()
+    assert np.abs(t).max() <= 2
+    r = random.randint((100,), 2, 5, seed=0).numpy()
+    assert r.dtype == np.int32 and r.min() >= 2 and r.max() <= 4
+    s = random.shuffle(np.arange(10), seed=0).numpy()
+    assert sorted(s.tolist()) == list(range(10))
+    c = random.categorical(np.log(np.array([[0.0001, 0.9999]])), 50, seed=0).numpy()
+    assert c.shape == (1, 50) and c.mean() > 0.9
+    x = neurona.Tensor(np.ones((1000,)), requires_grad=True)
+    y = random.dropout(x, 0.5, seed=0)
+    kept = y.numpy() != 0
+    assert 0.4 < kept.mean() < 0.6 and np.all(y.numpy()[kept] == 2)
+    ops.sum(y).backward()
+    np.testing.assert_array_equal(x.grad, y.numpy())
+    with pytest.raises(TypeError, match="seed must be"):
+        random.normal((2,), seed="abc")

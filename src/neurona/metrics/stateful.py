@@ -52,7 +52,10 @@ class Metric(MetricState):
     def __init__(self, name: str | None = None, dtype: str = "float32"):
         self.name = name or _snake(type(self).__name__)
         self.dtype = dtype
-        self.reset_state()
+        if type(self).reset_state.__module__.startswith("neurona."):
+            # neurona's metrics create their state in reset_state; a user's override (Keras 3 style) resets
+            # variables that its own __init__ has not made yet, and Keras never calls it from __init__.
+            self.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         raise NotImplementedError

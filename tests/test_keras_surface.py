@@ -213,3 +213,28 @@ def test_keras_random_draws():
     np.testing.assert_array_equal(x.grad, y.numpy())
     with pytest.raises(TypeError, match="seed must be"):
         random.normal((2,), seed="abc")
+
+
+class _TwoInputs(neurona.Model):
+    """DLwP ch. 7's subclassed model: inputs arrive as a dict by name."""
+
+    def __init__(self):
+        super().__init__()
+        self.concat = L.Concatenate()
+        self.dense = L.Dense(1)
+
+    def call(self, inputs):
+        return self.dense(self.concat([inputs["a"], inputs["b"]]))
+
+
+def test_subclassed_model_with_dict_inputs():
+    rng = np.random.default_rng(4)
+    data = {"a": rng.random((16, 2)).astype("float32"), "b": rng.random((16, 3)).astype("float32")}
+    model = _TwoInputs()
+    out = model(data)
+    w, b = model.dense.weights
+    expected = np.concatenate([data["a"], data["b"]], 1) @ w.numpy() + b.numpy()
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+    model.compile("sgd", "mse")
+    model.fit(data, np.ones((16, 1)), epochs=1, verbose=0)
+    np.testing.assert_allclose(model.predict(data, verbose=0), model(data).numpy(), rtol=1e-6)

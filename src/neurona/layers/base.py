@@ -362,6 +362,8 @@ class Layer:
     def _convert(self, inputs: Any) -> Any:
         if isinstance(inputs, Tensor):
             return inputs
+        if isinstance(inputs, dict):
+            return {k: self._convert(t) for k, t in inputs.items()}
         if isinstance(inputs, (list, tuple)):
             return [self._convert(t) for t in inputs]
         arr = np.asarray(inputs)

@@ -118,7 +118,10 @@ class Model(Trainer, Inference, Layer):
 
             def forward_subclass(x: Any, training: bool) -> list[Tensor]:
                 xs = _as_tensors(x)
-                out = call(xs[0] if len(xs) == 1 else xs, training=training)
+                if getattr(self, "_dict_inputs", False):
+                    out = call(dict(zip(self.input_names, xs)), training=training)
+                else:
+                    out = call(xs[0] if len(xs) == 1 else xs, training=training)
                 return [out] if isinstance(out, Tensor) else list(out)
 
             return forward_subclass
@@ -199,7 +202,12 @@ class Model(Trainer, Inference, Layer):
         if self._graph is not None:
             return
 
+        if isinstance(input_shape, dict):  # named inputs: fit/predict take them as a dict by these names
+            self.input_names, self._dict_inputs = list(input_shape), True
+
         def zeros(shape: Any) -> Any:
+            if isinstance(shape, dict):
+                return {k: zeros(v) for k, v in shape.items()}
             if isinstance(shape, list):
                 return [zeros(s) for s in shape]
             return Tensor(np.zeros([1 if s is None else s for s in shape], dtype=self.dtype))

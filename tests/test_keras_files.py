@@ -209,3 +209,16 @@ def test_subclassed_model_cannot_be_saved_as_keras_file(tmp_path):
         net.save(tmp_path / "n.keras")
     net.save_weights(tmp_path / "n.weights.h5")
     assert os.listdir(tmp_path) == ["n.weights.h5"]
+
+
+def test_wrapper_layers_go_to_h5_and_are_refused_clearly_in_keras_archives(keras, tmp_path):
+    model = neurona.Sequential([L.Input((5, 3)), L.Bidirectional(L.LSTM(2)), L.Dense(1)])
+    _randomize(model)
+    x = np.random.default_rng(5).random((2, 5, 3)).astype("float32")
+    model.save(tmp_path / "b.h5")
+    theirs = keras.saving.load_model(tmp_path / "b.h5")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(theirs.predict(x, verbose=0)), model.predict(x, verbose=0),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="'bidirectional'.*sub-layers"):
+        model.save(tmp_path / "b.keras")
+    assert not (tmp_path / "b.keras").exists()

@@ -77,7 +77,9 @@ def _layer_config(config: dict[str, Any]) -> dict[str, Any]:
     for key, value in config.items():
         if key in _INPUT_KEYS:
             continue
-        if key.endswith("_initializer"):
+        if key in ("layer", "backward_layer") and isinstance(value, dict) and "class_name" in value:
+            value = keras_layer_spec(value)  # a wrapper's inner layer (Bidirectional, TimeDistributed)
+        elif key.endswith("_initializer"):
             value = _object(value, "keras.initializers")
         elif key.endswith("_regularizer"):
             value = _object(value, "keras.regularizers")
@@ -172,6 +174,11 @@ def write_v3_weights(container: Any, group: Any) -> None:
 
     layers_group = group.create_group("layers")
     for key, layer in _v3_layers(container):
+        nested = [sub for sub in layer.__dict__.get("_layers", []) if sub.weights]
+        if nested and not isinstance(layer, Model):
+            raise ValueError(f"layer '{layer.name}' ({type(layer).__name__}) keeps its weights in sub-layers, whose "
+                             f"place in Keras's file layout neurona does not write yet; save the model as .neurona "
+                             f"or .h5")
         sub = layers_group.create_group(key)
         if isinstance(layer, Model):
             write_v3_weights(layer, sub)
@@ -195,9 +202,12 @@ def write_legacy_weights(model: Any, group: Any) -> None:
         sub = group.create_group(layer.name)
         full = []
         for w in weights:
-            short = w.name.split("/")[-1] if w.name else f"weight_{len(full)}"
-            full.append(f"{model.name}/{layer.name}/{short}")
-            sub.create_dataset(full[-1], data=np.asarray(w.data))
+            short = w.name.split("/", 1)[-1] if w.name and "/" in w.name else f"weight_{len(full)}"
+            name = f"{model.name}/{layer.name}/{short}"
+            if name in full:  # Keras pairs a layer's weights by position: names only need to be distinct
+                name = f"{name}_{len(full)}"
+            full.append(name)
+            sub.create_dataset(name, data=np.asarray(w.data))
         sub.attrs["weight_names"] = np.array(full, dtype=object) if full else np.array([], dtype="float64")
     group.attrs["layer_names"] = np.array(names, dtype=object)
     group.attrs["backend"] = "numpy"

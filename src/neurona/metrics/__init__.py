@@ -18,6 +18,7 @@ This package imports nothing from neurona above the engine: it works on NumPy ar
 from ._inputs import UndefinedMetricWarning
 from .boxes import box_iou
 from .confusion import AUC, F1Score, FBetaScore, Precision, Recall
+from .counts import FalseNegatives, FalsePositives, TrueNegatives, TruePositives
 from .functions import (
     accuracy,
     confusion_matrix,
@@ -72,4 +73,5 @@ __all__ = [
     "precision_score", "r2_score", "recall", "recall_score", "report", "roc_auc", "roc_auc_score", "roc_curve",
     "root_mean_squared_error", "serialize", "top_k_accuracy", "top_k_accuracy_score",
     "BinaryIoU", "Dice", "IoU", "MeanIoU", "box_iou",
+    "FalseNegatives", "FalsePositives", "TrueNegatives", "TruePositives",
 ]

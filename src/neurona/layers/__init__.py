@@ -32,7 +32,7 @@ from .merge import (
 )
 
 # Modules of this package that hold other layer families (written by their own issues).
-_FAMILIES = ("conv", "pooling", "normalization", "reshaping", "regularization", "recurrent", "attention",
+_FAMILIES = ("conv", "pooling", "normalization", "reshaping", "regularization", "recurrent", "attention", "masking",
              "embedding", "augmentation", "preprocessing", "activation", "noise")
 
 

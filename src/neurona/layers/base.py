@@ -113,12 +113,16 @@ class Layer:
     cast_inputs = True  # convert NumPy inputs to the layer's dtype (Embedding keeps integers)
     _call_has_training = True
     _wrap_build = True  # Model builds differently and opts out
+    supports_masking = False  # True: an input mask passes through unchanged (see compute_mask)
+    _call_has_mask = False  # whether `call` takes a `mask=` argument (then it receives the propagated mask)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
         if "call" in cls.__dict__:
-            cls._call_has_training = "training" in inspect.signature(cls.call).parameters
+            params = inspect.signature(cls.call).parameters
+            cls._call_has_training = "training" in params
+            cls._call_has_mask = "mask" in params
         if "build" in cls.__dict__ and cls._wrap_build:
             cls.build = _built_after(cls.__dict__["build"])
 
@@ -333,9 +337,7 @@ class Layer:
             self._build_for(shapes)
         self._check_input(shapes)
         self._added_losses = []
-        if self._call_has_training:
-            return self.call(inputs, *args, training=bool(training), **kwargs)
-        return self.call(inputs, *args, **kwargs)
+        return masked_call(self, _call_of(self))(inputs, bool(training), *args, **kwargs)
 
     def _convert(self, inputs: Any) -> Any:
         if isinstance(inputs, Tensor):
@@ -362,6 +364,10 @@ class Layer:
         outputs = _make_symbolic(out_shapes, dtype)
         Node(self, inputs if not isinstance(inputs, tuple) else list(inputs), outputs, kwargs or None)
         return outputs
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask this layer's output carries: the input's when `supports_masking`, else None (Keras)."""
+        return mask if self.supports_masking else None
 
     # ----------------------------------------------------------------- graph info
     @property
@@ -408,6 +414,53 @@ def _built_after(build: Callable[..., None]) -> Callable[..., None]:
             self._build_shape = input_shape
 
     return wrapper
+
+
+def _call_of(layer: Layer) -> Callable[..., Any]:
+    """layer.call as f(inputs, training, ...), for layers whose call takes no `training` argument too."""
+    if layer._call_has_training:
+        return layer.call
+    call = layer.call
+    return lambda x, *args, training=False, **kw: call(x, *args, **kw)
+
+
+def get_mask(x: Any) -> Any:
+    """The Keras mask a tensor (or a list of tensors) carries: a bool array, a list of them, or None."""
+    if isinstance(x, (list, tuple)):
+        masks = [get_mask(t) for t in x]
+        return None if all(m is None for m in masks) else masks
+    return getattr(x, "_keras_mask", None)
+
+
+def set_mask(x: Any, mask: Any) -> None:
+    """Attach `mask` to a tensor (or each of a list of tensors) as Keras's `_keras_mask`."""
+    if isinstance(x, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
+        for t, m in zip(x, masks):
+            set_mask(t, m)
+    elif isinstance(x, Tensor):
+        x._keras_mask = None if mask is None else np.asarray(getattr(mask, "data", mask)).astype(bool)
+
+
+def masked_call(layer: Layer, call: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap f(inputs, training, ...) with Keras's mask propagation.
+
+    The mask the inputs carry goes to `call(mask=...)` when `call` takes one (an explicit `mask=` wins);
+    the output then carries `layer.compute_mask(inputs, mask)`. Layers that neither produce masks nor take
+    them cost one attribute read.
+    """
+    produces = type(layer).compute_mask is not Layer.compute_mask
+
+    def run(inputs: Any, training: bool = False, *args: Any, **kwargs: Any) -> Any:
+        mask = kwargs.get("mask") if "mask" in kwargs else get_mask(inputs)
+        if mask is not None and layer._call_has_mask and "mask" not in kwargs:
+            kwargs["mask"] = mask
+        out = call(inputs, *args, training=training, **kwargs)
+        if mask is not None or produces:
+            set_mask(out, layer.compute_mask(inputs, mask))
+        return out
+
+    return run
 
 
 def _make_symbolic(shapes: Any, dtype: Any) -> Any:

@@ -16,7 +16,7 @@ from ..ops import recurrent as rops
 from ..ops.nn import DropoutMask
 from ..ops.recurrent_gru import GRUV1Op
 from ..tensor import Tensor
-from .base import InputSpec, Layer, _Init, get, serialize_object
+from .base import InputSpec, Layer, _Init, _is_symbolic, get, serialize_object
 from .core import _activation_name
 from .masking import check_mask
 
@@ -75,7 +75,16 @@ class _RNN(Layer):
     def _bias_shape(self) -> tuple[int, ...]:
         return (self._gates * self.units,)
 
+    def __call__(self, inputs: Any, *args: Any, initial_state: Any = None, **kwargs: Any) -> Any:
+        if initial_state is not None and not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        if initial_state is not None and _is_symbolic(inputs):  # states become inputs of the graph node
+            return super().__call__([inputs, *initial_state], *args, **kwargs)
+        return super().__call__(inputs, *args, initial_state=initial_state, **kwargs)
+
     def build(self, input_shape):
+        if isinstance(input_shape, list):  # [inputs, *initial states]
+            input_shape = input_shape[0]
         in_dim = input_shape[-1]
         if in_dim is None:
             raise ValueError(f"{type(self).__name__} '{self.name}' needs the features axis of its input to be "
@@ -117,6 +126,13 @@ class _RNN(Layer):
         return []
 
     def call(self, inputs, training=False, mask=None, initial_state=None):
+        if isinstance(inputs, list):  # [inputs, *initial states], from the functional API
+            inputs, initial_state = inputs[0], inputs[1:]
+        if isinstance(mask, list):
+            mask = mask[0]
+        if inputs.ndim != 3:
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects inputs with 3 dimensions (batch, "
+                             f"timesteps, features), got shape {tuple(inputs.shape)}")
         batch = inputs.shape[0]
         mask = check_mask(self, mask, inputs.shape)
         if training and self.dropout > 0:  # the same dropped input features at every step
@@ -128,8 +144,8 @@ class _RNN(Layer):
             dropout_mask = keep / (1 - self.recurrent_dropout)
         init = self._initial_states(initial_state, batch)
         op = self._op_class()(_activation_name(self.activation), _activation_name(self.recurrent_activation),
-                              self.return_sequences, self.go_backwards, n_init=len(init), mask=mask, dropout_mask=dropout_mask,
-                              zero_output_for_mask=self.zero_output_for_mask)
+                              self.return_sequences, self.go_backwards, n_init=len(init), mask=mask,
+                              dropout_mask=dropout_mask, zero_output_for_mask=self.zero_output_for_mask)
         args = [inputs, self.kernel, self.recurrent_kernel] + ([self.bias] if self.bias is not None else []) + init
         outs = op(*args)
         if self.stateful:
@@ -154,6 +170,8 @@ class _RNN(Layer):
     reset_state = reset_states
 
     def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, list):
+            mask = mask[0]
         out = mask if (self.return_sequences and mask is not None) else None
         if out is not None:
             out = np.asarray(getattr(out, "data", out)).astype(bool)
@@ -162,6 +180,8 @@ class _RNN(Layer):
         return [out] + [None] * self._n_states if self.return_state else out
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list):
+            input_shape = input_shape[0]
         batch = input_shape[0]
         out = (batch, input_shape[1], self.units) if self.return_sequences else (batch, self.units)
         if self.return_state:

@@ -66,7 +66,8 @@ class _Recurrent(Function):
     """
 
     def __init__(self, activation: str = "tanh", recurrent_activation: str = "sigmoid",
-                 return_sequences: bool = False, go_backwards: bool = False, *, n_init: int = 0, mask: np.ndarray | None = None, dropout_mask: np.ndarray | None = None,
+                 return_sequences: bool = False, go_backwards: bool = False, *, n_init: int = 0,
+                 mask: np.ndarray | None = None, dropout_mask: np.ndarray | None = None,
                  zero_output_for_mask: bool = False) -> None:
         self.act = _act(activation)
         self.ract = _act(recurrent_activation)
@@ -84,10 +85,12 @@ class _Recurrent(Function):
         b = arrays[3] if self.has_bias else None
         init = list(arrays[3 + self.has_bias:])
         self.x, self.w, self.u = x, w, u
-        self.m = None
+        self.m = self.om = None
         if self.mask is not None:
             m = self.mask.T[:, :, None].astype(x.dtype)
             self.m = np.ascontiguousarray(m[::-1] if self.go_backwards else m)
+            # Output at a masked step: zeros, or (Keras) the previous step's output, zeros before the first one.
+            self.om = self.m if self.zero_output_for_mask else np.maximum.accumulate(self.m, axis=0)
         self.dm = None if self.dropout_mask is None else self.dropout_mask.astype(x.dtype)
         return x, w, u, b, init
 
@@ -98,8 +101,8 @@ class _Recurrent(Function):
         """hs (T+1, B, H) with h0 first -> the output: (B, T, H) in processing order, or the last h."""
         if self.return_sequences:
             seq = hs[1:]
-            if self.m is not None and self.zero_output_for_mask:
-                seq = seq * self.m
+            if self.om is not None:
+                seq = seq * self.om
             return np.ascontiguousarray(seq.transpose(1, 0, 2))
         return hs[-1].copy()
 
@@ -110,8 +113,8 @@ class _Recurrent(Function):
         if g_out is not None:
             if self.return_sequences:
                 g = g_out.transpose(1, 0, 2)
-                if self.m is not None and self.zero_output_for_mask:
-                    g = g * self.m
+                if self.om is not None:
+                    g = g * self.om
                 dh += g
             else:
                 dh[-1] += g_out

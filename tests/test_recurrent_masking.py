@@ -237,3 +237,36 @@ def test_lstm_and_gru_equal_torch():
     with torch.no_grad():
         ref = gru(torch.from_numpy(x))[0].numpy()
     np.testing.assert_allclose(ours(x).data, ref, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------- ConvLSTM2D
+def test_conv_lstm2d_gradcheck_with_mask_and_backwards():
+    layer = layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True, go_backwards=True, dtype="float64")
+    x = RNG.standard_normal((2, 3, 4, 4, 1))
+    layer.build((None, 3, 4, 4, 1))
+    mask = np.array([[1, 1, 0], [1, 1, 1]], bool)
+    weights = (layer.kernel.data.copy(), layer.recurrent_kernel.data.copy(), layer.bias.data.copy())
+
+    def loss(xx, k, r, b):  # the weights as gradcheck's tensors, so their gradients are checked too
+        layer.kernel, layer.recurrent_kernel, layer.bias = k, r, b
+        return (layer.call(xx, mask=mask) ** 2).sum()
+
+    gradcheck(loss, x, *weights)
+
+
+@pytest.mark.parametrize("kwargs", [{"padding": "same", "return_sequences": True}, {"strides": 2},
+                                    {"return_state": True, "go_backwards": True}])
+def test_conv_lstm2d_equals_keras(keras, kwargs):
+    ours = layers.ConvLSTM2D(3, (3, 3), **kwargs)
+    theirs = keras.layers.ConvLSTM2D(3, (3, 3), **kwargs)
+    _set_pair(ours, theirs, (None, 4, 7, 7, 2))
+    x = RNG.standard_normal((2, 4, 7, 7, 2)).astype(np.float32)
+    got, expected = ours(x), theirs(x)
+    got, expected = (got, expected) if isinstance(got, list) else ([got], [expected])
+    assert [g.shape for g in got] == [tuple(s) for s in _listify(ours.compute_output_shape((2, 4, 7, 7, 2)))]
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g.data, keras.ops.convert_to_numpy(e), rtol=1e-4, atol=1e-5)
+
+
+def _listify(shape):
+    return shape if isinstance(shape, list) else [shape]

@@ -66,6 +66,7 @@ LAYER_CASES = {
     "AlphaDropout": (lambda: layers.AlphaDropout(0.1, noise_shape=(None, 1)), (6,), "float"),
     "Embedding": (lambda: layers.Embedding(10, 3), (5,), "int"),
     "Masking": (lambda: layers.Masking(0.0), (5, 3), "float"),
+    "ConvLSTM2D": (lambda: layers.ConvLSTM2D(2, 3), (3, 5, 5, 1), "float"),
     "SimpleRNN": (lambda: layers.SimpleRNN(4), (5, 3), "float"),
     "LSTM": (lambda: layers.LSTM(4, return_sequences=True), (5, 3), "float"),
     "GRU": (lambda: layers.GRU(4), (5, 3), "float"),

@@ -32,8 +32,9 @@ from .merge import (
 )
 
 # Modules of this package that hold other layer families (written by their own issues).
-_FAMILIES = ("conv", "pooling", "normalization", "reshaping", "regularization", "recurrent", "attention", "masking",
-             "embedding", "augmentation", "preprocessing", "activation", "noise")
+_FAMILIES = ("conv", "pooling", "normalization", "reshaping", "regularization", "recurrent", "attention",
+             "embedding", "augmentation", "preprocessing", "activation", "noise",
+             "masking", "conv_lstm")
 
 
 def _family_modules() -> list[Any]:

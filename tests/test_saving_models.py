@@ -67,6 +67,8 @@ LAYER_CASES = {
     "Embedding": (lambda: layers.Embedding(10, 3), (5,), "int"),
     "Masking": (lambda: layers.Masking(0.0), (5, 3), "float"),
     "ConvLSTM2D": (lambda: layers.ConvLSTM2D(2, 3), (3, 5, 5, 1), "float"),
+    "Spectrogram": (lambda: layers.Spectrogram(16, 8), (64,), "float"),
+    "MelSpectrogram": (lambda: layers.MelSpectrogram(16, 8, sampling_rate=800, num_mel_bins=4), (64,), "float"),
     "SimpleRNN": (lambda: layers.SimpleRNN(4), (5, 3), "float"),
     "LSTM": (lambda: layers.LSTM(4, return_sequences=True), (5, 3), "float"),
     "GRU": (lambda: layers.GRU(4), (5, 3), "float"),

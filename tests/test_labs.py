@@ -23,6 +23,9 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "wine": {"test_accuracy": 0.9},
     "mnist-mlp": {"test_accuracy": 0.7, "softmax_regression_accuracy": 0.85},
     "cnn": {"test_accuracy": 0.5},
+    "forecast": {"lstm_vs_last_value": 2.0},
+    "baby-cry": {"test_accuracy": 0.9},
+    "char-rnn": {"next_char_accuracy": 0.6, "valid_word_rate": 0.5},
 }
 
 

@@ -59,7 +59,7 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[st
     from ..optimizers import Adam
 
     c.start(0)
-    sentences, epochs, generate = (80, 6, 60) if quick else (1200, 15, 300)
+    sentences, epochs, generate = (80, 6, 60) if quick else (400, 10, 300)
     text = make_corpus(sentences)
     chars = sorted(set(text))
     ids = np.array([chars.index(ch) for ch in text])

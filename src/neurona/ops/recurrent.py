@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..tensor import Function
+from . import lstm_rows
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -215,6 +216,15 @@ class LSTMOp(_Recurrent):
         h4 = w.shape[1]
         h = h4 // 4
         fast = self.act[0] is np.tanh and self.ract[0] is _sigmoid
+        self.rows = fast and self.m is None and self.dm is None
+        if self.rows:  # the hot path: gates as rows (ops.lstm_rows)
+            bsz = x.shape[0]
+            h0 = self._initial(init, 0, (bsz, h), x.dtype)
+            c0 = self._initial(init, 1, (bsz, h), x.dtype)
+            self.gates, self.hs, self.cs, self.tcs = lstm_rows.forward(x, w, u, b, h0, c0, self.go_backwards)
+            hs = self.hs
+            out = (np.ascontiguousarray(hs[1:].transpose(2, 0, 1)) if self.return_sequences else hs[-1].T.copy())
+            return out, hs[-1].T.copy(), self.cs[-1].T.copy()
         if fast:  # sigmoid(z) = 0.5 tanh(z/2) + 0.5: all four gates in one tanh call, the 1/2 folded into W, U, b
             scale = np.full(h4, 0.5, w.dtype)
             scale[2 * h:3 * h] = 1.0
@@ -259,7 +269,25 @@ class LSTMOp(_Recurrent):
         self.gates, self.hs, self.cs, self.tcs = p, hs, cs, tcs
         return self._seq_out(hs), hs[-1].copy(), cs[-1].copy()
 
+    def _backward_rows(self, g_out, g_last, g_clast):
+        hs = self.hs
+        h, bsz = hs.shape[1], hs.shape[2]
+        dh_ext = None
+        dh = np.zeros((h, bsz), hs.dtype)
+        if self.return_sequences and g_out is not None:
+            dh_ext = np.ascontiguousarray(g_out.transpose(1, 2, 0), dtype=hs.dtype)
+        elif g_out is not None:
+            dh += g_out.T
+        if g_last is not None:
+            dh += g_last.T
+        dc = np.zeros((h, bsz), hs.dtype) if g_clast is None else np.array(g_clast.T, dtype=hs.dtype)
+        dz, dh0, dc0 = lstm_rows.backward(self.gates, hs, self.cs, self.tcs, self.u, dh_ext, dh, dc)
+        grads = lstm_rows.weight_grads(dz, hs, self.x, self.w, self.go_backwards, self.has_bias)
+        return grads + self._init_grads(dh0.T, dc0.T)
+
     def backward(self, g_out, g_last, g_clast):
+        if self.rows:
+            return self._backward_rows(g_out, g_last, g_clast)
         gates, hs, cs, tcs, u, m, dm = self.gates, self.hs, self.cs, self.tcs, self.u, self.m, self.dm
         t, bsz, h4 = gates.shape
         h = h4 // 4

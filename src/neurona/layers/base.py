@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, no_grad
+from .masks import get_mask, masked_call, set_mask  # noqa: F401  (re-exported: models import them from here)
 from .symbolic import (  # noqa: F401  (re-exported: layers import them from here)
     InputSpec,
     KerasTensor,
@@ -115,6 +116,7 @@ class Layer:
     _wrap_build = True  # Model builds differently and opts out
     supports_masking = False  # True: an input mask passes through unchanged (see compute_mask)
     _call_has_mask = False  # whether `call` takes a `mask=` argument (then it receives the propagated mask)
+    _makes_masks = False  # whether the class overrides compute_mask (then outputs always get its mask)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -123,6 +125,7 @@ class Layer:
             params = inspect.signature(cls.call).parameters
             cls._call_has_training = "training" in params
             cls._call_has_mask = "mask" in params
+        cls._makes_masks = cls.compute_mask is not Layer.compute_mask
         if "build" in cls.__dict__ and cls._wrap_build:
             cls.build = _built_after(cls.__dict__["build"])
 
@@ -422,45 +425,6 @@ def _call_of(layer: Layer) -> Callable[..., Any]:
         return layer.call
     call = layer.call
     return lambda x, *args, training=False, **kw: call(x, *args, **kw)
-
-
-def get_mask(x: Any) -> Any:
-    """The Keras mask a tensor (or a list of tensors) carries: a bool array, a list of them, or None."""
-    if isinstance(x, (list, tuple)):
-        masks = [get_mask(t) for t in x]
-        return None if all(m is None for m in masks) else masks
-    return getattr(x, "_keras_mask", None)
-
-
-def set_mask(x: Any, mask: Any) -> None:
-    """Attach `mask` to a tensor (or each of a list of tensors) as Keras's `_keras_mask`."""
-    if isinstance(x, (list, tuple)):
-        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(x)
-        for t, m in zip(x, masks):
-            set_mask(t, m)
-    elif isinstance(x, Tensor):
-        x._keras_mask = None if mask is None else np.asarray(getattr(mask, "data", mask)).astype(bool)
-
-
-def masked_call(layer: Layer, call: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap f(inputs, training, ...) with Keras's mask propagation.
-
-    The mask the inputs carry goes to `call(mask=...)` when `call` takes one (an explicit `mask=` wins);
-    the output then carries `layer.compute_mask(inputs, mask)`. Layers that neither produce masks nor take
-    them cost one attribute read.
-    """
-    produces = type(layer).compute_mask is not Layer.compute_mask
-
-    def run(inputs: Any, training: bool = False, *args: Any, **kwargs: Any) -> Any:
-        mask = kwargs.get("mask") if "mask" in kwargs else get_mask(inputs)
-        if mask is not None and layer._call_has_mask and "mask" not in kwargs:
-            kwargs["mask"] = mask
-        out = call(inputs, *args, training=training, **kwargs)
-        if mask is not None or produces:
-            set_mask(out, layer.compute_mask(inputs, mask))
-        return out
-
-    return run
 
 
 def _make_symbolic(shapes: Any, dtype: Any) -> Any:

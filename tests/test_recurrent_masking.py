@@ -270,3 +270,16 @@ def test_conv_lstm2d_equals_keras(keras, kwargs):
 
 def _listify(shape):
     return shape if isinstance(shape, list) else [shape]
+
+
+def test_explicit_mask_reaches_layers_that_take_it_and_passes_through_others():
+    x = RNG.standard_normal((2, 4, 3)).astype(np.float32)
+    mask = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool)
+    dense = layers.Dense(3)
+    y = dense(x, mask=mask)  # Dense supports masking: the mask is passed on
+    np.testing.assert_array_equal(y._keras_mask, mask)
+    pooled = layers.GlobalAveragePooling1D()(x, mask=mask)
+    np.testing.assert_allclose(pooled.data[0], x[0, :2].mean(axis=0), rtol=1e-6)
+    assert getattr(layers.Flatten()(y), "_keras_mask", None) is None  # Flatten does not support masking
+    with pytest.raises(ValueError, match=r"global_average_pooling1d.*got a mask of shape \(2, 3\)"):
+        layers.GlobalAveragePooling1D(name="global_average_pooling1d_x")(x, mask=mask[:, :3])

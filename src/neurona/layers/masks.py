@@ -42,11 +42,11 @@ def masked_call(layer: Any, call: Callable[..., Any]) -> Callable[..., Any]:
     produces = layer._makes_masks
 
     def run(inputs: Any, training: bool = False, *args: Any, **kwargs: Any) -> Any:
-        mask = kwargs.get("mask") if "mask" in kwargs else get_mask(inputs)
-        if mask is not None and layer._call_has_mask and "mask" not in kwargs:
+        mask = kwargs.pop("mask") if "mask" in kwargs else get_mask(inputs)
+        if mask is not None and layer._call_has_mask:
             kwargs["mask"] = mask
         out = call(inputs, *args, training=training, **kwargs)
-        if mask is not None or produces:
+        if (mask is not None or produces) and out is not inputs:  # a tensor passed through keeps its mask
             set_mask(out, layer.compute_mask(inputs, mask))
         return out
 

@@ -136,11 +136,11 @@ def test_layer_save_load_predict_bitwise(name, tmp_path):
 
 def test_every_registered_layer_has_a_roundtrip_case():
     from neurona.layers import _import_families
-    from neurona.layers.base import _REGISTRY
+    from neurona import registry
 
     _import_families()
-    public = {n for n, c in _REGISTRY.items()
-              if not n.startswith("_") and c.__module__.startswith("neurona.layers")}
+    public = {n for n in registry.names("layer", package="neurona")
+              if not n.startswith("_") and registry.lookup("layer", n).__module__.startswith("neurona.layers")}
     missing = sorted(public - set(LAYER_CASES) - NOT_STANDALONE)
     assert not missing, f"add save/load cases to LAYER_CASES for: {missing}"
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import registry
 from ..tensor import Tensor, no_grad
 from .symbolic import (  # noqa: F401  (re-exported: layers import them from here)
     InputSpec,
@@ -30,7 +31,6 @@ from .symbolic import (  # noqa: F401  (re-exported: layers import them from her
     flatten,
 )
 
-_REGISTRY: dict[str, type[Layer]] = {}
 _NAME_COUNTS: dict[str, int] = {}
 _PENDING_LOSSES: list[Tensor] = []  # add_loss() tensors of the running forward pass (see Model)
 
@@ -56,15 +56,17 @@ def clear_session() -> None:
 
 
 def get(identifier: str | type[Layer]) -> type[Layer]:
-    """The Layer class registered under a class name (used to rebuild layers from configs)."""
+    """The Layer class registered as `identifier` ("Dense", "neurona>Dense", "mypkg>Dense"), for configs."""
     if isinstance(identifier, type) and issubclass(identifier, Layer):
         return identifier
-    cls = _REGISTRY.get(identifier)
+    if not isinstance(identifier, str):
+        raise TypeError(f"a layer class name must be a string, got {type(identifier).__name__}")
+    cls = registry.lookup("layer", identifier)
     if cls is None:
         from . import _import_families  # layer families written elsewhere register when imported
 
         _import_families()
-        cls = _REGISTRY.get(identifier)
+        cls = registry.lookup("layer", identifier)
     if cls is None:
         raise ValueError(f"unknown layer class {identifier!r}: no layer of that name is registered "
                          f"(pass custom_objects={{{identifier!r}: cls}} for your own layers)")
@@ -116,7 +118,7 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        registry.register("layer", cls)  # "neurona>Dense", or "<your package>>Name" for your classes
         if "call" in cls.__dict__:
             cls._call_has_training = "training" in inspect.signature(cls.call).parameters
         if "build" in cls.__dict__ and cls._wrap_build:
@@ -164,7 +166,27 @@ class Layer:
             for v in (value if isinstance(value, (list, tuple)) else [value]):
                 if v is not self and not any(v is t for t in tracked):
                     tracked.append(v)
+        elif isinstance(value, Tensor) and value.creator is None and not name.startswith("_"):
+            self._track_tensor(name, value)
         object.__setattr__(self, name, value)
+
+    def _track_tensor(self, name: str, value: Tensor) -> None:
+        """A leaf Tensor assigned to a public attribute is a weight (trainable if it requires grad), as Keras
+        tracks a Variable; outputs of ops and `_private` attributes are left alone."""
+        try:
+            trainable, frozen = self.__dict__["_trainable_weights"], self.__dict__["_non_trainable_weights"]
+        except KeyError:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning "
+                               f"weights to attributes") from None
+        if any(value is w for w in trainable) or any(value is w for w in frozen):
+            return
+        if value.name is None:
+            value.name = f"{self.name}/{name}"
+        if value.requires_grad and value.data.dtype.kind == "f":
+            value.requires_grad = self._trainable
+            trainable.append(value)
+        else:
+            frozen.append(value)
 
     # ----------------------------------------------------------------- weights
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",

@@ -1,0 +1,96 @@
+"""One registry of serialisable objects: every layer, loss, metric, optimizer, initializer, regularizer,
+activation and constraint a config can name, under a package-qualified name ("neurona>Dense").
+
+Configs keep Keras's short names ("Dense"): a short name resolves to neurona's own class first, then to
+the latest user class of that name. A user class never takes a short name from neurona — it is reached
+as "its_package>Name" instead — so `class Dense(Layer)` in a notebook cannot break loading neurona's Dense.
+This module imports nothing from neurona (every layer of the package may use it).
+
+>>> class Scale:
+...     pass
+>>> _ = register("layer", Scale, package="demo")
+>>> lookup("layer", "demo>Scale") is Scale, lookup("layer", "Scale") is Scale
+(True, True)
+>>> registered_name(Scale)
+'Scale'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+KINDS = ("layer", "loss", "metric", "optimizer", "initializer", "regularizer", "activation", "constraint",
+         "schedule", "object")
+OWN = "neurona"
+
+_BY_KIND: dict[str, dict[str, Any]] = {k: {} for k in KINDS}  # kind -> "package>Name" -> object
+_SHORT: dict[str, dict[str, str]] = {k: {} for k in KINDS}  # kind -> "Name" -> "package>Name"
+_NAMES: dict[int, str] = {}  # id(object) -> "package>Name"
+
+
+def package_of(obj: Any) -> str:
+    """"neurona" for objects defined inside the package, else the top-level module that defines them."""
+    module = getattr(obj, "__module__", None) or "Custom"
+    top = module.split(".", 1)[0]
+    return OWN if top == OWN else top
+
+
+def register(kind: str, obj: Any, name: str | None = None, package: str | None = None) -> Any:
+    """Record `obj` under "package>name" (defaults: its defining package and `__name__`); returns `obj`."""
+    if kind not in _BY_KIND:
+        raise ValueError(f"unknown registry kind {kind!r}; expected one of {', '.join(KINDS)}")
+    short = name or getattr(obj, "__name__", None)
+    if not short:
+        raise TypeError(f"cannot register {obj!r:.80}: it has no __name__; pass name=")
+    explicit = package is not None
+    package = package or package_of(obj)
+    if ">" in package or ">" in short:
+        raise ValueError(f"package and name must not contain '>', got {package!r} and {short!r}")
+    key = f"{package}>{short}"
+    _BY_KIND[kind][key] = obj
+    if explicit:
+        _NAMES[id(obj)] = key
+    else:
+        _NAMES.setdefault(id(obj), key)
+    owner = _SHORT[kind].get(short)
+    # neurona's short names stay neurona's; among user classes the latest definition wins (notebooks).
+    if owner is None or package == OWN or not owner.startswith(OWN + ">"):
+        _SHORT[kind][short] = key
+    return obj
+
+
+def lookup(kind: str, name: str) -> Any:
+    """The object registered as `name` ("package>Name" or a short "Name") in `kind`, or None."""
+    table = _BY_KIND[kind]
+    if ">" in name:
+        return table.get(name)
+    key = _SHORT[kind].get(name)
+    return None if key is None else table.get(key)
+
+
+def names(kind: str, package: str | None = None) -> list[str]:
+    """Sorted short names of `kind` (only `package`'s when given)."""
+    keys = _BY_KIND[kind]
+    return sorted({k.split(">", 1)[1] for k in keys if package is None or k.startswith(package + ">")})
+
+
+def qualified_name(obj: Any) -> str | None:
+    """"package>Name" of a registered object, or None."""
+    return _NAMES.get(id(obj))
+
+
+def registered_name(obj: Any, kind: str | None = None) -> str:
+    """The name a config stores for `obj`: its short name when that resolves back to it (Keras-compatible
+    files), else its "package>Name" (a user class that shares a name with one of neurona's)."""
+    key = _NAMES.get(id(obj))
+    short = getattr(obj, "__name__", type(obj).__name__)
+    if key is None:
+        return short
+    short = key.split(">", 1)[1]
+    kinds = [kind] if kind else [k for k in KINDS if _BY_KIND[k].get(key) is obj]
+    if all(_SHORT[k].get(short) == key for k in kinds):
+        return short
+    return key
+
+
+__all__ = ["KINDS", "lookup", "names", "package_of", "qualified_name", "register", "registered_name"]

@@ -13,31 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Function, Tensor
-
-
-class L1L2Penalty(Function):
-    """l1 * sum|w| + l2 * sum w², one op with its own backward (a regularized weight costs two NumPy calls)."""
-
-    def __init__(self, l1: float, l2: float) -> None:
-        self.l1, self.l2 = l1, l2
-
-    def forward(self, w):
-        self.w = w
-        flat = w.reshape(-1)
-        value = 0.0
-        if self.l1:
-            value += self.l1 * np.abs(flat).sum()
-        if self.l2:
-            value += self.l2 * np.dot(flat, flat)  # a dot product: no temporary w² array
-        return np.asarray(value, dtype=w.dtype)
-
-    def backward(self, gy):
-        w = self.w
-        g = (2.0 * self.l2) * w if self.l2 else np.zeros_like(w)
-        if self.l1:
-            g += self.l1 * np.sign(w)  # subgradient 0 at w = 0, as d|w| is taken by the Abs op
-        return g * gy
+from .ops.losses import L1L2Penalty  # moved to ops/losses.py; still importable from here
+from .tensor import Tensor
 
 
 def _check(value: Any, name: str) -> float:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import random as nrandom
+from . import registry
 
 # The std of a standard normal truncated to [-2, 2]: dividing by it restores the requested variance.
 _TRUNCATED_STD = 0.87962566103423978
@@ -42,6 +43,10 @@ def compute_fans(shape: tuple[int, ...], input_axes: Any = None, output_axes: An
 
 class Initializer:
     """Base class: `__call__(shape, dtype)` returns a fresh array; `get_config()` mirrors `__init__`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        registry.register_subclass("initializer", cls)  # "neurona>Name" (or your package's): see neurona.registry
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = "float32") -> np.ndarray:
         raise NotImplementedError
@@ -325,6 +330,10 @@ _NAMES: dict[str, type[Initializer]] = {**_CLASSES, **{_snake(n): c for n, c in 
 _NAMES.update({"normal": RandomNormal, "uniform": RandomUniform, "zero": Zeros, "one": Ones,
                "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
 
+for _alias, _cls in _NAMES.items():
+    if _alias != _cls.__name__:
+        registry.alias("initializer", _alias, _cls)
+
 zeros, ones, constant, identity = Zeros, Ones, Constant, Identity
 random_normal, random_uniform, truncated_normal, variance_scaling = (RandomNormal, RandomUniform, TruncatedNormal,
                                                                      VarianceScaling)
@@ -340,7 +349,7 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Initializer:
     """Rebuild an initializer from `serialize`'s dict; unknown class names are refused."""
     name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _NAMES.get(name)
+    cls = (custom_objects or {}).get(name) or (registry.lookup("initializer", name) if isinstance(name, str) else None)
     if cls is None:
         raise ValueError(f"unknown initializer {name!r}; known: {', '.join(sorted(_CLASSES))}")
     return cls.from_config(dict(config.get("config") or {}))
@@ -351,9 +360,9 @@ def get(identifier: str | dict | Initializer | Callable | None) -> Initializer |
     if identifier is None or isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
+        cls = registry.lookup("initializer", identifier)
         if cls is None:
-            known = ", ".join(sorted(n for n in _NAMES if n.islower()))
+            known = ", ".join(n for n in registry.aliases("initializer") if n.islower())
             raise ValueError(f"unknown initializer {identifier!r}; known names: {known}")
         return cls()
     if isinstance(identifier, dict):

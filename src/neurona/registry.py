@@ -59,6 +59,26 @@ def register(kind: str, obj: Any, name: str | None = None, package: str | None =
     return obj
 
 
+def register_subclass(kind: str, cls: type) -> None:
+    """The `__init_subclass__` hook of neurona's base classes: every public subclass registers itself, so a
+    class added anywhere (inside neurona or in user code) needs no registry code."""
+    if not cls.__name__.startswith("_"):
+        register(kind, cls)
+
+
+def alias(kind: str, name: str, obj: Any) -> None:
+    """Let the short `name` ("mse", "adam") resolve to the registered `obj` as well (Keras's other names)."""
+    key = _NAMES.get(id(obj))
+    if key is None or _BY_KIND[kind].get(key) is not obj:
+        raise ValueError(f"cannot alias {name!r}: {obj!r:.80} is not registered as a {kind}")
+    _SHORT[kind][name] = key
+
+
+def aliases(kind: str) -> list[str]:
+    """Every short name `kind` answers to (class names and aliases), sorted."""
+    return sorted(_SHORT[kind])
+
+
 def lookup(kind: str, name: str) -> Any:
     """The object registered as `name` ("package>Name" or a short "Name") in `kind`, or None."""
     table = _BY_KIND[kind]
@@ -93,4 +113,5 @@ def registered_name(obj: Any, kind: str | None = None) -> str:
     return key
 
 
-__all__ = ["KINDS", "lookup", "names", "package_of", "qualified_name", "register", "registered_name"]
+__all__ = ["KINDS", "alias", "aliases", "lookup", "names", "package_of", "qualified_name", "register",
+           "register_subclass", "registered_name"]

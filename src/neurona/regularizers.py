@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import registry
 from .ops.losses import L1L2Penalty  # moved to ops/losses.py; still importable from here
 from .tensor import Tensor
 
@@ -28,6 +29,10 @@ def _check(value: Any, name: str) -> float:
 
 class Regularizer:
     """Base class: callable on a weight Tensor, returns a scalar Tensor; `get_config()` mirrors `__init__`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        registry.register_subclass("regularizer", cls)  # "neurona>Name" (or your package's): see neurona.registry
 
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError
@@ -84,6 +89,11 @@ _NAMES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": 
                                         "l1l2": L1L2}
 
 
+for _alias, _cls in _NAMES.items():
+    if _alias != _cls.__name__:
+        registry.alias("regularizer", _alias, _cls)
+
+
 def serialize(regularizer: Regularizer) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
     return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
@@ -92,7 +102,7 @@ def serialize(regularizer: Regularizer) -> dict[str, Any]:
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Regularizer:
     """Rebuild a regularizer from `serialize`'s dict; unknown class names are refused."""
     name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _NAMES.get(name)
+    cls = (custom_objects or {}).get(name) or (registry.lookup("regularizer", name) if isinstance(name, str) else None)
     if cls is None:
         raise ValueError(f"unknown regularizer {name!r}; known: L1, L2, L1L2")
     return cls.from_config(dict(config.get("config") or {}))
@@ -103,7 +113,7 @@ def get(identifier: Any) -> Regularizer | Any | None:
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
+        cls = registry.lookup("regularizer", identifier)
         if cls is None:
             raise ValueError(f"unknown regularizer {identifier!r}; known names: l1, l2, l1_l2")
         return cls()

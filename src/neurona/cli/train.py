@@ -15,7 +15,12 @@ from . import tabular
 from .csvdata import read_csv
 from .errors import CliError
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "nadam", "adamax")
+
+def optimizer_names() -> list[str]:
+    """The optimizers `--optimizer` accepts: neurona's, as the registry knows them (lowercase)."""
+    from .. import optimizers, registry  # noqa: F401  (importing optimizers registers them)
+
+    return [name.lower() for name in registry.names("optimizer", package="neurona") if name != "Optimizer"]
 MIN_ROWS = 10
 
 
@@ -260,7 +265,7 @@ def add_parser(sub: Any, make: Any) -> None:
     p.add_argument("--hidden", type=parse_hidden, default=[64, 32], metavar="64,32",
                    help=_("sizes of the hidden layers (default: 64,32)"))
     p.add_argument("--activation", default="relu", help=_("activation of the hidden layers (default: relu)"))
-    p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help=_("the optimizer (default: adam)"))
+    p.add_argument("--optimizer", default="adam", choices=optimizer_names(), help=_("the optimizer (default: adam)"))
     p.add_argument("--lr", type=float, default=None, help=_("learning rate (default: the optimizer's own)"))
     p.add_argument("--epochs", type=positive_int, default=200, help=_("most epochs to train (default: 200)"))
     p.add_argument("--batch-size", type=positive_int, default=32, help=_("examples per batch (default: 32)"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import registry
 from ..tensor import Tensor
 from .base import EPSILON, Loss, LossFunctionWrapper
 from .margin import Hinge, SquaredHinge, hinge, squared_hinge
@@ -89,6 +90,11 @@ _NAMES: dict[str, type[Loss]] = {
 }
 
 
+for _alias, _cls in _NAMES.items():
+    if _alias != _cls.__name__:
+        registry.alias("loss", _alias, _cls)
+
+
 def serialize(loss: Loss) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
@@ -104,7 +110,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
         if fn is None:
             raise ValueError(f"unknown loss function {fn_name!r}: pass it in custom_objects")
         return LossFunctionWrapper(fn, **kwargs)
-    cls = custom_objects.get(name) or _NAMES.get(name)
+    cls = custom_objects.get(name) or (registry.lookup("loss", name) if isinstance(name, str) else None)
     if cls is None:
         raise ValueError(f"unknown loss {name!r}; known: {', '.join(sorted(_CLASSES))}")
     return cls.from_config(kwargs)
@@ -116,9 +122,9 @@ def get(identifier: Any) -> Loss | None:
     if identifier is None or isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
+        cls = registry.lookup("loss", identifier)
         if cls is None:
-            known = ", ".join(sorted(n for n in _NAMES if n.islower()))
+            known = ", ".join(n for n in registry.aliases("loss") if n.islower())
             raise ValueError(f"unknown loss {identifier!r}; known names: {known}")
         return cls()
     if isinstance(identifier, dict):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import ops, registry
 from ..tensor import Tensor, as_tensor
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the clip applied to probabilities
@@ -79,6 +79,10 @@ class Loss:
 
     Subclass it and override `call` for a custom loss, as in Keras.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        registry.register_subclass("loss", cls)  # "neurona>Name" (or your package's): see neurona.registry
 
     from_logits = False
 

@@ -11,9 +11,9 @@ import re
 
 import numpy as np
 
+from .. import registry
 from ..numerics import log_softmax, sigmoid_cross_entropy_values
 
-_REGISTRY: dict[str, type] = {}
 EPSILON = 1e-7  # Keras's backend.epsilon(), used where Keras uses it so values agree
 
 
@@ -46,8 +46,7 @@ class Metric:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
-            _REGISTRY[cls.__name__] = cls
+        registry.register_subclass("metric", cls)  # "neurona>Name" (or your package's): see neurona.registry
 
     def __init__(self, name: str | None = None, dtype: str = "float32"):
         self.name = name or _snake(type(self).__name__)

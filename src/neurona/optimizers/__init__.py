@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import registry
 from . import schedules
 from .adam import Adam, Adamax, AdamW, Nadam
 from .adaptive import Adadelta, Adagrad, RMSprop
@@ -23,6 +24,12 @@ _CLASSES: dict[str, type[Optimizer]] = {
 }
 
 
+def _lookup(name: Any) -> type[Optimizer] | None:
+    if not isinstance(name, str):
+        return None
+    return registry.lookup("optimizer", name) or registry.lookup("optimizer", name.lower())
+
+
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored with a compiled model."""
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
@@ -31,7 +38,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
     """Rebuild an optimizer from `serialize`'s dict (Keras's too); unknown class names are refused."""
     name = config.get("class_name", "")
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name.lower())
+    cls = (custom_objects or {}).get(name) or _lookup(name)
     if cls is None:
         raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(c.__name__ for c in _CLASSES.values())}")
     return cls.from_config(dict(config.get("config") or {}), custom_objects)
@@ -42,7 +49,7 @@ def get(identifier: Any) -> Optimizer:
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
-        cls = _CLASSES.get(identifier.lower())
+        cls = _lookup(identifier)
         if cls is None:
             raise ValueError(f"unknown optimizer {identifier!r}; known names: {', '.join(sorted(_CLASSES))}")
         return cls()

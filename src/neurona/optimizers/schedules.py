@@ -15,9 +15,15 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .. import registry
+
 
 class LearningRateSchedule:
     """Base class: `__call__(step)` returns the learning rate for that step; `get_config()` mirrors `__init__`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        registry.register_subclass("schedule", cls)  # "neurona>Name" (or your package's): see neurona.registry
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError(f"learning rate schedule {type(self).__name__} must implement __call__(step)")
@@ -191,7 +197,7 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> LearningRateSchedule:
     """Rebuild a schedule from `serialize`'s dict (Keras's dicts too); unknown class names are refused."""
     name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
+    cls = (custom_objects or {}).get(name) or (registry.lookup("schedule", name) if isinstance(name, str) else None)
     if cls is None:
         raise ValueError(f"unknown learning rate schedule {name!r}; known: {', '.join(sorted(_CLASSES))}")
     return cls.from_config(dict(config.get("config") or {}))

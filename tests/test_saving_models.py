@@ -135,8 +135,8 @@ def test_layer_save_load_predict_bitwise(name, tmp_path):
 
 
 def test_every_registered_layer_has_a_roundtrip_case():
-    from neurona.layers import _import_families
     from neurona import registry
+    from neurona.layers import _import_families
 
     _import_families()
     public = {n for n in registry.names("layer", package="neurona")

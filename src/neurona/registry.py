@@ -6,13 +6,13 @@ the latest user class of that name. A user class never takes a short name from n
 as "its_package>Name" instead — so `class Dense(Layer)` in a notebook cannot break loading neurona's Dense.
 This module imports nothing from neurona (every layer of the package may use it).
 
->>> class Scale:
+>>> class Shift:
 ...     pass
->>> _ = register("layer", Scale, package="demo")
->>> lookup("layer", "demo>Scale") is Scale, lookup("layer", "Scale") is Scale
+>>> _ = register("object", Shift, package="demo")
+>>> lookup("object", "demo>Shift") is Shift, lookup("object", "Shift") is Shift
 (True, True)
->>> registered_name(Scale)
-'Scale'
+>>> registered_name(Shift)
+'Shift'
 """
 
 from __future__ import annotations

@@ -112,6 +112,7 @@ class Layer:
     once on zeros). They register themselves by class name, so `get("Dense")` finds them.
     """
 
+    _layers: list[Layer]  # sub-layers assigned to attributes (set in __init__, before any other attribute)
     cast_inputs = True  # convert NumPy inputs to the layer's dtype (Embedding keeps integers)
     _call_has_training = True
     _wrap_build = True  # Model builds differently and opts out
@@ -122,7 +123,7 @@ class Layer:
         if "call" in cls.__dict__:
             cls._call_has_training = "training" in inspect.signature(cls.call).parameters
         if "build" in cls.__dict__ and cls._wrap_build:
-            cls.build = _built_after(cls.__dict__["build"])
+            setattr(cls, "build", _built_after(cls.__dict__["build"]))  # noqa: B010  (mypy: no method assignment)
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
@@ -279,7 +280,7 @@ class Layer:
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
-            expected = ", ".join(f"{w.name.split('/', 1)[-1]} {w.shape}" for w in own) or "none"
+            expected = ", ".join(f"{(w.name or '').split('/', 1)[-1]} {w.shape}" for w in own) or "none"
             raise ValueError(f"{type(self).__name__} '{self.name}' has {len(own)} weights ({expected}), "
                              f"got {len(weights)} arrays")
         arrays = []
@@ -356,7 +357,7 @@ class Layer:
         self._check_input(shapes)
         self._added_losses = []
         if self._call_has_training:
-            return self.call(inputs, *args, training=bool(training), **kwargs)
+            return self.call(inputs, *args, training=bool(training), **kwargs)  # type: ignore[misc]
         return self.call(inputs, *args, **kwargs)
 
     def _convert(self, inputs: Any) -> Any:
@@ -485,4 +486,4 @@ def prod(shape: Sequence[int | None]) -> int | None:
     """Product of known sizes, None if any is unknown."""
     if any(s is None for s in shape):
         return None
-    return int(math.prod(shape))
+    return int(math.prod([int(s) for s in shape if s is not None]))

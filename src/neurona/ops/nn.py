@@ -57,11 +57,11 @@ class Dense(Function):
                 gx = gx.reshape(self.lead + (self.w.shape[0],))
         # Small kernels: the transposed product is several times faster in OpenBLAS for these shapes;
         # large kernels: keep the gradient C-ordered so the optimizer's passes over it stay contiguous
-        # (both measured in bench/, PERFORMANCE.md).
+        # (both measured in bench/, docs/performance.md).
         gw = (g.T @ self.x2).T if self.w.size < 65536 else self.x2.T @ g
         if not self.has_b:
             return gx, gw
-        return gx, gw, _ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul (PERFORMANCE.md)
+        return gx, gw, _ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul (docs/performance.md)
 
 
 def dense(x: Any, w: Any, b: Any = None, activation: str | None = None) -> Tensor:

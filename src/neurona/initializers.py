@@ -330,9 +330,7 @@ _NAMES: dict[str, type[Initializer]] = {**_CLASSES, **{_snake(n): c for n, c in 
 _NAMES.update({"normal": RandomNormal, "uniform": RandomUniform, "zero": Zeros, "one": Ones,
                "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
 
-for _alias, _cls in _NAMES.items():
-    if _alias != _cls.__name__:
-        registry.alias("initializer", _alias, _cls)
+registry.alias_table("initializer", _NAMES)
 
 zeros, ones, constant, identity = Zeros, Ones, Constant, Identity
 random_normal, random_uniform, truncated_normal, variance_scaling = (RandomNormal, RandomUniform, TruncatedNormal,
@@ -343,35 +341,17 @@ lecun_uniform, lecun_normal, orthogonal = LecunUniform, LecunNormal, Orthogonal
 
 def serialize(initializer: Initializer) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return registry.to_config(initializer)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Initializer:
     """Rebuild an initializer from `serialize`'s dict; unknown class names are refused."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or (registry.lookup("initializer", name) if isinstance(name, str) else None)
-    if cls is None:
-        raise ValueError(f"unknown initializer {name!r}; known: {', '.join(sorted(_CLASSES))}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.from_config("initializer", config, custom_objects)
 
 
 def get(identifier: str | dict | Initializer | Callable | None) -> Initializer | Callable | None:
     """An initializer from a name ("glorot_uniform", "HeNormal", ...), a config dict, a class or an instance."""
-    if identifier is None or isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = registry.lookup("initializer", identifier)
-        if cls is None:
-            known = ", ".join(n for n in registry.aliases("initializer") if n.islower())
-            raise ValueError(f"unknown initializer {identifier!r}; known names: {known}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"could not interpret initializer {identifier!r} (type {type(identifier).__name__})")
+    return registry.get_instance("initializer", identifier, Initializer, deserialize=deserialize)
 
 
 __all__ = ["Initializer", "compute_fans", "deserialize", "get", "serialize", *sorted(_CLASSES)]

@@ -74,6 +74,18 @@ def alias(kind: str, name: str, obj: Any) -> None:
     _SHORT[kind][name] = key
 
 
+def alias_table(kind: str, table: dict[str, Any]) -> None:
+    """`alias` every name of a {name: registered object} table that is not the object's own name."""
+    for name, obj in table.items():
+        if name != getattr(obj, "__name__", name):
+            alias(kind, name, obj)
+
+
+def to_config(obj: Any) -> dict[str, Any]:
+    """{"class_name", "config"}: the JSON form configs store for a catalogue object (a loss, an optimizer...)."""
+    return {"class_name": registered_name(type(obj)), "config": obj.get_config()}
+
+
 def aliases(kind: str) -> list[str]:
     """Every short name `kind` answers to (class names and aliases), sorted."""
     return sorted(_SHORT[kind])
@@ -113,5 +125,42 @@ def registered_name(obj: Any, kind: str | None = None) -> str:
     return key
 
 
+def from_config(kind: str, config: Any, custom_objects: Any = None, what: str | None = None,
+                pass_custom_objects: bool = False) -> Any:
+    """Rebuild `{"class_name", "config"}` of `kind`: `custom_objects` first, then the registry. An unknown
+    name raises ValueError listing neurona's names (configs never import anything)."""
+    name = config.get("class_name") if isinstance(config, dict) else None
+    cls = (custom_objects or {}).get(name) or (lookup(kind, name) if isinstance(name, str) else None)
+    if cls is None:
+        raise ValueError(f"unknown {what or kind} {name!r}; known: {', '.join(names(kind, OWN))}")
+    inner = dict(config.get("config") or {})
+    return cls.from_config(inner, custom_objects) if pass_custom_objects else cls.from_config(inner)
+
+
+def get_instance(kind: str, identifier: Any, base: type, what: str | None = None, *, none: bool = True,
+                 functions: bool = True, deserialize: Any = None, lookup_name: Any = None) -> Any:
+    """The `get()` of every catalogue: None (if allowed) and instances of `base` as they are, a name -> a new
+    object of the registered class, a config dict -> `deserialize(dict)`, a subclass -> a new object, a
+    callable -> itself (if allowed). Anything else raises, naming what was expected."""
+    what = what or kind
+    if (identifier is None and none) or isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, str):
+        cls = (lookup_name or (lambda n: lookup(kind, n)))(identifier)
+        if cls is None:
+            known = ", ".join(n for n in aliases(kind) if n.islower() and lookup(kind, n) is not None
+                              and package_of(lookup(kind, n)) == OWN)
+            raise ValueError(f"unknown {what} {identifier!r}; known names: {known}")
+        return cls()
+    if isinstance(identifier, dict):
+        return (deserialize or (lambda c: from_config(kind, c, what=what)))(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, base):
+        return identifier()
+    if functions and callable(identifier):
+        return identifier
+    raise TypeError(f"could not interpret {what} {identifier!r} (type {type(identifier).__name__})")
+
+
 __all__ = ["KINDS", "alias", "aliases", "lookup", "names", "package_of", "qualified_name", "register",
-           "register_subclass", "registered_name"]
+           "register_subclass", "registered_name",
+           "alias_table", "from_config", "get_instance", "to_config"]

@@ -89,41 +89,22 @@ _NAMES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": 
                                         "l1l2": L1L2}
 
 
-for _alias, _cls in _NAMES.items():
-    if _alias != _cls.__name__:
-        registry.alias("regularizer", _alias, _cls)
+registry.alias_table("regularizer", _NAMES)
 
 
 def serialize(regularizer: Regularizer) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return registry.to_config(regularizer)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Regularizer:
     """Rebuild a regularizer from `serialize`'s dict; unknown class names are refused."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or (registry.lookup("regularizer", name) if isinstance(name, str) else None)
-    if cls is None:
-        raise ValueError(f"unknown regularizer {name!r}; known: L1, L2, L1L2")
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.from_config("regularizer", config, custom_objects)
 
 
 def get(identifier: Any) -> Regularizer | Any | None:
     """None, or a regularizer from a name ("l2"), a config dict, a class, an instance or a callable."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = registry.lookup("regularizer", identifier)
-        if cls is None:
-            raise ValueError(f"unknown regularizer {identifier!r}; known names: l1, l2, l1_l2")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"could not interpret regularizer {identifier!r} (type {type(identifier).__name__})")
+    return registry.get_instance("regularizer", identifier, Regularizer, deserialize=deserialize)
 
 
 __all__ = ["L1", "L1L2", "L1L2Penalty", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2", "serialize"]

@@ -90,14 +90,12 @@ _NAMES: dict[str, type[Loss]] = {
 }
 
 
-for _alias, _cls in _NAMES.items():
-    if _alias != _cls.__name__:
-        registry.alias("loss", _alias, _cls)
+registry.alias_table("loss", _NAMES)
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return registry.to_config(loss)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Loss:
@@ -119,23 +117,10 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
 def get(identifier: Any) -> Loss | None:
     """A Loss from a name ("mse", "categorical_crossentropy", "Huber"), a config dict, a class, a function
     or an instance; None stays None."""
-    if identifier is None or isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = registry.lookup("loss", identifier)
-        if cls is None:
-            known = ", ".join(n for n in registry.aliases("loss") if n.islower())
-            raise ValueError(f"unknown loss {identifier!r}; known names: {known}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if callable(identifier):
+    if callable(identifier) and not isinstance(identifier, (type, Loss)):
         cls = _FUNCTIONS.get(identifier)
         return cls() if cls is not None else LossFunctionWrapper(identifier)
-    raise TypeError(f"could not interpret loss {identifier!r} (type {type(identifier).__name__}); pass a name such "
-                    f"as 'mse', a Loss object, or a function (y_true, y_pred) -> Tensor")
+    return registry.get_instance("loss", identifier, Loss, functions=False, deserialize=deserialize)
 
 
 _FUSABLE = {"softmax": (CategoricalCrossentropy, SparseCategoricalCrossentropy), "sigmoid": (BinaryCrossentropy,)}

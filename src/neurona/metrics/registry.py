@@ -67,7 +67,7 @@ def get(identifier) -> Metric:
 
 def serialize(metric: Metric) -> dict:
     """{"class_name", "config"} of a metric, JSON-ready (the inverse of `deserialize`)."""
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    return registry.to_config(metric)
 
 
 def deserialize(config: dict) -> Metric:

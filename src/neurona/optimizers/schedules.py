@@ -191,16 +191,12 @@ _CLASSES: dict[str, type[LearningRateSchedule]] = {
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in optimizer configs."""
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return registry.to_config(schedule)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> LearningRateSchedule:
     """Rebuild a schedule from `serialize`'s dict (Keras's dicts too); unknown class names are refused."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or (registry.lookup("schedule", name) if isinstance(name, str) else None)
-    if cls is None:
-        raise ValueError(f"unknown learning rate schedule {name!r}; known: {', '.join(sorted(_CLASSES))}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.from_config("schedule", config, custom_objects, what="learning rate schedule")
 
 
 __all__ = ["LearningRateSchedule", "deserialize", "serialize", *sorted(_CLASSES)]

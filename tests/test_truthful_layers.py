@@ -104,3 +104,19 @@ def test_cli_predict_without_sidecar_uses_the_archives_preprocessing(tmp_path, c
     assert main(["predict", str(old), str(data)]) == 2
     err = capsys.readouterr().err
     assert "preprocessing" in err and "old.preprocessing.json" in err and len(err.strip().splitlines()) == 1
+
+
+class _KeepsScores(Layer):
+    def call(self, inputs, training=False):
+        self.scores = neurona.ops.relu(inputs)  # a value kept for inspection, not a weight
+        return self.scores
+
+
+def test_values_kept_by_call_are_not_weights():
+    layer = _KeepsScores()
+    x = np.ones((2, 3), "float32")
+    with neurona.no_grad():
+        layer(x)
+        layer(x)
+    layer(neurona.Tensor(x))
+    assert layer.weights == []

@@ -167,13 +167,15 @@ class Layer:
             for v in (value if isinstance(value, (list, tuple)) else [value]):
                 if v is not self and not any(v is t for t in tracked):
                     tracked.append(v)
-        elif isinstance(value, Tensor) and value.creator is None and not name.startswith("_"):
+        elif isinstance(value, Tensor) and value.creator is None and not name.startswith("_") \
+                and (value.requires_grad or not self.__dict__.get("built", False)):
             self._track_tensor(name, value)
         object.__setattr__(self, name, value)
 
     def _track_tensor(self, name: str, value: Tensor) -> None:
         """A leaf Tensor assigned to a public attribute is a weight (trainable if it requires grad), as Keras
-        tracks a Variable; outputs of ops and `_private` attributes are left alone."""
+        tracks a Variable. Outputs of ops, `_private` attributes, and — once built — tensors that need no
+        gradient (values a `call` keeps, computed under no_grad) are left alone."""
         try:
             trainable, frozen = self.__dict__["_trainable_weights"], self.__dict__["_non_trainable_weights"]
         except KeyError:

@@ -25,7 +25,6 @@ from .crossentropy import (  # noqa: F401  (the cross-entropy family moved to op
 # Kernels live in neurona.numerics; these names stay importable from here (older imports, other branches).
 FUSED_ACTIVATIONS = numerics.OUTPUT_ACTIVATIONS  # activations dense()/conv can fuse: derivative from y alone
 _ones = numerics.ones
-_rowmax = numerics.rowmax
 stable_softmax = numerics.stable_softmax
 sigmoid_cross_entropy_values = numerics.sigmoid_cross_entropy_values
 

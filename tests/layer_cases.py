@@ -11,7 +11,9 @@ One entry per layer class, keyed by the class name (extra variants: "ClassName_w
 - `reference`: the independent value the output is compared with, at inference (training=False):
   a function `ref(layer, x) -> ndarray` written in plain NumPy from the layer's weights, or the
   "tests/file.py::test_name" of an existing test that compares the layer with an independent
-  reference (torch / Keras given the same weights, or a hand-written loop) — the harness checks it exists.
+  reference (torch / Keras given the same weights, or a hand-written loop) — the harness checks it exists;
+- `float64`: True, or the "tests/file.py::test_name" of the float64 gradient check of a layer whose
+  sub-layers do not take `dtype` from it.
 
 A layer class without an entry fails tests/test_layer_harness.py::test_every_layer_class_has_a_case.
 """
@@ -31,7 +33,9 @@ class Case(NamedTuple):
     shape: tuple[int, ...]
     kind: str = "float"
     reference: Callable[[Any, np.ndarray], np.ndarray] | str | None = None
-    float64: bool = True  # whether make(dtype="float64") builds a float64 layer (for the gradient check)
+    # True: make(dtype="float64") builds a float64 layer, checked here; else the "tests/file.py::test_name" of the
+    # test that gradchecks the layer in float64 (wrappers and composites whose sub-layers keep their own dtype).
+    float64: bool | str = True
 
 
 def _w(layer: Any, name: str) -> np.ndarray:
@@ -159,9 +163,9 @@ CASES: dict[str, Case] = {
                  reference="tests/test_recurrent.py::test_outputs_equal_keras"),
     "GRU": Case(lambda **kw: layers.GRU(4, **kw), (5, 3),
                 reference="tests/test_recurrent.py::test_outputs_equal_keras"),
-    "Bidirectional": Case(lambda **kw: layers.Bidirectional(layers.LSTM(3, **kw)), (5, 3), float64=False,
+    "Bidirectional": Case(lambda **kw: layers.Bidirectional(layers.LSTM(3, **kw), **kw), (5, 3),
                           reference="tests/test_recurrent.py::test_bidirectional_equals_keras"),
-    "TimeDistributed": Case(lambda **kw: layers.TimeDistributed(layers.Dense(2, **kw)), (5, 3), float64=False,
+    "TimeDistributed": Case(lambda **kw: layers.TimeDistributed(layers.Dense(2, **kw), **kw), (5, 3),
                             reference="tests/test_recurrent.py::test_time_distributed_dense_equals_per_step_dense"),
     # activation layers
     "LeakyReLU": Case(lambda **kw: layers.LeakyReLU(0.2, **kw), (6,),
@@ -176,6 +180,21 @@ CASES: dict[str, Case] = {
                          reference=lambda la, x: _softmax(x, axis=(1, 2))),
     "PReLU_shared": Case(lambda **kw: layers.PReLU("ones", "l2", shared_axes=[1, 2], **kw), (4, 4, 3),
                          reference=_prelu),
+    # positional and transformer layers
+    "SinePositionEncoding": Case(lambda **kw: layers.SinePositionEncoding(**kw), (5, 4),
+                                 reference="tests/test_transformer.py::test_sine_position_encoding_is_the_papers_formula"),
+    "PositionEmbedding": Case(lambda **kw: layers.PositionEmbedding(8, **kw), (5, 4),
+                              reference="tests/test_transformer.py::test_position_embeddings_add_learned_rows"),
+    "TokenAndPositionEmbedding": Case(lambda **kw: layers.TokenAndPositionEmbedding(10, 5, 4, mask_zero=True, **kw),
+                                      (5,), kind="int",
+                                      reference="tests/test_transformer.py::test_position_embeddings_add_learned_rows",
+                                      float64="tests/test_transformer.py::test_position_embeddings_add_learned_rows"),
+    "TransformerEncoder": Case(lambda **kw: layers.TransformerEncoder(8, 2, dropout=0.1, **kw), (5, 4),
+                               reference="tests/test_transformer.py::test_encoder_equals_torch",
+                               float64="tests/test_transformer.py::test_encoder_gradcheck_with_padding_mask"),
+    "TransformerDecoder": Case(lambda **kw: layers.TransformerDecoder(8, 2, normalize_first=True, **kw), (5, 4),
+                               reference="tests/test_transformer.py::test_decoder_equals_torch",
+                               float64="tests/test_transformer.py::test_decoder_gradcheck_causal_and_cross"),
 }
 
 MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot")
@@ -186,4 +205,10 @@ COVERED_ELSEWHERE = {
     "Lambda": "tests/test_layers_core.py::test_lambda_layer_and_its_config",
     **{m: "tests/test_layers_core.py::test_merge_layers_match_numpy_and_gradcheck" for m in MERGES[:-1]},
     "Dot": "tests/test_layers_core.py::test_dot_matches_numpy_and_gradcheck",
+    # several inputs (query, value, key):
+    "Attention": "tests/test_attention.py::test_attention_equals_keras",
+    "AdditiveAttention": "tests/test_attention.py::test_additive_attention_equals_keras",
+    "MultiHeadAttention": "tests/test_attention.py::test_multi_head_attention_equals_torch",
+    # string inputs:
+    "TextVectorization": "tests/test_text_vectorization.py::test_equals_keras",
 }

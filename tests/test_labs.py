@@ -23,6 +23,10 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "wine": {"test_accuracy": 0.9},
     "mnist-mlp": {"test_accuracy": 0.7, "softmax_regression_accuracy": 0.85},
     "cnn": {"test_accuracy": 0.5},
+    "tf-graph": {"test_accuracy": 0.85, "valid_accuracy": 0.85},
+    "recommender": {"worst_gain_over_baseline": 0.1},
+    "text": {"lstm_accuracy": 0.9, "transformer_accuracy": 0.85},
+    "attention": {"reverse_token_accuracy": 0.99, "copy_token_accuracy": 0.99},
 }
 
 

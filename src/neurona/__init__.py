@@ -8,6 +8,7 @@ import importlib
 
 from . import ops
 from .autodiff import GradcheckError, Graph, gradcheck, trace
+from .function import function
 from .tensor import Function, Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
@@ -39,6 +40,6 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 __all__ = [
     "Function", "Graph", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "as_tensor",
-    "enable_grad", "gradcheck", "is_grad_enabled", "no_grad", "ops", "tensor", "trace", "__version__",
+    "enable_grad", "function", "gradcheck", "is_grad_enabled", "no_grad", "ops", "tensor", "trace", "__version__",
     *_SUBMODULES,
 ]

@@ -7,6 +7,7 @@
     neurona summary MODEL                      a saved model's layers
     neurona export MODEL --onnx OUT            the model as ONNX
     neurona info                               versions, BLAS, extras, cache folders
+    neurona recommend RATINGS.csv --user U     top-N items for a user from a ratings file
 
 Messages follow the language of the environment (LANG=es_ES.UTF-8 or NEURONA_LANG=es: Spanish). A mistake
 in the input (a missing file, an unknown column, text in a numeric column) prints one line on stderr and
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(sub, _subcommand)
     use.add_parsers(sub, _subcommand)
     info.add_parser(sub, _subcommand)
+    from . import recommend
+
+    recommend.add_parser(sub, _subcommand)
     return parser
 
 

@@ -71,6 +71,22 @@ LABS: tuple[Lab, ...] = (
         N_("A LeNet-5 trained on the digits 0-4 learns the digits 5-9 from 20 images of each: feature "
            "extraction with the base frozen, then fine-tuning, against training from scratch."),
         "002", "docs/transfer_learning.md", "examples/transfer_learning.py"),
+    Lab("tf-graph", "tf_graph", N_("TensorFlow's dataflow graph, run in a session"),
+        N_("Deck 003's program (placeholders, Variables, softmax regression, GradientDescentOptimizer, "
+           "Session.run with a feed_dict) run unchanged on neurona.compat.v1, and the graph it builds drawn."),
+        "003", "docs/tf1.md", "examples/tf1_softmax_regression.py"),
+    Lab("recommender", "recommender", N_("Recommender systems by collaborative filtering"),
+        N_("The slides' ratings matrix worked by hand (user- and item-based CF), then 100,000 synthetic ratings: "
+           "KNN, matrix factorisation and neural MF against the global mean, and the RMSE by neighbourhood size."),
+        "000", "docs/recommenders.md"),
+    Lab("text", "text", N_("Sentiment of reviews: LSTM and transformer"),
+        N_("Generated reviews with negations and contrasts, turned into token ids by TextVectorization; an "
+           "Embedding + LSTM network and a transformer encoder classify them side by side."),
+        "002, 003", "docs/text_lab.md"),
+    Lab("attention", "attention", N_("Attention weights on a toy task"),
+        N_("One MultiHeadAttention head learns to reverse and to copy sequences of digits; the picture of its "
+           "weights shows which input position each output position reads."),
+        "002", "docs/attention.md"),
 )
 
 CORE = tuple(lab.name for lab in LABS if lab.core)

@@ -35,7 +35,8 @@ from .merge import (
 
 # Modules of this package that hold other layer families (written by their own issues).
 _FAMILIES = ("conv", "pooling", "normalization", "reshaping", "regularization", "recurrent", "attention",
-             "embedding", "augmentation", "preprocessing", "activation", "noise")
+             "embedding", "augmentation", "preprocessing", "activation", "noise",
+             "positional", "transformer", "text")
 
 
 def _family_modules() -> list[Any]:
@@ -84,6 +85,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {  # family module -> the names it export
     "noise": (
         "AlphaDropout", "GaussianDropout", "GaussianNoise",
     ),
+    "attention": ("AdditiveAttention", "Attention", "MultiHeadAttention"),
+    "positional": ("PositionEmbedding", "SinePositionEncoding", "TokenAndPositionEmbedding"),
+    "transformer": ("TransformerDecoder", "TransformerEncoder"),
+    "text": ("TextVectorization",),
 }
 _LAZY = {name: fam for fam, names in _EXPORTS.items() for name in names}
 
@@ -93,6 +98,9 @@ if TYPE_CHECKING:  # the same names, imported eagerly for type checkers and IDE 
     from .activation import PReLU as PReLU
     from .activation import ReLU as ReLU
     from .activation import Softmax as Softmax
+    from .attention import AdditiveAttention as AdditiveAttention
+    from .attention import Attention as Attention
+    from .attention import MultiHeadAttention as MultiHeadAttention
     from .augmentation import RandomBrightness as RandomBrightness
     from .augmentation import RandomContrast as RandomContrast
     from .augmentation import RandomFlip as RandomFlip
@@ -136,6 +144,9 @@ if TYPE_CHECKING:  # the same names, imported eagerly for type checkers and IDE 
     from .pooling import MaxPooling1D as MaxPooling1D
     from .pooling import MaxPooling2D as MaxPooling2D
     from .pooling import SumPooling2D as SumPooling2D
+    from .positional import PositionEmbedding as PositionEmbedding
+    from .positional import SinePositionEncoding as SinePositionEncoding
+    from .positional import TokenAndPositionEmbedding as TokenAndPositionEmbedding
     from .recurrent import GRU as GRU
     from .recurrent import LSTM as LSTM
     from .recurrent import Bidirectional as Bidirectional
@@ -147,6 +158,9 @@ if TYPE_CHECKING:  # the same names, imported eagerly for type checkers and IDE 
     from .reshaping import UpSampling2D as UpSampling2D
     from .reshaping import ZeroPadding1D as ZeroPadding1D
     from .reshaping import ZeroPadding2D as ZeroPadding2D
+    from .text import TextVectorization as TextVectorization
+    from .transformer import TransformerDecoder as TransformerDecoder
+    from .transformer import TransformerEncoder as TransformerEncoder
 
 
 def __getattr__(name: str) -> Any:

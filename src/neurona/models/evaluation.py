@@ -12,6 +12,7 @@ import numpy as np
 from ..callbacks.base import CallbackList
 from ..tensor import no_grad
 from .data import ArrayBatches, IterableBatches, is_array_like
+from .steps import logs_of
 from .training import _positive_int, _verbose
 
 
@@ -22,23 +23,28 @@ class Inference:
         """Loss and metrics over all batches of `data` (running means, as fit reports them)."""
         if self._specs is not None and not self._ready:
             self._prepare_step()
-        self._reset_metrics()
+        self._reset_all_metrics()
+        custom = self._overrides("test_step")
         hook_end = cbl is not None and cbl.has_batch_hook("on_test_batch_end")
         logs_end = hook_end and cbl.needs_batch_logs["on_test_batch_end"]
+        logs: dict[str, Any] = {}
         if cbl is not None:
             cbl.on_test_begin()
         with no_grad():
             for step, (xb, ysb, swb) in enumerate(data.epoch()):
                 if not self._ready:
                     self._prepare_step()
-                    self._reset_metrics()
+                    self._reset_all_metrics()
                 if cbl is not None and cbl.has_batch_hook("on_test_batch_begin"):
                     cbl.batch_hook("on_test_batch_begin", step, None)
-                loss, outs = self._forward_loss(xb, ysb, swb, False)
-                self._track(ysb, outs, swb, loss)
+                if custom:
+                    logs = logs_of(self.test_step(self._as_data(xb, ysb, swb)), "test_step")
+                else:
+                    self._test_batch(xb, ysb, swb)
                 if hook_end:
-                    cbl.batch_hook("on_test_batch_end", step, self._current_logs() if logs_end else None)
-        logs = self._current_logs()
+                    cbl.batch_hook("on_test_batch_end", step, (dict(logs) if custom else self._current_logs())
+                                   if logs_end else None)
+        logs = logs if custom else self._current_logs()
         if cbl is not None:
             cbl.on_test_end(logs)
         return logs
@@ -60,7 +66,8 @@ class Inference:
         if not is_array_like(x) and not hasattr(x, "__len__") and steps is None:
             data: Any = _Unbounded(x, self._batch_converter(None, with_y=True))  # read until it ends
         else:
-            data = self._make_batches(x, y, sample_weight, None, batch_size, False, steps, what="x")
+            data = self._make_batches(x, y, sample_weight, None, batch_size, False, steps, what="x",
+                                      require_y=not self._overrides("test_step"))
         cbl = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=data.steps)
         logs = self._test_loop(data, cbl)
         if return_dict:
@@ -84,13 +91,18 @@ class Inference:
         cbl = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            steps=getattr(data, "steps", None))
         forward = self._make_forward([])
+        custom = self._overrides("predict_step")
         hook_end = cbl.has_batch_hook("on_predict_batch_end")
         chunks: list[list[np.ndarray]] = []
         cbl.on_predict_begin()
         with no_grad():
             for step, (xb, _, _) in enumerate(data.epoch()):
-                outs = forward(xb, False)
-                chunks.append([o.data for o in outs])
+                if custom:
+                    out = self.predict_step((xb,))
+                    chunks.append([np.asarray(getattr(o, "data", o)) for o in (out if isinstance(out, (list, tuple))
+                                                                               else [out])])
+                else:
+                    chunks.append([o.data for o in forward(xb, False)])
                 if hook_end:
                     cbl.batch_hook("on_predict_batch_end", step, {"outputs": chunks[-1]})
         cbl.on_predict_end()
@@ -107,8 +119,8 @@ class Inference:
         self._reset_metrics()
         return (xs[0] if len(xs) == 1 else xs), ys, sw
 
-    def _batch_result(self, return_dict: bool) -> Any:
-        logs = self._current_logs()
+    def _batch_result(self, return_dict: bool, logs: dict[str, Any] | None = None) -> Any:
+        logs = self._current_logs() if logs is None else logs
         if return_dict:
             return logs
         values = list(logs.values())
@@ -122,7 +134,10 @@ class Inference:
         self._require_compiled("train_on_batch")
         xb, ys, sw = self.__call_on_batch(x, y, sample_weight, class_weight)
         with enable_grad():
-            self._train_step(xb, ys, sw)
+            if self._overrides("train_step"):
+                return self._batch_result(return_dict, logs_of(self.train_step(self._as_data(xb, ys, sw)),
+                                                               "train_step"))
+            self._train_batch(xb, ys, sw)
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
@@ -130,16 +145,18 @@ class Inference:
         self._require_compiled("test_on_batch")
         xb, ys, sw = self.__call_on_batch(x, y, sample_weight, None)
         with no_grad():
-            loss, outs = self._forward_loss(xb, ys, sw, False)
-            self._track(ys, outs, sw, loss)
+            if self._overrides("test_step"):
+                return self._batch_result(return_dict, logs_of(self.test_step(self._as_data(xb, ys, sw)),
+                                                               "test_step"))
+            self._test_batch(xb, ys, sw)
         return self._batch_result(return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs for one batch, in one forward pass."""
         xs = self._prepare_x(x, check=True)
         with no_grad():
-            outs = self._make_forward([])(xs[0] if len(xs) == 1 else xs, False)
-        return outs[0].data if len(outs) == 1 else [o.data for o in outs]
+            outs = self._predict_batch(xs[0] if len(xs) == 1 else xs)
+        return outs[0] if len(outs) == 1 else outs
 
 
 class _Unbounded:

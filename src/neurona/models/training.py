@@ -7,17 +7,14 @@ cached list of trainable weights, the metric updates. Everything that does not c
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..callbacks.base import CallbackList, History
-from ..layers.base import _PENDING_LOSSES
-from ..tensor import Tensor, enable_grad
+from ..callbacks.base import History
 from . import compile as cmp
+from .checked import check_finite_once
 from .data import (
     ArrayBatches,
     IterableBatches,
@@ -29,46 +26,13 @@ from .data import (
     to_float,
     unpack_batch,
 )
+from .fit_loop import FitLoop, _positive_int, _verbose
+from .steps import Steps
+
+__all__ = ["Trainer", "_positive_int", "_verbose"]
 
 
-def _verbose(verbose: Any) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2, True, False):
-        raise ValueError(f"verbose must be 0 (silent), 1 (progress bar), 2 (one line per epoch) or 'auto', "
-                         f"got {verbose!r}")
-    return int(verbose)
-
-
-def _positive_int(value: Any, name: str, allow_zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if allow_zero else 1):
-        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} integer, got {value!r}")
-    return int(value)
-
-
-class _InterruptGuard:
-    """While fit runs, the first Ctrl-C only asks the loop to stop after the batch in progress, so an
-    update is never left half applied; a second Ctrl-C interrupts at once."""
-
-    def __enter__(self) -> _InterruptGuard:
-        self.requested = False
-        self._old = None
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self._old = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-
-
-class Trainer:
+class Trainer(Steps, FitLoop):
     """compile/fit/evaluate/predict for Model; the model supplies its graph through a few hooks."""
 
     def _init_trainer(self) -> None:
@@ -79,6 +43,7 @@ class Trainer:
         self._compile_args: dict[str, Any] = {}
         self._specs: list[cmp.OutputSpec] | None = None
         self._ready = False
+        self._jit = False
         self._totals = [0.0, 0]  # running loss sum (weighted by batch size) and sample count
         self._out_loss_sums: list[float] = []
 
@@ -88,8 +53,10 @@ class Trainer:
                 jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
         """Choose the optimizer, the loss and the metrics (strings as in Keras, or objects).
 
-        `run_eagerly`, `steps_per_execution`, `jit_compile` and `auto_scale_loss` are accepted for Keras
-        compatibility; neurona always runs eagerly.
+        `jit_compile` ("auto" or True) lets fit record its default training step once per batch shape and
+        replay it (`neurona.function`, bit-identical to eager); `run_eagerly=True` or `jit_compile=False`
+        runs every step eagerly. `steps_per_execution` and `auto_scale_loss` are accepted for Keras
+        compatibility.
         """
         from .. import losses, optimizers
 
@@ -103,6 +70,8 @@ class Trainer:
         self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                               "weighted_metrics": weighted_metrics}
         self.compiled = True
+        self._jit = not run_eagerly and jit_compile in ("auto", True)
+        self.run_eagerly = bool(run_eagerly)
         self._specs = None
         self._ready = False
 
@@ -163,34 +132,17 @@ class Trainer:
         names += [name for s in specs for _, name, _ in s.metrics]
         return names
 
-    # ----------------------------------------------------------------- per-fit preparation
-    def _prepare_step(self) -> None:
-        """Cache what every batch needs: weights, forward plans, regularizers."""
-        specs = self._build_specs()
-        fused = [i for i, s in enumerate(specs) if s.fused]
-        self._train_forward = self._make_forward(fused)
-        self._predict_forward = self._make_forward([])
-        self._train_weights = self.trainable_weights
-        self._regs = self._collect_regularizers()
-        self._multi_loss = len(specs) > 1
-        self._simple_loss = (len(specs) == 1 and specs[0].weight == 1.0 and specs[0].loss is not None
-                             and not self._regs)
-        self._ready = True
-
-    def _collect_regularizers(self) -> list[tuple[Any, Tensor]]:
-        out, seen = [], set()
-        trainable = {id(w) for w in self.trainable_weights}
-        stack = [self]
-        while stack:
-            layer = stack.pop()
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            out += [(r, w) for r, w in layer._regularizers if id(w) in trainable]
-            stack.extend(reversed(list(layer._sublayers())))
-        return out
-
     def _dtype(self) -> np.dtype:
+        if type(self).__module__.startswith("neurona.models"):  # no weights of its own: the first layer's
+            key = tuple(map(id, self._layers))
+            cached = self.__dict__.get("_dtype_of_layers")
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            for layer in self._layers:
+                for w in layer.weights:
+                    if w.dtype.kind == "f":
+                        self.__dict__["_dtype_of_layers"] = (key, w.dtype)
+                        return w.dtype
         for w in self.weights:
             if w.dtype.kind == "f":
                 return w.dtype
@@ -206,7 +158,7 @@ class Trainer:
         if check:
             names = [label] if len(xs) == 1 else [f"{label}[{i}]" for i in range(len(xs))]
             for a, name in zip(xs, names):
-                check_finite(a, name)
+                check_finite_once(a, name)
             self._check_input_arrays(xs)
         return xs
 
@@ -218,7 +170,7 @@ class Trainer:
         for i, (spec, a) in enumerate(zip(specs, raw)):
             name = label if len(specs) == 1 else f"{label}[{i}]"
             if check:
-                check_finite(a, name)
+                check_finite_once(a, name)
             a = cmp.prepare_targets(spec, a, dtype)
             if check:
                 cmp.check_targets(spec, a, name)
@@ -254,14 +206,14 @@ class Trainer:
         sw = self._prepare_weights(n, ys, sample_weight, class_weight, f"{prefix}sample_weight")
         return xs, ys, sw
 
-    def _batch_converter(self, class_weight: Any, with_y: bool) -> Any:
+    def _batch_converter(self, class_weight: Any, with_y: bool, require_y: bool = True) -> Any:
         state = {"first": True}
 
         def convert(batch: Any) -> tuple[Any, Any, Any]:
             x, y, sw = unpack_batch(batch)
             check = state["first"]
             state["first"] = False
-            if with_y and y is None:
+            if with_y and require_y and y is None:
                 raise ValueError("the data yields only x: training and evaluation need (x, y) batches")
             xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sw, class_weight, check=check)
             return (xs[0] if len(xs) == 1 else xs), ys, sw
@@ -269,9 +221,11 @@ class Trainer:
         return convert
 
     def _make_batches(self, x: Any, y: Any, sample_weight: Any, class_weight: Any, batch_size: int, shuffle: bool,
-                      steps: int | None, with_y: bool = True, what: str = "x") -> ArrayBatches | IterableBatches:
+                      steps: int | None, with_y: bool = True, what: str = "x",
+                      require_y: bool = True) -> ArrayBatches | IterableBatches:
+        """Batches of prepared arrays; `require_y=False` lets a user's train_step/test_step take x alone."""
         if is_array_like(x):
-            if with_y and y is None:
+            if with_y and require_y and y is None:
                 raise ValueError(f"{what}: y (the targets) is missing; pass fit(x, y, ...) or a data source that "
                                  f"yields (x, y) batches")
             xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight)
@@ -283,185 +237,7 @@ class Trainer:
                              "sample_weight) batches instead")
         if not hasattr(x, "__iter__") and not hasattr(x, "__next__"):
             raise TypeError(f"cannot use {type(x).__name__} as data: pass arrays, or an iterable of batches")
-        return IterableBatches(x, steps, self._batch_converter(class_weight, with_y), what)
-
-    # ----------------------------------------------------------------- one step
-    def _forward_loss(self, x: Any, ys: list[np.ndarray], sw: Any, training: bool) -> tuple[Tensor, list[Tensor]]:
-        if _PENDING_LOSSES:
-            _PENDING_LOSSES.clear()
-        outs = self._train_forward(x, training)
-        specs = self._specs
-        if self._simple_loss:
-            loss = specs[0].loss_fn(ys[0], outs[0], sw)
-        else:
-            loss = None
-            for i, spec in enumerate(specs):
-                if spec.loss is None:
-                    continue
-                term = spec.loss_fn(ys[i], outs[i], sw)
-                if self._multi_loss:
-                    self._out_loss_sums[i] += float(term.data) * len(ys[i])
-                if spec.weight != 1.0:
-                    term = term * spec.weight
-                loss = term if loss is None else loss + term
-            for reg, w in self._regs:
-                loss = reg(w) if loss is None else loss + reg(w)
-        if _PENDING_LOSSES:
-            for extra in _PENDING_LOSSES:
-                loss = extra if loss is None else loss + extra
-            _PENDING_LOSSES.clear()
-        if loss is None:
-            raise ValueError("the model has no loss to minimise: pass compile(loss='categorical_crossentropy', "
-                             "'mse', ...), or add losses from layers with add_loss()")
-        return loss, outs
-
-    def _track(self, ys: list[np.ndarray], outs: list[Tensor], sw: Any, loss: Tensor) -> None:
-        n = len(ys[0])
-        totals = self._totals  # mutated in place: no attribute assignment on the model per batch
-        totals[0] += float(loss.data) * n
-        totals[1] += n
-        for spec, y, out in zip(self._specs, ys, outs):
-            if spec.metrics:
-                p = spec.probabilities(out.data)
-                for m, _, weighted in spec.metrics:
-                    m.update_state(y, p, sw if weighted else None)
-
-    def _train_step(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
-        loss, outs = self._forward_loss(x, ys, sw, True)
-        loss.backward()
-        weights = self._train_weights
-        self.optimizer.apply([w.grad for w in weights], weights)
-        for w in weights:
-            w.grad = None
-        self._track(ys, outs, sw, loss)
-
-    def _reset_metrics(self) -> None:
-        self._totals = [0.0, 0]
-        self._out_loss_sums = [0.0] * len(self._specs or [])
-        for spec in self._specs or []:
-            for m, _, _ in spec.metrics:
-                m.reset_state()
-
-    def reset_metrics(self) -> None:
-        """Forget the running loss and metric values."""
-        self._reset_metrics()
-
-    def _current_logs(self) -> dict[str, float]:
-        """Running means of the loss and the metrics since the last reset (what the progress bar shows)."""
-        total, count = self._totals
-        logs = {"loss": total / count if count else 0.0}
-        specs = self._specs or []
-        if len(specs) > 1:
-            for spec, out_total in zip(specs, self._out_loss_sums):
-                if spec.loss is not None:
-                    logs[f"{spec.name}_loss"] = out_total / count if count else 0.0
-        for spec in specs:
-            for m, name, _ in spec.metrics:
-                value = m.result()
-                logs[name] = float(value) if np.ndim(value) == 0 else value
-        return logs
-
-    # ----------------------------------------------------------------- fit
-    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
-            verbose: Any = "auto", callbacks: Sequence[Any] | None = None, validation_split: float = 0.0,
-            validation_data: Any = None, shuffle: bool = True, class_weight: Mapping[Any, float] | None = None,
-            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int | Sequence[int] = 1) -> History:
-        """Train for `epochs` passes over the data; returns the History of the epochs' logs.
-
-        Ctrl-C stops after the batch in progress and returns the History so far, keeping the weights.
-        """
-        self._require_compiled("fit")
-        verbose = _verbose(verbose)
-        batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size")
-        epochs = _positive_int(epochs, "epochs", allow_zero=True)
-        initial_epoch = _positive_int(initial_epoch, "initial_epoch", allow_zero=True)
-        if steps_per_epoch is not None:
-            steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch")
-        if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
-        if x is None:
-            raise ValueError("fit() needs training data: fit(x, y, ...)")
-        val_x = val_y = val_sw = None
-        if validation_data is not None:
-            if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
-                val_x, val_y = validation_data[0], validation_data[1]
-                val_sw = validation_data[2] if len(validation_data) == 3 else None
-            elif isinstance(validation_data, (tuple, list)):
-                raise ValueError(f"validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight), got a "
-                                 f"{type(validation_data).__name__} of {len(validation_data)} items")
-            else:
-                val_x = validation_data
-        elif validation_split:
-            if not is_array_like(x):
-                raise ValueError("validation_split needs arrays; with a generator or dataset pass validation_data")
-            x, y, sample_weight, val_x, val_y, val_sw = self._split(x, y, sample_weight, validation_split)
-
-        train = self._make_batches(x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch)
-        val = None
-        if val_x is not None:
-            val = self._make_batches(val_x, val_y, val_sw, None, validation_batch_size or batch_size, False,
-                                     validation_steps, what="validation_data")
-        cbl = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
-                           epochs=epochs, steps=train.steps)
-        self.stop_training = False
-        self._ready = False
-        hook_begin = cbl.has_batch_hook("on_train_batch_begin")
-        hook_end = cbl.has_batch_hook("on_train_batch_end")
-        logs_end = cbl.needs_batch_logs["on_train_batch_end"]
-        logs: dict[str, Any] = {}
-        interrupted = False
-        self._initial_epoch = initial_epoch
-        cbl.on_train_begin()
-        initial_epoch = self._initial_epoch  # a callback may move it (BackupAndRestore resuming a run)
-        epoch = step = initial_epoch
-        with _InterruptGuard() as guard, enable_grad():
-            try:
-                for epoch in range(initial_epoch, epochs):
-                    step = -1
-                    if self._ready:
-                        self._reset_metrics()
-                    cbl.on_epoch_begin(epoch)
-                    for step, (xb, ysb, swb) in enumerate(train.epoch()):
-                        if not self._ready:
-                            self._prepare_step()
-                            self._reset_metrics()
-                        if hook_begin:
-                            cbl.batch_hook("on_train_batch_begin", step, None)
-                        self._train_step(xb, ysb, swb)
-                        if hook_end:
-                            cbl.batch_hook("on_train_batch_end", step, self._current_logs() if logs_end else None)
-                        if self.stop_training or guard.requested:
-                            break
-                    if guard.requested:
-                        raise KeyboardInterrupt
-                    if getattr(train, "exhausted", False):
-                        self.stop_training = True
-                    logs = self._current_logs()
-                    if val is not None and self._validate_now(epoch, validation_freq):
-                        val_logs = self._test_loop(val, cbl)
-                        logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                    cbl.on_epoch_end(epoch, logs)
-                    if self.stop_training:
-                        break
-            except KeyboardInterrupt:
-                interrupted = True
-                for w in self.trainable_weights:
-                    w.grad = None
-        cbl.on_train_end(logs)
-        if interrupted:
-            done = len(cbl.history.epoch) if cbl.history is not None else 0
-            print(f"\nTraining interrupted (Ctrl-C) in epoch {epoch + 1}/{epochs} after batch {step + 1}: the "
-                  f"weights stay as that batch left them; the history keeps the {done} finished epoch(s).")
-        self.history = cbl.history
-        return cbl.history
-
-    @staticmethod
-    def _validate_now(epoch: int, freq: int | Sequence[int]) -> bool:
-        if isinstance(freq, int):
-            return (epoch + 1) % freq == 0
-        return epoch + 1 in freq
+        return IterableBatches(x, steps, self._batch_converter(class_weight, with_y, require_y), what)
 
     def _split(self, x: Any, y: Any, sw: Any, fraction: float) -> tuple[Any, ...]:
         """Keep the last `fraction` of the samples for validation, before shuffling (as Keras)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
@@ -221,99 +222,117 @@ class BaseMLP(BaseEstimator):
                           self.epsilon)
 
     def _fit_stochastic(self, net: Network, X, Y, sample_weight, incremental: bool) -> None:
+        """Minibatch SGD/Adam epochs (scikit-learn's loop): data split, epochs, stopping rules."""
         solver = getattr(self, "_optimizer", None)
         if not incremental or solver is None or solver_size(solver) != net.params.size:
             solver = self._optimizer = self._make_solver(net)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
-        if early_stopping:
-            if self._best_params is None or self._best_params.size != net.params.size:
-                self._best_params = net.params.copy()
-            stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
-            arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
-            parts = train_test_split(*arrays, random_state=self._random_state,
-                                     test_size=self.validation_fraction, stratify=stratify)
-            X_train, X_val, Y_train, y_val = parts[:4]
-            sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            if is_classifier(self):
-                y_val = self._label_binarizer.inverse_transform(y_val)
-        else:
-            X_train, Y_train, sw_train = X, Y, sample_weight
-            X_val = y_val = sw_val = None
-
-        n_samples = X_train.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        train, val = self._stochastic_split(net, X, Y, sample_weight)
+        batch_size = self._stochastic_batch_size(train[0].shape[0])
         rng = np.random.default_rng(self._random_state.randint(2**31 - 1)) if self.dropout else None
-        full = self._batch_weights(None, batch_size, net.dtype)
-        sample_idx = np.arange(n_samples)
+        state = {"sample_idx": np.arange(train[0].shape[0]), "full": self._batch_weights(None, batch_size, net.dtype)}
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
-                if self.shuffle:
-                    # scikit-learn's shuffle(sample_idx, random_state=...): the same draw, without its overhead
-                    perm = np.arange(n_samples)
-                    self._random_state.shuffle(perm)
-                    sample_idx = sample_idx[perm]
-                accumulated = 0.0
-                for start in range(0, n_samples, batch_size):
-                    stop = min(start + batch_size, n_samples)
-                    if batch_size == n_samples:
-                        idx = slice(None)  # one batch of everything: the order of the rows cannot matter
-                    else:
-                        idx = sample_idx[start:stop] if self.shuffle else slice(start, stop)
-                    if sw_train is not None:
-                        c, sw_sum = self._batch_weights(sw_train[idx], stop - start, net.dtype)
-                    elif stop - start == batch_size:
-                        c, sw_sum = full
-                    else:
-                        c, sw_sum = self._batch_weights(None, stop - start, net.dtype)
-                    _, batch_loss = net.loss_and_grad(X_train[idx], Y_train[idx], c, sw_sum, self.alpha, rng)
-                    accumulated += batch_loss * (stop - start)
-                    solver.update(net.params, net.grads)
-                self.n_iter_ += 1
-                self.loss_ = accumulated / n_samples
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_:d}, loss = {self.loss_:.8f}")
-                self._update_no_improvement_count(net, early_stopping, X_val, y_val, sw_val)
-                solver.iteration_ends(self.t_)
-                stop_now = False
-                for cb in self.callbacks or ():
-                    stop_now = cb(self, self.n_iter_, self.loss_) is True or stop_now
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (f"Validation score did not improve more than tol={self.tol:f} for "
-                               f"{self.n_iter_no_change:d} consecutive epochs.")
-                    else:
-                        msg = (f"Training loss did not improve more than tol={self.tol:f} for "
-                               f"{self.n_iter_no_change:d} consecutive epochs.")
-                    if solver.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-                if incremental or stop_now:
+                self.loss_ = self._stochastic_epoch(net, solver, train, batch_size, rng, state)
+                if self._stochastic_epoch_end(net, solver, train[0].shape[0], early_stopping, val, incremental):
                     break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter:d}) reached and the optimization "
-                        "hasn't converged yet.",
-                        ConvergenceWarning,
-                    )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         if early_stopping:
             net.params[...] = self._best_params
+
+    def _stochastic_split(self, net: Network, X, Y, sample_weight) -> tuple[tuple, tuple]:
+        """(X, Y, sw) to train on and (X_val, y_val, sw_val) for early stopping (Nones without it)."""
+        if not self.early_stopping:
+            return (X, Y, sample_weight), (None, None, None)
+        if self._best_params is None or self._best_params.size != net.params.size:
+            self._best_params = net.params.copy()
+        stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
+        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+        parts = train_test_split(*arrays, random_state=self._random_state,
+                                 test_size=self.validation_fraction, stratify=stratify)
+        X_train, X_val, Y_train, y_val = parts[:4]
+        sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        if is_classifier(self):
+            y_val = self._label_binarizer.inverse_transform(y_val)
+        return (X_train, Y_train, sw_train), (X_val, y_val, sw_val)
+
+    def _stochastic_batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _stochastic_epoch(self, net: Network, solver: Any, train: tuple, batch_size: int, rng: Any,
+                          state: dict) -> float:
+        """One pass over the (shuffled) training rows; returns the epoch's mean loss."""
+        X_train, Y_train, sw_train = train
+        n_samples = X_train.shape[0]
+        if self.shuffle:
+            # scikit-learn's shuffle(sample_idx, random_state=...): the same draw, without its overhead
+            perm = np.arange(n_samples)
+            self._random_state.shuffle(perm)
+            state["sample_idx"] = state["sample_idx"][perm]
+        sample_idx = state["sample_idx"]
+        accumulated = 0.0
+        for start in range(0, n_samples, batch_size):
+            stop = min(start + batch_size, n_samples)
+            if batch_size == n_samples:
+                idx = slice(None)  # one batch of everything: the order of the rows cannot matter
+            else:
+                idx = sample_idx[start:stop] if self.shuffle else slice(start, stop)
+            if sw_train is not None:
+                c, sw_sum = self._batch_weights(sw_train[idx], stop - start, net.dtype)
+            elif stop - start == batch_size:
+                c, sw_sum = state["full"]
+            else:
+                c, sw_sum = self._batch_weights(None, stop - start, net.dtype)
+            _, batch_loss = net.loss_and_grad(X_train[idx], Y_train[idx], c, sw_sum, self.alpha, rng)
+            accumulated += batch_loss * (stop - start)
+            solver.update(net.params, net.grads)
+        return accumulated / n_samples
+
+    def _stochastic_epoch_end(self, net: Network, solver: Any, n_samples: int, early_stopping: bool, val: tuple,
+                              incremental: bool) -> bool:
+        """Bookkeeping, callbacks and the stopping rules after one epoch; True to stop."""
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_:d}, loss = {self.loss_:.8f}")
+        self._update_no_improvement_count(net, early_stopping, *val)
+        solver.iteration_ends(self.t_)
+        stop_now = False
+        for cb in self.callbacks or ():
+            stop_now = cb(self, self.n_iter_, self.loss_) is True or stop_now
+        if self._no_improvement_count > self.n_iter_no_change:
+            if early_stopping:
+                msg = (f"Validation score did not improve more than tol={self.tol:f} for "
+                       f"{self.n_iter_no_change:d} consecutive epochs.")
+            else:
+                msg = (f"Training loss did not improve more than tol={self.tol:f} for "
+                       f"{self.n_iter_no_change:d} consecutive epochs.")
+            if solver.trigger_stopping(msg, self.verbose):
+                return True
+            self._no_improvement_count = 0
+        if incremental or stop_now:
+            return True
+        if self.n_iter_ == self.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter:d}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        return False
 
     def _update_no_improvement_count(self, net: Network, early_stopping: bool, X_val, y_val, sw_val) -> None:
         if early_stopping:

@@ -1,0 +1,257 @@
+"""`neurona.function`: trace a Python step once per input signature, then replay the recorded plan.
+
+The idea of `tf.function`, on neurona's eager engine. The first call with a new signature (the shapes and
+dtypes of the array arguments, and the values of the others) runs the function eagerly and records the ops
+it executed (the engine's graph). The second call runs it eagerly again and checks that it recorded the same
+plan: the same ops, fed from the same places, with the same constants. From the third call on, the plan is
+replayed: each op's `forward` runs on arrays (no Tensor objects, no graph building, no Python of the layers),
+and `backward()` runs the ops' `backward` in the order the engine would, accumulating `.grad` into the
+parameters exactly as `loss.backward()` does. The results are bit-identical to eager execution.
+
+Python side effects happen only while tracing. Anything the function computes in Python rather than with
+engine ops (a `print`, a counter, a NumPy random mask, a value read from a global) runs on the first two
+calls and never again; a value computed in Python from the arguments becomes a constant of the plan. The
+check on the second call catches constants that change between calls (a Dropout mask drawn with NumPy, an
+input transformed in NumPy), and replays the first trace on the second call's inputs, which must give that
+call's exact outputs (catching state an op was given when it was created, such as Embedding ids): a
+function that fails either check runs eagerly for that signature from then on, so results stay right.
+See docs/function.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .random import get_rng
+from .tensor import Function, Tensor, _topological, _wrap, enable_grad, sum_to
+
+_ARG, _PARAM, _CONST = 0, 1, 2
+
+
+class Plan:
+    """The recorded ops of one traced call: where each op reads its inputs and writes its outputs."""
+
+    def __init__(self, arrays: list[np.ndarray], outputs: list[Tensor]) -> None:
+        self.slots: dict[tuple[int, int], int] = {}  # (id(op) or id(leaf), output index) -> slot
+        self.leaves: list[tuple[int, int, Any]] = []  # (slot, kind, arg index | Tensor | array)
+        self.ops: list[tuple[Function, list[int], list[int]]] = []
+        self.need: list[bool] = []
+        arg_of = {id(a): i for i, a in enumerate(arrays)}
+        order = []
+        for out in outputs:
+            if out.creator is not None:
+                order += [f for f in reversed(_topological(out.creator)) if f not in order]
+        for f in order:
+            ins = [self._slot_of(x, arg_of) for x in f.inputs]
+            outs = [self._new((id(f), i)) for i in range(len(f.outs))]
+            need = any(self.need[s] for s in ins)
+            for s in outs:
+                self.need[s] = need
+            self.ops.append((f, ins, outs))
+        self.outputs = [self._slot_of(o, arg_of) for o in outputs]
+        self.backward_order: list[int] | None = None
+        self._fix_requires_grad()
+        self.vals: list[Any] = [None] * len(self.need)  # the traced call's values, for its backward()
+        for s, kind, v in self.leaves:
+            self.vals[s] = arrays[v] if kind == _ARG else v.data if kind == _PARAM else v
+        for f, _, outs in self.ops:
+            for s, y in zip(outs, f.outs):
+                self.vals[s] = y
+
+    def _new(self, key: tuple[int, int]) -> int:
+        self.slots[key] = len(self.need)
+        self.need.append(False)
+        return self.slots[key]
+
+    def _slot_of(self, x: Tensor, arg_of: dict[int, int]) -> int:
+        if x.creator is not None:
+            return self.slots[(id(x.creator), x._index)]
+        key = (id(x), -1)
+        if key not in self.slots:
+            s = self._new(key)
+            if id(x.data) in arg_of:
+                self.leaves.append((s, _ARG, arg_of[id(x.data)]))
+            elif x.requires_grad:
+                self.leaves.append((s, _PARAM, x))
+                self.need[s] = True
+            else:
+                self.leaves.append((s, _CONST, x.data))
+        return self.slots[key]
+
+    def _fix_requires_grad(self) -> None:
+        """Inputs that the engine would not differentiate must say so: ops skip their gradients."""
+        for f, ins, _ in self.ops:
+            for x, s in zip(f.inputs, ins):
+                if x.creator is None and x.requires_grad != self.need[s]:
+                    x.requires_grad = self.need[s]
+
+    def same_as(self, other: Plan) -> bool:
+        """True when `other` (the trace of another call) recorded the same computation."""
+        if len(self.ops) != len(other.ops) or self.outputs != other.outputs or len(self.leaves) != len(other.leaves):
+            return False
+        for (f, i1, o1), (g, i2, o2) in zip(self.ops, other.ops):
+            if type(f) is not type(g) or i1 != i2 or o1 != o2:
+                return False
+        for (s1, k1, v1), (s2, k2, v2) in zip(self.leaves, other.leaves):
+            if s1 != s2 or k1 != k2:
+                return False
+            if k1 == _PARAM and v1 is not v2 or k1 == _ARG and v1 != v2:
+                return False
+            if k1 == _CONST and (v1.shape != v2.shape or v1.dtype != v2.dtype or not np.array_equal(v1, v2)):
+                return False
+        return True
+
+    # ----------------------------------------------------------------- replay
+    def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        vals: list[Any] = [None] * len(self.need)
+        for s, kind, v in self.leaves:
+            vals[s] = arrays[v] if kind == _ARG else v.data if kind == _PARAM else v
+        for f, ins, outs in self.ops:
+            ys = f.forward(*[vals[i] for i in ins])
+            if len(outs) == 1:
+                vals[outs[0]] = ys if type(ys) is np.ndarray else np.asarray(ys)
+            else:
+                for s, y in zip(outs, ys):
+                    vals[s] = y if type(y) is np.ndarray else np.asarray(y)
+        self.vals = vals
+        return [vals[s] for s in self.outputs]
+
+    def backward(self) -> None:
+        """d(first output)/d(parameters) into each parameter's `.grad`, in the engine's order."""
+        vals, root = self.vals, self.outputs[0]
+        if not self.need[root]:
+            raise RuntimeError("backward() of a traced function whose first output does not depend on any "
+                               "parameter that requires grad")
+        if self.backward_order is None:
+            self._order_backward()
+        params = {s: v for s, kind, v in self.leaves if kind == _PARAM}
+        grads: dict[int, np.ndarray] = {root: np.ones_like(vals[root])}
+        for k in self.backward_order:
+            f, ins, outs = self.ops[k]
+            gys = [grads.pop(s, None) for s in outs]
+            gxs = f.backward(*[np.zeros_like(vals[s]) if g is None else g for s, g in zip(outs, gys)])
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            for s, gx in zip(ins, gxs):
+                if gx is None or not self.need[s]:
+                    continue
+                if gx.shape != vals[s].shape:
+                    gx = sum_to(gx, vals[s].shape)
+                t = params.get(s)
+                if t is None:
+                    prev = grads.get(s)
+                    grads[s] = gx if prev is None else prev + gx
+                elif t.grad is not None:
+                    t.grad = t.grad + gx
+                else:
+                    t.grad = gx if gx.flags.writeable else gx.copy()
+
+    def _order_backward(self) -> None:
+        """The engine's reverse topological order from the first output (`_topological`)."""
+        root = self.outputs[0]
+        creator = next(f for f, _, outs in self.ops if root in outs)
+        index = {id(f): k for k, (f, _, _) in enumerate(self.ops)}
+        self.backward_order = [index[id(f)] for f in _topological(creator) if self.need[self.ops[index[id(f)]][2][0]]]
+
+
+def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> bool:
+    """Replay the first trace's plan on the second call's arrays: it must give that call's exact values.
+
+    This catches state an op was given in Python when it was created (a Dropout mask, Embedding ids), which
+    no input or constant of the plan shows. The random generator is restored, so the check draws nothing.
+    """
+    rng = get_rng().bit_generator
+    state = rng.state
+    try:
+        got = plan.forward(arrays)
+    finally:
+        rng.state = state
+    return all(g.shape == o.data.shape and np.array_equal(g, o.data) for g, o in zip(got, outs))
+
+
+class TracedFunction:
+    """A Python function of arrays that returns Tensors, traced per signature and then replayed."""
+
+    def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
+        self.fn = fn
+        self.__name__ = name or getattr(fn, "__name__", "function")
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self._plans: dict[Any, Any] = {}  # signature -> Plan (confirmed), [Plan] (seen once) or None (eager)
+        self.trace_count = 0
+        self._last: Plan | None = None
+        self._last_eager: list[Tensor] | None = None
+        self._structures: dict[Any, Any] = {}
+        self.replayed = False  # whether the last call replayed a recorded plan
+
+    @staticmethod
+    def _split(args: tuple) -> tuple[list[np.ndarray], tuple]:
+        arrays, sig = [], []
+        for a in args:
+            items = a if isinstance(a, (list, tuple)) and a and all(isinstance(v, (np.ndarray, Tensor)) for v in a) \
+                else [a]
+            for v in items:
+                if isinstance(v, (np.ndarray, Tensor)):
+                    arr = v.data if isinstance(v, Tensor) else v
+                    arrays.append(arr)
+                    sig.append((arr.shape, arr.dtype.str))
+                else:
+                    sig.append(("static", v if v is None or isinstance(v, (bool, int, float, str)) else id(v)))
+        return arrays, tuple(sig)
+
+    def __call__(self, *args: Any) -> Any:
+        arrays, sig = self._split(args)
+        plan = self._plans.get(sig, ())
+        if isinstance(plan, Plan):
+            self._last, self._last_eager, self.replayed = plan, None, True
+            return self._wrap(plan.forward(arrays), self._structures[sig])
+        return self._trace(sig, plan, arrays, args)
+
+    def _trace(self, sig: Any, seen: Any, arrays: list[np.ndarray], args: tuple) -> Any:
+        self.trace_count += 1
+        self.replayed = False
+        with enable_grad():
+            out = self.fn(*args)
+        outs = [out] if isinstance(out, Tensor) else list(out)
+        if seen is None or not all(isinstance(o, Tensor) for o in outs):
+            self._plans[sig] = None  # eager for this signature
+            self._last, self._last_eager = None, outs
+            return out
+        plan = Plan(arrays, outs)
+        if seen == ():
+            self._plans[sig] = [plan]
+        else:
+            self._plans[sig] = plan if seen[0].same_as(plan) and _replays_to(seen[0], arrays, outs) else None
+        self._last, self._last_eager = plan, None
+        self._structures[sig] = None if isinstance(out, Tensor) else type(out)
+        return self._wrap([o.data for o in outs], self._structures[sig])
+
+    @staticmethod
+    def _wrap(arrays: list[np.ndarray], structure: Any) -> Any:
+        outs = [_wrap(a) for a in arrays]
+        return outs[0] if structure is None else structure(outs)
+
+    def backward(self) -> None:
+        """Gradients of the last call's first output into the parameters' `.grad` (as `out.backward()`)."""
+        if self._last_eager is not None:
+            self._last_eager[0].backward()
+        elif self._last is not None:
+            self._last.backward()
+        else:
+            raise RuntimeError("backward() before any call of the traced function")
+
+
+def function(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+    """Trace `fn` once per input signature and replay it afterwards (usable as `@neurona.function`).
+
+    `fn(*args)` takes arrays (or lists of arrays) and other values, and returns a Tensor or a list/tuple of
+    Tensors. Call the result like `fn`; after a call, `.backward()` backpropagates from the first output.
+    """
+    if fn is None:
+        return lambda f: TracedFunction(f, name)
+    return TracedFunction(fn, name)
+
+
+__all__ = ["Plan", "TracedFunction", "function"]

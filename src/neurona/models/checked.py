@@ -1,0 +1,39 @@
+"""Input validation once per array: an array already scanned for NaN/inf is not scanned again.
+
+fit/evaluate/predict are often called again and again on the same arrays (one fit per epoch in a loop,
+predict_on_batch on one sample). An array is remembered by identity together with its buffer address, shape,
+strides and dtype, through a weak reference, so a new or reallocated array is always checked. Writing NaN
+into an array in place after it was checked is not noticed: validate such data yourself.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .data import check_finite
+
+_SEEN: dict[int, tuple[Any, ...]] = {}
+_LIMIT = 64
+
+
+def _key(arr: np.ndarray) -> tuple[Any, ...]:
+    return arr.__array_interface__["data"][0], arr.shape, arr.strides, arr.dtype.str
+
+
+def check_finite_once(arr: np.ndarray, name: str) -> None:
+    """`check_finite(arr, name)`, skipped for an array that already passed it unchanged in shape and place."""
+    entry = _SEEN.get(id(arr))
+    if entry is not None and entry[0]() is arr and entry[1] == _key(arr):
+        return
+    check_finite(arr, name)
+    if arr.dtype.kind != "f" or arr.base is not None and not arr.flags.owndata and arr.size < 4096:
+        return  # small views (batches cut from a bigger array) are cheap to check and short-lived
+    if len(_SEEN) >= _LIMIT:
+        _SEEN.clear()
+    _SEEN[id(arr)] = (weakref.ref(arr), _key(arr))
+
+
+__all__ = ["check_finite_once"]

@@ -1,0 +1,217 @@
+"""One batch of training, evaluation or prediction: the default `train_step` / `test_step` / `predict_step`.
+
+The training-step contract (docs/contracts.md): `fit` calls `train_step(data)` once per batch with `data`
+as `(x, y)`, `(x, y, sample_weight)` or `(x,)`, and uses the returned dict as the batch logs; `evaluate`
+calls `test_step`, `predict` calls `predict_step`. A subclass that overrides one of them is called eagerly
+with that tuple each batch. When none is overridden, the loops call the built-in step directly on the
+prepared arrays (`_train_batch`, `_test_batch`, `_predict_batch`), which is what the public defaults run too,
+and read the logs only when something (a callback, the epoch's end) needs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..layers.base import _PENDING_LOSSES
+from ..tensor import Tensor
+from .replay import replayable, traced_predict_forward, traced_train_forward
+
+
+class Steps:
+    """The per-batch work of Model's loops; mixed into `Trainer`."""
+
+    # ----------------------------------------------------------------- per-fit preparation
+    def _prepare_step(self) -> None:
+        """Cache what every batch needs: weights, the forward plan, regularizers."""
+        specs = self._build_specs()
+        fused = [i for i, s in enumerate(specs) if s.fused]
+        self._train_forward = self._make_forward(fused)
+        self._train_weights = self.trainable_weights
+        self._regs = self._collect_regularizers()
+        self._multi_loss = len(specs) > 1
+        self._simple_loss = (len(specs) == 1 and specs[0].weight == 1.0 and specs[0].loss is not None
+                             and not self._regs)
+        self._replay = traced_train_forward(self) if replayable(self) else None
+        self._ready = True
+
+    def _collect_regularizers(self) -> list[tuple[Any, Tensor]]:
+        out, seen = [], set()
+        trainable = {id(w) for w in self.trainable_weights}
+        stack = [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out += [(r, w) for r, w in layer._regularizers if id(w) in trainable]
+            stack.extend(reversed(list(layer._sublayers())))
+        return out
+
+    # ----------------------------------------------------------------- the built-in steps, on prepared arrays
+    def _forward_loss(self, x: Any, ys: list[np.ndarray], sw: Any, training: bool) -> tuple[Tensor, list[Tensor]]:
+        if _PENDING_LOSSES:
+            _PENDING_LOSSES.clear()
+        outs = self._train_forward(x, training)
+        specs = self._specs
+        if self._simple_loss:
+            loss = specs[0].loss_fn(ys[0], outs[0], sw)
+        else:
+            loss = None
+            for i, spec in enumerate(specs):
+                if spec.loss is None:
+                    continue
+                term = spec.loss_fn(ys[i], outs[i], sw)
+                if self._multi_loss:
+                    self._out_loss_sums[i] += float(term.data) * len(ys[i])
+                if spec.weight != 1.0:
+                    term = term * spec.weight
+                loss = term if loss is None else loss + term
+            for reg, w in self._regs:
+                loss = reg(w) if loss is None else loss + reg(w)
+        if _PENDING_LOSSES:
+            for extra in _PENDING_LOSSES:
+                loss = extra if loss is None else loss + extra
+            _PENDING_LOSSES.clear()
+        if loss is None:
+            raise ValueError("the model has no loss to minimise: pass compile(loss='categorical_crossentropy', "
+                             "'mse', ...), or add losses from layers with add_loss()")
+        return loss, outs
+
+    def _track(self, ys: list[np.ndarray], outs: list[Tensor], sw: Any, loss: Tensor) -> None:
+        n = len(ys[0])
+        totals = self._totals  # mutated in place: no attribute assignment on the model per batch
+        totals[0] += float(loss.data) * n
+        totals[1] += n
+        for spec, y, out in zip(self._specs, ys, outs):
+            if spec.metrics:
+                p = spec.probabilities(out.data)
+                for m, _, weighted in spec.metrics:
+                    m.update_state(y, p, sw if weighted else None)
+
+    def _train_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
+        """Forward, loss, backward (replayed when recorded), one optimizer update, metric updates."""
+        replay = self._replay
+        if replay is not None:
+            loss, *outs = replay(x, ys[0], sw)
+            replay.backward()
+        else:
+            loss, outs = self._forward_loss(x, ys, sw, True)
+            loss.backward()
+        weights = self._train_weights
+        self.optimizer.apply([w.grad for w in weights], weights)
+        for w in weights:
+            w.grad = None
+        self._track(ys, outs, sw, loss)
+
+    def _test_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
+        loss, outs = self._forward_loss(x, ys, sw, False)
+        self._track(ys, outs, sw, loss)
+
+    def _predict_batch(self, x: Any) -> list[np.ndarray]:
+        """Outputs of the inference forward, whose plan is kept while the model's layers stay the same."""
+        key = (*map(id, self._layers), *map(id, self.weights))  # a weight replaced by another Tensor: new plan
+        cached = self.__dict__.get("_predict_plan")
+        if cached is None or cached[0] != key:
+            cached = (key, traced_predict_forward(self) if replayable(self, for_training=False) else
+                      (lambda xb, forward=self._make_forward([]): forward(xb, False)))
+            self.__dict__["_predict_plan"] = cached
+        return [o.data for o in cached[1](x)]
+
+    # ----------------------------------------------------------------- running values
+    def _reset_metrics(self) -> None:
+        self._totals = [0.0, 0]
+        self._out_loss_sums = [0.0] * len(self._specs or [])
+        for spec in self._specs or []:
+            for m, _, _ in spec.metrics:
+                m.reset_state()
+
+    def reset_metrics(self) -> None:
+        """Forget the running loss and metric values."""
+        self._reset_metrics()
+
+    def _reset_all_metrics(self) -> None:
+        """The compiled running values and every metric in `model.metrics` (user trackers included)."""
+        self._reset_metrics()
+        for m in self.metrics:
+            if hasattr(m, "reset_state"):
+                m.reset_state()
+
+    def _current_logs(self) -> dict[str, float]:
+        """Running means of the loss and the metrics since the last reset (what the progress bar shows)."""
+        total, count = self._totals
+        logs = {"loss": total / count if count else 0.0}
+        specs = self._specs or []
+        if len(specs) > 1:
+            for spec, out_total in zip(specs, self._out_loss_sums):
+                if spec.loss is not None:
+                    logs[f"{spec.name}_loss"] = out_total / count if count else 0.0
+        for spec in specs:
+            for m, name, _ in spec.metrics:
+                value = m.result()
+                logs[name] = float(value) if np.ndim(value) == 0 else value
+        return logs
+
+    # ----------------------------------------------------------------- the public steps (the contract)
+    def _overrides(self, name: str) -> bool:
+        """True when the model's class replaces the built-in `train_step`/`test_step`/`predict_step`."""
+        return getattr(type(self), name) is not getattr(Steps, name)
+
+    @staticmethod
+    def _as_data(x: Any, ys: list[np.ndarray] | None, sw: Any) -> tuple[Any, ...]:
+        """A prepared batch as the tuple the public steps receive: (x,), (x, y) or (x, y, sample_weight)."""
+        if ys is None:
+            return (x,)
+        y = ys[0] if len(ys) == 1 else list(ys)
+        return (x, y) if sw is None else (x, y, sw)
+
+    def _from_data(self, data: Any) -> tuple[Any, list[np.ndarray] | None, Any]:
+        if not isinstance(data, tuple) or not 1 <= len(data) <= 3:
+            raise ValueError(f"a step's data must be (x,), (x, y) or (x, y, sample_weight), got "
+                             f"{type(data).__name__}{'' if not isinstance(data, tuple) else f' of {len(data)}'}")
+        x = data[0]
+        y = data[1] if len(data) > 1 else None
+        sw = data[2] if len(data) > 2 else None
+        if y is None:
+            return x, None, sw
+        return x, ([y] if len(self._specs or [None]) == 1 else list(y)), sw
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            self._prepare_step()
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One optimizer step on `data` = (x, y) or (x, y, sample_weight); returns the running logs."""
+        self._ensure_ready()
+        x, ys, sw = self._from_data(data)
+        if ys is None:
+            raise ValueError("the built-in train_step needs (x, y) batches: pass y, or override train_step")
+        self._train_batch(x, ys, sw)
+        return self._current_logs()
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """Loss and metric updates on `data` = (x, y) or (x, y, sample_weight); returns the running logs."""
+        self._ensure_ready()
+        x, ys, sw = self._from_data(data)
+        if ys is None:
+            raise ValueError("the built-in test_step needs (x, y) batches: pass y, or override test_step")
+        self._test_batch(x, ys, sw)
+        return self._current_logs()
+
+    def predict_step(self, data: Any) -> Any:
+        """The model's outputs for `data` = (x,) (an array, or a list for several outputs)."""
+        outs = self._predict_batch(data[0] if isinstance(data, tuple) else data)
+        return outs[0] if len(outs) == 1 else outs
+
+
+def logs_of(result: Any, step: str) -> dict[str, Any]:
+    """A user step's returned dict with its values as floats (scalars) or arrays."""
+    if not isinstance(result, dict):
+        raise TypeError(f"{step} must return a dict of metric values such as {{'loss': ...}}, got "
+                        f"{type(result).__name__}")
+    out = {}
+    for k, v in result.items():
+        value = v.data if isinstance(v, Tensor) else v
+        out[k] = float(value) if np.ndim(value) == 0 else np.asarray(value)
+    return out

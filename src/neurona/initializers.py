@@ -41,26 +41,16 @@ def compute_fans(shape: tuple[int, ...], input_axes: Any = None, output_axes: An
     return int(shape[-2] * receptive), int(shape[-1] * receptive)
 
 
-class Initializer:
+class Initializer(registry.Serializable):
     """Base class: `__call__(shape, dtype)` returns a fresh array; `get_config()` mirrors `__init__`."""
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        registry.register_subclass("initializer", cls)  # "neurona>Name" (or your package's): see neurona.registry
+    registry_kind = "initializer"
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = "float32") -> np.ndarray:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Initializer:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _float_dtype(dtype: Any) -> np.dtype:

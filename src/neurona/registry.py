@@ -125,6 +125,29 @@ def registered_name(obj: Any, kind: str | None = None) -> str:
     return key
 
 
+class Serializable:
+    """Base of the catalogue classes (Initializer, Loss, Regularizer, LearningRateSchedule, ...): every public
+    subclass registers itself under `registry_kind`, `from_config(config)` is `cls(**config)`, and the repr
+    shows the config. Subclasses define `get_config()` mirroring `__init__`."""
+
+    registry_kind = "object"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register_subclass(cls.registry_kind, cls)  # "neurona>Name", or "<your package>>Name"
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} must implement get_config()")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Any:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 def from_config(kind: str, config: Any, custom_objects: Any = None, what: str | None = None,
                 pass_custom_objects: bool = False) -> Any:
     """Rebuild `{"class_name", "config"}` of `kind`: `custom_objects` first, then the registry. An unknown
@@ -163,4 +186,4 @@ def get_instance(kind: str, identifier: Any, base: type, what: str | None = None
 
 __all__ = ["KINDS", "alias", "aliases", "lookup", "names", "package_of", "qualified_name", "register",
            "register_subclass", "registered_name",
-           "alias_table", "from_config", "get_instance", "to_config"]
+           "Serializable", "alias_table", "from_config", "get_instance", "to_config"]

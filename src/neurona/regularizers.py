@@ -27,26 +27,16 @@ def _check(value: Any, name: str) -> float:
     return value
 
 
-class Regularizer:
+class Regularizer(registry.Serializable):
     """Base class: callable on a weight Tensor, returns a scalar Tensor; `get_config()` mirrors `__init__`."""
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        registry.register_subclass("regularizer", cls)  # "neurona>Name" (or your package's): see neurona.registry
+    registry_kind = "regularizer"
 
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Regularizer:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):

@@ -74,15 +74,13 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class Loss:
+class Loss(registry.Serializable):
     """Base class: `call(y_true, y_pred)` gives per-sample losses; `__call__` weights and reduces them.
 
     Subclass it and override `call` for a custom loss, as in Keras.
     """
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        registry.register_subclass("loss", cls)  # "neurona>Name" (or your package's): see neurona.registry
+    registry_kind = "loss"
 
     from_logits = False
 
@@ -109,14 +107,6 @@ class Loss:
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Loss:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class LossFunctionWrapper(Loss):

@@ -18,26 +18,16 @@ from typing import Any
 from .. import registry
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(registry.Serializable):
     """Base class: `__call__(step)` returns the learning rate for that step; `get_config()` mirrors `__init__`."""
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        registry.register_subclass("schedule", cls)  # "neurona>Name" (or your package's): see neurona.registry
+    registry_kind = "schedule"
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError(f"learning rate schedule {type(self).__name__} must implement __call__(step)")
 
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError(f"learning rate schedule {type(self).__name__} must implement get_config()")
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _positive_steps(value: float, name: str) -> float:

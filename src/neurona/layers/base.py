@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import registry
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .symbolic import (  # noqa: F401  (re-exported: layers import them from here)
     InputSpec,
     KerasTensor,
@@ -27,7 +27,9 @@ from .symbolic import (  # noqa: F401  (re-exported: layers import them from her
     SymbolicTensor,
     _batchless,
     _is_symbolic,
+    _make_symbolic,
     _shapes,
+    _traced_output_shape,
     flatten,
 )
 
@@ -457,48 +459,6 @@ def _built_after(build: Callable[..., None]) -> Callable[..., None]:
             self._build_shape = input_shape
 
     return wrapper
-
-
-def _make_symbolic(shapes: Any, dtype: Any) -> Any:
-    if isinstance(shapes, list):
-        return [_make_symbolic(s, dtype) for s in shapes]
-    return SymbolicTensor(shapes, dtype)
-
-
-def _traced_output_shape(layer: Layer, input_shape: Any) -> Any:
-    """Run the layer on zeros twice (unknown sizes as 2, then 3) and read the output shape."""
-
-    def zeros(shape: Any, fill: int) -> Any:
-        if isinstance(shape, list):
-            return [zeros(s, fill) for s in shape]
-        return Tensor(np.zeros([fill if s is None else s for s in shape], dtype=layer.dtype))
-
-    def run(fill: int) -> Any:
-        with no_grad():
-            if layer._call_has_training:
-                out = layer.call(zeros(input_shape, fill), training=False)
-            else:
-                out = layer.call(zeros(input_shape, fill))
-        return _shapes(out)
-
-    has_none = any(s is None for s in flatten(_flat_dims(input_shape)))
-    a = run(2)
-    if not has_none:
-        return a
-    b = run(3)
-
-    def merge(x: Any, y: Any) -> Any:
-        if isinstance(x, list):
-            return [merge(p, q) for p, q in zip(x, y)]
-        return tuple(p if p == q else None for p, q in zip(x, y))
-
-    return merge(a, b)
-
-
-def _flat_dims(shape: Any) -> list[Any]:
-    if isinstance(shape, list):
-        return [d for s in shape for d in _flat_dims(s)]
-    return list(shape)
 
 
 def serialize_object(obj: Any, module: Any) -> Any:

@@ -57,6 +57,10 @@ class Inference:
             steps = _positive_int(steps, "steps")
         if x is None:
             raise ValueError("evaluate() needs data: evaluate(x, y)")
+        if self._overrides("test_step"):  # gen hook: a user's test_step runs per batch (see custom_fit)
+            from .custom_fit import evaluate_with_test_step
+            return evaluate_with_test_step(self, x, y, batch_size, sample_weight, steps, callbacks, verbose,
+                                           return_dict)
         if not is_array_like(x) and not hasattr(x, "__len__") and steps is None:
             data: Any = _Unbounded(x, self._batch_converter(None, with_y=True))  # read until it ends
         else:
@@ -120,6 +124,11 @@ class Inference:
         from ..tensor import enable_grad
 
         self._require_compiled("train_on_batch")
+        if self._overrides("train_step"):  # gen hook: Keras's train_on_batch runs the model's train_step
+            from .custom import pack_x_y_sample_weight, step_logs
+            with enable_grad():
+                logs = step_logs(self.train_step(pack_x_y_sample_weight(x, y, sample_weight)), "train_step")
+            return logs if return_dict else (list(logs.values())[0] if len(logs) == 1 else list(logs.values()))
         xb, ys, sw = self.__call_on_batch(x, y, sample_weight, class_weight)
         with enable_grad():
             self._train_step(xb, ys, sw)

@@ -383,6 +383,11 @@ class Trainer:
             raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
         if x is None:
             raise ValueError("fit() needs training data: fit(x, y, ...)")
+        if self._overrides("train_step"):  # gen hook: a user's train_step runs eagerly per batch (see custom_fit)
+            from .custom_fit import custom_fit
+            return custom_fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                              shuffle, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                              validation_batch_size)
         val_x = val_y = val_sw = None
         if validation_data is not None:
             if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):

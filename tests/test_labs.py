@@ -23,6 +23,10 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "wine": {"test_accuracy": 0.9},
     "mnist-mlp": {"test_accuracy": 0.7, "softmax_regression_accuracy": 0.85},
     "cnn": {"test_accuracy": 0.5},
+    "autoencoder": {"anomaly_precision": 0.2, "anomaly_recall": 0.1},
+    "vae": {"code_std": 0.3},
+    "gan": {"judge_confidence_real": 0.8, "classes_generated": 2.0},
+    "dbn": {"dbn_all_first_epoch": 0.15, "dbn_few_accuracy": 0.5},
 }
 
 
@@ -47,7 +51,7 @@ def test_every_lab_is_listed_with_its_code(capsys):
     assert set(labs.CORE) == {"sum", "wine", "mnist-mlp", "cnn"}
     assert labs.get("MNIST_MLP").name == "mnist-mlp"
     with pytest.raises(KeyError, match="perceptron"):
-        labs.get("gan")
+        labs.get("no-such-lab")
 
 
 @pytest.mark.parametrize("name", [n for n in labs.names() if n not in labs.CORE])

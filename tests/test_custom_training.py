@@ -288,3 +288,75 @@ def test_freezing_semantics_match_keras():
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
     assert all(np.array_equal(a, b) for a, b in zip(n1[2:], d0))  # frozen when compiled: untouched
     assert not np.allclose(n1[2], n2[2])  # unfrozen and recompiled: the discriminator moved
+
+
+class _Regressor(Model):
+    """A custom step that uses compute_loss with an add_loss term and an L2 regularizer."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(1, kernel_regularizer="l2")
+
+    def call(self, x, training=False):
+        out = self.dense(x)
+        self.add_loss((out * out).mean() * 0.1)
+        return out
+
+    def train_step(self, data):
+        x, y, sw = data if len(data) == 3 else (*data, None)
+        with GradientTape() as tape:
+            loss = self.compute_loss(y=y, y_pred=self(x, training=True), sample_weight=sw)
+        self.optimizer.apply(tape.gradient(loss, self.trainable_weights), self.trainable_weights)
+        self._loss_tracker.update_state(loss)
+        return {"loss": self._loss_tracker.result()}
+
+
+def test_compute_loss_adds_regularizers_and_add_loss_terms():
+    model = _Regressor()
+    model.build((None, 3))
+    model.compile(optimizer=SGD(0.01), loss="mse")
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    y = np.ones((5, 1), np.float32)
+    out = model(x, training=True)
+    loss = model.compute_loss(y=y, y_pred=out)
+    k = model.dense.kernel.data
+    expected = np.mean((out.data - y) ** 2) + 0.01 * np.sum(k ** 2) + 0.1 * np.mean(out.data ** 2)
+    assert float(loss.data) == pytest.approx(expected, rel=1e-5)
+    logs = model.train_on_batch(x, y, return_dict=True)  # train_on_batch runs the custom step too
+    assert set(logs) == {"loss"}
+    with pytest.raises(ValueError, match="class_weight"):
+        model.fit(x, y, class_weight={0: 1.0}, verbose=0)
+    history = model.fit(x, y, sample_weight=np.ones(5), epochs=4, validation_data=(x, y, np.ones(5)),
+                        validation_freq=2, verbose=0)
+    assert len(history.history["loss"]) == 4
+
+
+def test_custom_train_step_reads_a_generator_of_batches():
+    utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+
+    def batches():
+        while True:
+            for i in range(0, 64, 16):
+                yield x[i:i + 16]
+
+    g, d = _players()
+    gan = GAN(d, Sequential([layers.Input((4,)), layers.Dense(2)]), latent_dim=4)
+    gan.compile()
+    history = gan.fit(batches(), steps_per_epoch=4, epochs=2, verbose=0)
+    assert len(history.history["d_loss"]) == 2
+
+
+def test_tape_without_accessed_variables_needs_watch():
+    w = Tensor(np.ones(2), requires_grad=True)
+    with GradientTape(watch_accessed_variables=False) as tape:
+        loss = (w * w).sum()
+    with pytest.raises(ValueError, match="was not watched"):
+        tape.gradient(loss, w)
+    with GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(w)
+        loss = (w * w).sum()
+    np.testing.assert_allclose(tape.gradient(loss, w), [2.0, 2.0])
+    with pytest.raises(TypeError, match="neurona Tensors"):
+        with GradientTape() as tape:
+            tape.watch(np.ones(2))

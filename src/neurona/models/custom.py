@@ -15,6 +15,7 @@ combined model. Calling `compile()` again takes the new flags into account.
 from __future__ import annotations
 
 import contextlib
+import operator
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -24,6 +25,7 @@ import numpy as np
 from ..layers.base import _PENDING_LOSSES, Layer
 from ..tensor import Tensor
 
+_REQUIRES_GRAD = operator.attrgetter("requires_grad")
 
 def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
     """`(x, y, sample_weight)` from a batch: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (Keras's helper)."""
@@ -105,11 +107,13 @@ class CustomSteps:
         return out
 
     @contextlib.contextmanager
-    def _trainable_scope(self, weights: list[Tensor]) -> Iterator[None]:
-        """Exactly `weights` require gradients inside the block (flags changed after compile are undone)."""
-        ids = {id(w) for w in weights}
-        changed = [w for w in weights if not w.requires_grad]
-        changed += [w for w in self.weights if w.requires_grad and id(w) not in ids]  # type: ignore[attr-defined]
+    def _trainable_scope(self, weights: list[Tensor], others: list[Tensor] | None = None) -> Iterator[None]:
+        """Exactly `weights` require gradients inside the block (flags changed after compile are undone);
+        `others` are the model's remaining weights (computed here when not given)."""
+        if others is None:
+            ids = {id(w) for w in weights}
+            others = [w for w in self.weights if id(w) not in ids]  # type: ignore[attr-defined]
+        changed = [w for w in weights if not w.requires_grad] + [w for w in others if w.requires_grad]
         for w in changed:
             w.requires_grad = not w.requires_grad
         try:
@@ -122,6 +126,7 @@ class CustomSteps:
         super()._prepare_step()  # type: ignore[misc]
         self._train_weights = self._compiled_trainable_weights()
         keep = {id(w) for w in self._train_weights}
+        self._other_weights = [w for w in self.weights if id(w) not in keep]  # type: ignore[attr-defined]
         self._regs = [(r, w) for r, w in self._collect_all_regularizers() if id(w) in keep]
         specs = self._specs or []
         self._simple_loss = (len(specs) == 1 and specs[0].weight == 1.0 and specs[0].loss is not None
@@ -139,7 +144,11 @@ class CustomSteps:
             loss, outs = self._forward_loss(x, ys, sw, True)  # type: ignore[attr-defined]
             self._track(ys, outs, sw, loss)  # type: ignore[attr-defined]
             return
-        with self._trainable_scope(weights):
+        others = self._other_weights
+        if all(map(_REQUIRES_GRAD, weights)) and not any(map(_REQUIRES_GRAD, others)):
+            super()._train_step(x, ys, sw)  # type: ignore[misc]  # the flags are as compiled: nothing to switch
+            return
+        with self._trainable_scope(weights, others):
             super()._train_step(x, ys, sw)  # type: ignore[misc]
 
     # ----------------------------------------------------------------- the step API

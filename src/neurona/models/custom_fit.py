@@ -103,8 +103,13 @@ def _reset(model: Any) -> None:
 def custom_fit(model: Any, x: Any, y: Any, batch_size: int, epochs: int, verbose: int,
                callbacks: Sequence[Any] | None, validation_split: float, validation_data: Any, shuffle: bool,
                sample_weight: Any, initial_epoch: int, steps_per_epoch: int | None,
-               validation_steps: int | None, validation_batch_size: int | None) -> History:
+               validation_steps: int | None, validation_batch_size: int | None, class_weight: Any = None,
+               validation_freq: Any = 1) -> History:
     """fit() around a user's `train_step`: callbacks, progress, History, per-epoch metric resets."""
+    if class_weight is not None:
+        raise ValueError(f"{type(model).__name__} defines its own train_step, which receives the batches as they are: "
+                         f"class_weight cannot be applied there; pass sample_weight= (one weight per sample) "
+                         f"and use it in train_step")
     val = None
     if validation_data is not None:
         vx, vy, vsw = unpack_x_y_sample_weight(validation_data if isinstance(validation_data, tuple)
@@ -131,7 +136,9 @@ def custom_fit(model: Any, x: Any, y: Any, batch_size: int, epochs: int, verbose
                 if model.stop_training:
                     break
             logs = dict(logs)
-            if val is not None:
+            due = (epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int) else \
+                epoch + 1 in validation_freq
+            if val is not None and due:
                 logs.update({f"val_{k}": v for k, v in custom_evaluate(model, val, cbl).items()})
             cbl.on_epoch_end(epoch, logs)
             if model.stop_training:

@@ -387,7 +387,7 @@ class Trainer:
             from .custom_fit import custom_fit
             return custom_fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                               shuffle, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                              validation_batch_size)
+                              validation_batch_size, class_weight, validation_freq)
         val_x = val_y = val_sw = None
         if validation_data is not None:
             if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):

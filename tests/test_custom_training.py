@@ -360,3 +360,19 @@ def test_tape_without_accessed_variables_needs_watch():
     with pytest.raises(TypeError, match="neurona Tensors"):
         with GradientTape() as tape:
             tape.watch(np.ones(2))
+
+
+def test_model_metrics_order_and_the_loss_tracker_of_the_built_in_step():
+    from neurona.callbacks import EarlyStopping
+
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    model = Sequential([layers.Input((3,)), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=SGD(0.1), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert [m.name for m in model.metrics] == ["loss", "accuracy"]  # Keras 3: the loss tracker first
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.25,
+                        callbacks=[EarlyStopping(monitor="val_loss", patience=5)])
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert model.metrics[0].result() == pytest.approx(logs["loss"])
+    assert model.metrics[1].result() == pytest.approx(logs["accuracy"])
+    assert len(history.history["loss"]) == 3

@@ -20,7 +20,7 @@ TARGET = 0.9  # the accuracy whose epoch of arrival is reported
 
 
 def _epochs_to(curve: list[float], target: float) -> float:
-    """The first epoch (1-based) whose validation accuracy reaches `target`; len(curve) + 1 if none does."""
+    """The first epoch (1-based) whose test accuracy reaches `target`; len(curve) + 1 if none does."""
     for i, value in enumerate(curve):
         if value >= target:
             return float(i + 1)
@@ -57,8 +57,9 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[st
             curves[key] = curve
             metrics[f"{key}_accuracy"] = float(curve[-1])
             metrics[f"{key}_first_epoch"] = float(curve[0])
-            metrics[f"{key}_epochs_to_90"] = _epochs_to(curve, TARGET)
             reached = _epochs_to(curve, TARGET)
+            if reached <= len(curve):  # only reported when reached
+                metrics[f"{key}_epochs_to_90"] = reached
             rows.append([key, len(idx), f"{curve[0]:.3f}", f"{curve[-1]:.3f}",
                          str(int(reached)) if reached <= len(curve) else _("more than {n}").format(n=len(curve))])
             c.say(verbose, _("{model} with {n} labels: test accuracy {first:.3f} after 1 epoch, {last:.3f} after "

@@ -45,7 +45,7 @@ def build_discriminator() -> Any:
     ], name="discriminator")
 
 
-def _judge(x: np.ndarray, y: np.ndarray) -> Any:
+def _judge(x: np.ndarray, y: np.ndarray, epochs: int) -> Any:
     """A small classifier trained on real digits, to recognise the generated ones."""
     from .. import layers
     from ..models import Sequential
@@ -54,7 +54,7 @@ def _judge(x: np.ndarray, y: np.ndarray) -> Any:
     model = Sequential([layers.Input((SIZE * SIZE,)), layers.Dense(64, activation="relu"),
                         layers.Dense(10, activation="softmax")])
     model.compile(optimizer=Adam(0.003), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x.reshape(len(x), -1), y, epochs=30, batch_size=64, verbose=0)
+    model.fit(x.reshape(len(x), -1), y, epochs=epochs, batch_size=64, verbose=0)
     return model
 
 
@@ -70,7 +70,7 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1, image_dir:
     x = (x / 255.0).astype(np.float32)[..., None]
     if quick:
         x, y = x[:600], y[:600]
-    epochs = 3 if quick else 60
+    epochs = 2 if quick else 40
     gan = GAN(build_discriminator(), build_generator(), LATENT)
     gan.compile(d_optimizer=Adam(0.0002, beta_1=0.5), g_optimizer=Adam(0.001, beta_1=0.5))
     fixed = get_rng().standard_normal((36, LATENT)).astype(np.float32)  # the same points every epoch
@@ -84,7 +84,7 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1, image_dir:
     logs = history.history
     metrics = {"d_loss": logs["d_loss"][-1], "g_loss": logs["g_loss"][-1], "d_acc": logs["d_acc"][-1]}
 
-    judge = _judge(x, y)
+    judge = _judge(x, y, 10 if quick else 30)
     p = judge.predict(gan.generate(200).reshape(200, -1), verbose=0)
     metrics["judge_confidence"] = float(p.max(axis=1).mean())
     metrics["classes_generated"] = float(len(np.unique(p.argmax(axis=1))))

@@ -76,10 +76,7 @@ class CustomSteps:
     # ----------------------------------------------------------------- compile-time trainable state
     def compile(self, *args: Any, **kwargs: Any) -> None:
         super().compile(*args, **kwargs)  # type: ignore[misc]
-        from ..metrics import Mean
-
-        self._loss_tracker = Mean(name="loss")
-        self._loss_tracker.direction = "down"  # EarlyStopping/ModelCheckpoint read it for mode="auto"
+        self._loss_tracker = _LossTracker(self)
         # each layer's flag now decides what this compiled model trains (Keras: "trainable at compile time")
         self._compiled_flags = {id(la): (la, la.trainable) for la in _all_layers(self)}
 
@@ -228,6 +225,8 @@ class CustomSteps:
         from ..metrics import Metric
 
         out: list[Any] = []
+        if getattr(self, "compiled", False) and self._specs is None and self.built:  # type: ignore[attr-defined]
+            self._build_specs()  # type: ignore[attr-defined]
         tracker = getattr(self, "_loss_tracker", None)
         if tracker is not None and getattr(self, "_specs", None) is not None and any(
                 s.loss is not None for s in self._specs):  # type: ignore[attr-defined]
@@ -247,7 +246,8 @@ class CustomSteps:
 
         specs = self._build_specs() if getattr(self, "compiled", False) else []  # type: ignore[attr-defined]
         preds = [y_pred] if isinstance(y_pred, Tensor) or isinstance(y_pred, np.ndarray) else list(y_pred)
-        targets = [y] if len(specs) == 1 else list(y or [])
+        targets = [y] if len(specs) == 1 else [] if y is None else \
+            list(y.values() if isinstance(y, Mapping) else y)
         for spec, t, p in zip(specs, targets, preds):
             p = p.data if isinstance(p, Tensor) else np.asarray(p)
             t = cmp.prepare_targets(spec, np.asarray(t), p.dtype)
@@ -262,6 +262,36 @@ class CustomSteps:
             value = m.result()
             out[m.name] = float(value) if np.ndim(value) == 0 else value
         return out
+
+
+class _LossTracker:
+    """The "loss" entry of `model.metrics`: a Mean whose running sums are the ones fit's built-in step keeps
+    (`model._totals`), so `model.metrics[0].result()` is the logged loss in both kinds of training."""
+
+    direction = "down"  # EarlyStopping/ModelCheckpoint read it for mode="auto"
+
+    def __init__(self, model: Any) -> None:
+        self.name = "loss"
+        self._model = model
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        """Add a batch loss (weighted by `sample_weight`, e.g. the batch size) to the running mean."""
+        totals = self._model._totals
+        value = float(np.mean(values.data if isinstance(values, Tensor) else values))
+        weight = 1.0 if sample_weight is None else float(np.sum(sample_weight))
+        totals[0] += value * weight
+        totals[1] += weight
+
+    def result(self) -> float:
+        total, count = self._model._totals
+        return total / count if count else 0.0
+
+    def reset_state(self) -> None:
+        totals = self._model._totals
+        totals[0], totals[1] = 0.0, 0
+
+    def __repr__(self) -> str:
+        return "<LossTracker name=loss>"
 
 
 def _all_layers(root: Layer) -> list[Layer]:

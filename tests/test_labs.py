@@ -25,6 +25,10 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "cnn": {"test_accuracy": 0.5},
     "tf-graph": {"test_accuracy": 0.85, "valid_accuracy": 0.85},
     "recommender": {"worst_gain_over_baseline": 0.1},
+    "autoencoder": {"anomaly_precision": 0.2, "anomaly_recall": 0.1},
+    "vae": {"code_std": 0.3},
+    "gan": {"judge_confidence_real": 0.8, "d_acc": 0.5},
+    "dbn": {"dbn_all_first_epoch": 0.15, "dbn_few_accuracy": 0.5},
 }
 
 
@@ -49,7 +53,7 @@ def test_every_lab_is_listed_with_its_code(capsys):
     assert set(labs.CORE) == {"sum", "wine", "mnist-mlp", "cnn"}
     assert labs.get("MNIST_MLP").name == "mnist-mlp"
     with pytest.raises(KeyError, match="perceptron"):
-        labs.get("gan")
+        labs.get("no-such-lab")
 
 
 @pytest.mark.parametrize("name", [n for n in labs.names() if n not in labs.CORE])

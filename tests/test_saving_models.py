@@ -75,6 +75,7 @@ LAYER_CASES = {
     "Softmax": (lambda: layers.Softmax(), (6,), "float"),
     "ELU": (lambda: layers.ELU(), (6,), "float"),
     "PReLU": (lambda: layers.PReLU(), (6,), "float"),
+    "RBM": (lambda: layers.RBM(4), (6,), "float"),
     "ReLU_capped_leaky": (lambda: layers.ReLU(6.0, negative_slope=0.1, threshold=0.5), (6,), "float"),
     "Softmax_axes": (lambda: layers.Softmax(axis=[1, 2]), (3, 4), "float"),
     "PReLU_shared": (lambda: layers.PReLU("ones", "l2", shared_axes=[1, 2]), (4, 4, 3), "float"),

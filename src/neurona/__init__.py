@@ -20,6 +20,7 @@ _SUBMODULES = (
     "sklearn", "utils",
 )
 _NAMES = {"Model": "models", "Sequential": "models", "Input": "layers"}
+_NAMES["GradientTape"] = "gradient_tape"
 
 
 def __getattr__(name: str):
@@ -39,7 +40,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 
 __all__ = [
-    "Function", "Graph", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "as_tensor",
+    "Function", "GradientTape", "Graph", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "as_tensor",
     "enable_grad", "function", "gradcheck", "is_grad_enabled", "no_grad", "ops", "tensor", "trace", "__version__",
     *_SUBMODULES,
 ]

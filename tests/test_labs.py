@@ -25,6 +25,8 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "cnn": {"test_accuracy": 0.5},
     "tf-graph": {"test_accuracy": 0.85, "valid_accuracy": 0.85},
     "recommender": {"worst_gain_over_baseline": 0.1},
+    "text": {"lstm_accuracy": 0.9, "transformer_accuracy": 0.85},
+    "attention": {"reverse_token_accuracy": 0.99, "copy_token_accuracy": 0.99},
     "autoencoder": {"anomaly_precision": 0.2, "anomaly_recall": 0.1},
     "vae": {"code_std": 0.3},
     "gan": {"judge_confidence_real": 0.8, "d_acc": 0.5},

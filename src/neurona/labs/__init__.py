@@ -79,6 +79,14 @@ LABS: tuple[Lab, ...] = (
         N_("The slides' ratings matrix worked by hand (user- and item-based CF), then 100,000 synthetic ratings: "
            "KNN, matrix factorisation and neural MF against the global mean, and the RMSE by neighbourhood size."),
         "000", "docs/recommenders.md"),
+    Lab("text", "text", N_("Sentiment of reviews: LSTM and transformer"),
+        N_("Generated reviews with negations and contrasts, turned into token ids by TextVectorization; an "
+           "Embedding + LSTM network and a transformer encoder classify them side by side."),
+        "002, 003", "docs/text_lab.md"),
+    Lab("attention", "attention", N_("Attention weights on a toy task"),
+        N_("One MultiHeadAttention head learns to reverse and to copy sequences of digits; the picture of its "
+           "weights shows which input position each output position reads."),
+        "002", "docs/attention.md"),
     Lab("autoencoder", "autoencoder", N_("Autoencoders: denoising, anomalies, missing pixels"),
         N_("Dense and convolutional autoencoders clean noisy digits, fill in missing pixels and, trained without "
            "the zeros, flag them as anomalies by their reconstruction error."),

@@ -33,7 +33,8 @@ from .merge import (
 
 # Modules of this package that hold other layer families (written by their own issues).
 _FAMILIES = ("conv", "pooling", "normalization", "reshaping", "regularization", "recurrent", "attention",
-             "embedding", "augmentation", "preprocessing", "activation", "noise", "rbm")
+             "embedding", "augmentation", "preprocessing", "activation", "noise",
+             "positional", "transformer", "text", "rbm")
 
 
 def _family_modules() -> list[Any]:

@@ -1,0 +1,240 @@
+"""Fused attention: scores, masked softmax and the weighted sum of values as ONE op with its own backward.
+
+Two score functions, as in the course and in Keras:
+- dot product (Luong / Transformer): s = scale * q k^T, batched over (batch, heads);
+- additive (Bahdanau): s = sum_d w_d tanh(b * (q_d + k_d)).
+Masks are boolean arrays broadcastable to the scores, True = may attend. A masked score is left out of the
+softmax exactly (its weight is 0, not exp(-1e9)); a row with nothing to attend to gets all-zero weights,
+as Keras's masked Softmax gives, so fully padded queries output zeros instead of NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Function, Tensor
+
+_SAFE = 30.0  # |score| below this: exp(score) in [1e-13, 1e13], row sums far from float32's limits
+
+
+def masked_softmax(s: np.ndarray, mask: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
+    """Softmax over the last axis leaving out positions where `mask` is False (all-masked rows -> zeros).
+
+    With `out=s` it works in place (the attention op's scores are its own scratch buffer).
+    """
+    p = np.array(s, copy=True) if out is None else out
+    lo, hi = float(p.min()), float(p.max())
+    if mask is not None:
+        np.copyto(p, -np.inf, where=~mask)
+    if not -_SAFE < lo <= hi < _SAFE:
+        m = p.max(axis=-1, keepdims=True)
+        if mask is not None:
+            m[~np.isfinite(m)] = 0.0  # a fully masked row: exp(-inf - 0) = 0 everywhere, no NaN
+        p -= m  # subtract the row max so exp cannot overflow
+    # else every score is within +-_SAFE: exp can neither overflow nor underflow to 0, and softmax is the
+    # same with or without the shift, so the row maxima (30x slower than a whole-array max) are skipped
+    np.exp(p, out=p)
+    total = (p @ np.ones(p.shape[-1], p.dtype))[..., None]  # row sums as a matmul (PERFORMANCE.md)
+    if mask is not None:
+        total[total == 0] = 1.0
+    p /= total
+    return p
+
+
+def softmax_backward(p: np.ndarray, gp: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """d loss / d scores from d loss / d p for p = softmax(s): p * (gp - sum(gp * p)). Masked p are 0.
+
+    `inplace=True` overwrites gp (a buffer the caller owns): no (B, H, Tq, Tk) temporaries at all."""
+    row = np.einsum("...k,...k->...", gp, p)[..., None]  # sum(gp * p) per row without the product array
+    out = gp if inplace else gp.copy()
+    out -= row
+    out *= p
+    return out
+
+
+def causal_mask(tq: int, tk: int) -> np.ndarray:
+    """(tq, tk) lower-triangular boolean mask: query i may attend to keys j <= i (Keras's convention)."""
+    return np.tril(np.ones((tq, tk), dtype=bool))
+
+
+def _heads(x: np.ndarray, h: int, transpose: bool = False) -> np.ndarray:
+    """(B, T, h*d) -> contiguous (B, h, T, d), or (B, h, d, T) with `transpose`.
+
+    NumPy's stacked matmul only reaches BLAS speed on contiguous operands (4x faster here), so every
+    operand is laid out for its product once."""
+    b, t, hd = x.shape
+    v = x.reshape(b, t, h, hd // h)
+    return np.ascontiguousarray(v.transpose(0, 2, 3, 1) if transpose else v.transpose(0, 2, 1, 3))
+
+
+def _merge(x: np.ndarray, transposed: bool = False) -> np.ndarray:
+    """(B, h, T, d) -- or (B, h, d, T) when `transposed` -- -> (B, T, h*d)."""
+    v = x.transpose(0, 3, 1, 2) if transposed else x.transpose(0, 2, 1, 3)
+    b, t = v.shape[:2]
+    return np.ascontiguousarray(v).reshape(b, t, -1)
+
+
+class DotProductAttention(Function):
+    """out = softmax(scale * q k^T | mask) [* dropout] @ v over `num_heads` heads; optionally also the weights.
+
+    Inputs: q (B, Tq, H*dk), k (B, Tk, H*dk), v (B, Tk, H*dv) and optionally a trainable scalar scale
+    (Keras Attention's `use_scale`), which multiplies the constant `scale`. Outputs: (B, Tq, H*dv) and, with
+    `return_weights`, the weights before dropout, (B, H, Tq, Tk). `keep` is dropout's already-rescaled keep
+    mask or None; `query_mask` (B, Tq) zeroes the output rows of padded queries.
+    """
+
+    def __init__(self, num_heads: int = 1, scale: float = 1.0, mask: np.ndarray | None = None,
+                 keep: np.ndarray | None = None, query_mask: np.ndarray | None = None,
+                 return_weights: bool = False) -> None:
+        self.h, self.scale, self.mask, self.keep, self.qmask = num_heads, scale, mask, keep, query_mask
+        self.return_weights = return_weights
+
+    def forward(self, q, k, v, w=None):
+        h = self.h
+        c = q.dtype.type(self.scale * (1.0 if w is None else w.reshape(())))
+        qh, kt, vh = _heads(q, h), _heads(k, h, transpose=True), _heads(v, h)
+        if w is None:
+            qh = qh * c  # scaling q (B*H*Tq*dk values) is cheaper than scaling the scores (B*H*Tq*Tk);
+            # not in place: with one head `_heads` may return a view of the input
+            s = qh @ kt
+            raw = None
+        else:
+            raw = qh @ kt
+            s = raw * c
+        p = masked_softmax(s, self.mask, out=s)
+        pd = p if self.keep is None else p * self.keep
+        out = _merge(pd @ vh)
+        if self.qmask is not None:
+            out *= self.qmask[..., None]
+        self.saved = (qh, kt, vh, p, pd, c, raw)
+        return (out, p) if self.return_weights else out
+
+    def backward(self, gout, gp=None):
+        qh, kt, vh, p, pd, c, raw = self.saved
+        if self.qmask is not None:
+            gout = gout * self.qmask[..., None]
+        go = _heads(gout, self.h)
+        gpd = go @ np.ascontiguousarray(vh.transpose(0, 1, 3, 2))
+        if self.keep is not None:
+            gpd *= self.keep
+        if gp is not None:
+            gpd += gp
+        gs = softmax_backward(p, gpd, inplace=True)  # gpd is this backward's own buffer
+        gv_t = np.ascontiguousarray(go.transpose(0, 1, 3, 2)) @ pd  # (B, H, dv, Tk): dv^T = go^T pd
+        gk_t = np.ascontiguousarray(qh.transpose(0, 1, 3, 2)) @ gs  # (B, H, dk, Tk)
+        gq = gs @ np.ascontiguousarray(kt.transpose(0, 1, 3, 2))
+        gq *= c
+        if raw is not None:  # else q was pre-scaled, so d/dk carries c already
+            gk_t *= c
+        grads = self._input_grads(gq, gk_t, gv_t)
+        if raw is None:
+            return grads
+        gw = np.asarray((gs * raw).sum() * self.scale).reshape(self.inputs[3].shape)
+        return grads + (gw,)
+
+    def _input_grads(self, gq: np.ndarray, gk_t: np.ndarray, gv_t: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Head-major gradients (B, H, Tq, dk), (B, H, dk, Tk), (B, H, dv, Tk) back to the inputs' layouts."""
+        return _merge(gq), _merge(gk_t, transposed=True), _merge(gv_t, transposed=True)
+
+
+class PackedSelfAttention(DotProductAttention):
+    """Self-attention on one packed projection qkv = x [Wq | Wk | Wv] (B, T, 2*H*dk + H*dv), as torch's
+    in_proj: one wide matrix product instead of three narrow ones, and one gradient array back."""
+
+    def __init__(self, key_size: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_size = key_size  # H * dk
+
+    def forward(self, qkv):
+        a = self.key_size
+        return super().forward(qkv[..., :a], qkv[..., a:2 * a], qkv[..., 2 * a:])
+
+    def _input_grads(self, gq, gk_t, gv_t):
+        b, h, t, dk = gq.shape
+        dv = gv_t.shape[2]
+        g = np.empty((b, t, h * (2 * dk + dv)), gq.dtype)  # one packed gradient, written in place
+        a = h * dk
+        g[..., :a].reshape(b, t, h, dk)[...] = gq.transpose(0, 2, 1, 3)
+        g[..., a:2 * a].reshape(b, t, h, dk)[...] = gk_t.transpose(0, 3, 1, 2)
+        g[..., 2 * a:].reshape(b, t, h, dv)[...] = gv_t.transpose(0, 3, 1, 2)
+        return (g,)
+
+
+class AdditiveAttentionOp(Function):
+    """Bahdanau attention: s_ij = c * sum_d w_d tanh(b (q_id + k_jd)); out = softmax(s | mask) [* drop] @ v.
+
+    Inputs: q (B, Tq, D), k (B, Tk, D), v (B, Tk, Dv), w (D,) and optionally b and c, trainable scalars
+    (Keras Attention's `score_mode="concat"` uses c, and b with `use_scale`). Outputs: (B, Tq, Dv) and the
+    weights (B, Tq, Tk) before dropout.
+    """
+
+    def __init__(self, mask: np.ndarray | None = None, keep: np.ndarray | None = None,
+                 query_mask: np.ndarray | None = None) -> None:
+        self.mask, self.keep, self.qmask = mask, keep, query_mask
+
+    def forward(self, q, k, v, w, b=None, c=None):
+        bs = 1.0 if b is None else b.reshape(())
+        cs = 1.0 if c is None else c.reshape(())
+        pre = q[:, :, None, :] + k[:, None, :, :]  # (B, Tq, Tk, D)
+        t = np.tanh(pre * bs) if b is not None else np.tanh(pre)
+        tw = t @ w  # (B, Tq, Tk)
+        p = masked_softmax(tw * cs, self.mask)
+        pd = p if self.keep is None else p * self.keep
+        out = pd @ v
+        if self.qmask is not None:
+            out *= self.qmask[..., None]
+        self.saved = (v, w, pre, t, tw, p, pd, bs, cs)
+        return out, p
+
+    def backward(self, gout, gp):
+        v, w, pre, t, tw, p, pd, bs, cs = self.saved
+        if self.qmask is not None:
+            gout = gout * self.qmask[..., None]
+        gpd = gout @ v.transpose(0, 2, 1)
+        gp = gp + (gpd if self.keep is None else gpd * self.keep)
+        gs = softmax_backward(p, gp)  # d/d(c * tw)
+        gv = pd.transpose(0, 2, 1) @ gout
+        gtw = gs * cs
+        gw = np.einsum("bqk,bqkd->d", gtw, t)
+        gpre = gtw[..., None] * w * (1 - t * t)  # d tanh(u) = 1 - tanh(u)^2, u = b * pre
+        grads = [None, None, gv, gw]
+        if len(self.inputs) > 4 and self.inputs[4] is not None:
+            grads.append(np.asarray((gpre * pre).sum()).reshape(self.inputs[4].shape))
+            gpre = gpre * bs
+        gq, gk = gpre.sum(axis=2), gpre.sum(axis=1)
+        grads[0], grads[1] = gq, gk
+        if len(self.inputs) > 5:
+            grads.append(np.asarray((gs * tw).sum()).reshape(self.inputs[5].shape))
+        return tuple(grads)
+
+
+def dot_product_attention(q: Tensor, k: Tensor, v: Tensor, *, num_heads: int = 1, scale: float = 1.0,
+                          mask: np.ndarray | None = None, keep: np.ndarray | None = None,
+                          query_mask: np.ndarray | None = None, scale_weight: Tensor | None = None,
+                          return_weights: bool = False) -> Any:
+    """The output of scaled dot-product attention, or (output, weights); see `DotProductAttention`."""
+    op = DotProductAttention(num_heads, scale, mask, keep, query_mask, return_weights)
+    args = (q, k, v) if scale_weight is None else (q, k, v, scale_weight)
+    return op(*args)
+
+
+def packed_self_attention(qkv: Tensor, key_size: int, *, num_heads: int = 1, scale: float = 1.0,
+                          mask: np.ndarray | None = None, keep: np.ndarray | None = None,
+                          return_weights: bool = False) -> Any:
+    """`dot_product_attention` of q, k, v packed along the last axis (see `PackedSelfAttention`)."""
+    return PackedSelfAttention(key_size, num_heads, scale, mask, keep, None, return_weights)(qkv)
+
+
+def additive_attention(q: Tensor, k: Tensor, v: Tensor, w: Tensor, *, inner_scale: Tensor | None = None,
+                       outer_scale: Tensor | None = None, mask: np.ndarray | None = None,
+                       keep: np.ndarray | None = None, query_mask: np.ndarray | None = None
+                       ) -> tuple[Tensor, Tensor]:
+    """(output, weights) of additive (Bahdanau) attention; see `AdditiveAttentionOp`."""
+    op = AdditiveAttentionOp(mask, keep, query_mask)
+    if outer_scale is not None and inner_scale is None:
+        inner_scale = Tensor(np.ones((), np.asarray(q.data if isinstance(q, Tensor) else q).dtype))
+    args = [q, k, v, w] + ([inner_scale] if inner_scale is not None else []) + \
+        ([outer_scale] if outer_scale is not None else [])
+    return op(*args)

@@ -136,7 +136,7 @@ def resolve_metrics(spec: OutputSpec, ids: Any, weighted_ids: Any, multi: bool) 
 # ----------------------------------------------------------------------------- label checks
 def prepare_targets(spec: OutputSpec, y: np.ndarray, dtype: Any) -> np.ndarray:
     """Targets in the form the loss and metrics expect, converted once: (n,) -> (n, 1) for one-unit
-    outputs, integer labels kept as integers for sparse losses."""
+    outputs, integer labels kept as integers for sparse losses (`dtype=None`: no float conversion here)."""
     y = np.asarray(y)
     out_nd = len(spec.shape) if spec.shape is not None else None
     if spec.loss_kind in _SPARSE:
@@ -147,7 +147,7 @@ def prepare_targets(spec: OutputSpec, y: np.ndarray, dtype: Any) -> np.ndarray:
         return y
     if out_nd is not None and y.ndim == out_nd - 1 and spec.shape[-1] == 1:
         y = y[..., None]
-    if y.dtype.kind in "biuf" and y.dtype != dtype:
+    if dtype is not None and y.dtype.kind in "biuf" and y.dtype != dtype:  # None: converted per batch later
         y = y.astype(dtype)
     return y
 

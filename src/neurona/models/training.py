@@ -144,28 +144,30 @@ class Trainer(Steps, FitLoop):
         return np.dtype(self.dtype)
 
     # ----------------------------------------------------------------- data preparation
-    def _prepare_x(self, x: Any, check: bool, label: str = "x") -> list[np.ndarray]:
+    def _prepare_x(self, x: Any, check: bool, label: str = "x", convert: bool = True) -> list[np.ndarray]:
+        """x as arrays, checked; `convert=False` leaves the dtype to the batches (converted per batch)."""
         xs = [as_array(a, label) for a in split_structure(x, self.input_names, label)]
         if not self.built:
             self._build_from_data(xs)
-        dtype = self._dtype()
-        xs = [to_float(a, dtype) for a in xs]
+        if convert:
+            dtype = self._dtype()
+            xs = [to_float(a, dtype) for a in xs]
         if check:
             names = [label] if len(xs) == 1 else [f"{label}[{i}]" for i in range(len(xs))]
             for a, name in zip(xs, names):
-                check_finite_once(a, name)
+                check_finite_once(a, name, self._dtype())
             self._check_input_arrays(xs)
         return xs
 
-    def _prepare_y(self, y: Any, check: bool, label: str = "y") -> list[np.ndarray]:
+    def _prepare_y(self, y: Any, check: bool, label: str = "y", convert: bool = True) -> list[np.ndarray]:
         specs = self._build_specs()
         raw = [as_array(a, label) for a in split_structure(y, [s.name for s in specs], label)]
-        dtype = self._dtype()
+        dtype = self._dtype() if convert else None
         ys = []
         for i, (spec, a) in enumerate(zip(specs, raw)):
             name = label if len(specs) == 1 else f"{label}[{i}]"
             if check:
-                check_finite_once(a, name)
+                check_finite_once(a, name, dtype)
             a = cmp.prepare_targets(spec, a, dtype)
             if check:
                 cmp.check_targets(spec, a, name)
@@ -192,16 +194,17 @@ class Trainer(Steps, FitLoop):
 
     def _prepare_arrays(self, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None,
                         check: bool = True, prefix: str = "",
-                        custom: bool = False) -> tuple[list[np.ndarray], Any, Any]:
+                        convert: bool = True, custom: bool = False) -> tuple[list[np.ndarray], Any, Any]:
         """x, y and the sample weights as the built-in step needs them; `custom=True`: as a user's step gets
-        them (Keras 3: no conversion to the model's inputs and outputs, only arrays, float in the model's dtype)."""
+        them (Keras 3: not fitted to the model's inputs and outputs; floats in the model's dtype). `convert=False`
+        leaves the dtype conversion to the batches."""
         if custom:
-            xs, ys = self._custom_arrays(x, check, f"{prefix}x"), None
+            xs, ys = self._custom_arrays(x, check, f"{prefix}x", convert), None
             if y is not None:
-                ys = self._custom_arrays(y, check, f"{prefix}y")
+                ys = self._custom_arrays(y, check, f"{prefix}y", convert)
         else:
-            xs = self._prepare_x(x, check, f"{prefix}x")
-            ys = None if y is None else self._prepare_y(y, check, f"{prefix}y")
+            xs = self._prepare_x(x, check, f"{prefix}x", convert)
+            ys = None if y is None else self._prepare_y(y, check, f"{prefix}y", convert)
         names = [f"{prefix}x"] if len(xs) == 1 else [f"{prefix}x[{i}]" for i in range(len(xs))]
         arrays = xs + (ys or [])
         names += [f"{prefix}y"] if ys and len(ys) == 1 else [f"{prefix}y[{i}]" for i in range(len(ys or []))]
@@ -209,7 +212,7 @@ class Trainer(Steps, FitLoop):
         sw = self._prepare_weights(n, ys, sample_weight, class_weight, f"{prefix}sample_weight")
         return xs, ys, sw
 
-    def _custom_arrays(self, value: Any, check: bool, label: str) -> list[np.ndarray]:
+    def _custom_arrays(self, value: Any, check: bool, label: str, convert: bool = True) -> list[np.ndarray]:
         if isinstance(value, Mapping):
             raise ValueError(f"{label} is a dict: a model with its own train_step/test_step receives arrays or "
                              f"lists of arrays; pass a list (or a generator yielding dict batches)")
@@ -218,10 +221,10 @@ class Trainer(Steps, FitLoop):
         out = []
         for i, a in enumerate(parts):
             a = as_array(a, label if len(parts) == 1 else f"{label}[{i}]")
-            if a.dtype.kind == "f" and a.dtype != dtype:
+            if convert and a.dtype.kind == "f" and a.dtype != dtype:
                 a = a.astype(dtype)
             if check:
-                check_finite_once(a, label if len(parts) == 1 else f"{label}[{i}]")
+                check_finite_once(a, label if len(parts) == 1 else f"{label}[{i}]", dtype)
             out.append(a)
         return out
 
@@ -243,14 +246,26 @@ class Trainer(Steps, FitLoop):
 
     def _make_batches(self, x: Any, y: Any, sample_weight: Any, class_weight: Any, batch_size: int, shuffle: bool,
                       steps: int | None, with_y: bool = True, what: str = "x",
-                      custom: bool = False) -> ArrayBatches | IterableBatches:
-        """Batches of prepared arrays; `custom=True`: for a user's train_step/test_step (x alone allowed)."""
+                      custom: bool = False, reuse: bool = False) -> ArrayBatches | IterableBatches:
+        """Batches of prepared arrays; `custom=True`: for a user's train_step/test_step (x alone allowed).
+
+        Arrays are gathered per batch in O(batch) (x converted per batch); `reuse=True` gathers into one
+        buffer per input, for loops that are done with a batch before drawing the next."""
         if is_array_like(x):
             if with_y and not custom and y is None:
                 raise ValueError(f"{what}: y (the targets) is missing; pass fit(x, y, ...) or a data source that "
                                  f"yields (x, y) batches")
-            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight, custom=custom)
-            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps)
+            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight, convert=False,
+                                              custom=custom)
+            if custom:  # a user's step: float arrays in the model's dtype, the others (ids, labels) as they are
+                x_dtypes: Any = [self._dtype() if a.dtype.kind == "f" else None for a in xs]
+                y_dtypes = None if ys is None else [self._dtype() if a.dtype.kind == "f" else None for a in ys]
+            else:
+                x_dtypes = self._dtype()
+                y_dtypes = None if ys is None else [None if s.loss_kind in cmp._SPARSE else self._dtype()
+                                                    for s in self._build_specs()]
+            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps, dtype=x_dtypes, reuse=reuse,
+                                y_dtypes=y_dtypes)
         if y is not None:
             raise ValueError(f"{what} is a generator/dataset, which yields (x, y) batches itself: do not pass y")
         if sample_weight is not None:

@@ -27,6 +27,8 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "recommender": {"worst_gain_over_baseline": 0.1},
     "text": {"lstm_accuracy": 0.9, "transformer_accuracy": 0.85},
     "attention": {"reverse_token_accuracy": 0.99, "copy_token_accuracy": 0.99},
+    "road": {"test_iou": 0.4, "pixel_accuracy": 0.8},
+    "localization": {"class_accuracy": 0.4, "mean_box_iou": 0.3},
     "autoencoder": {"anomaly_precision": 0.2, "anomaly_recall": 0.1},
     "vae": {"code_std": 0.3},
     "gan": {"judge_confidence_real": 0.8, "d_acc": 0.5},

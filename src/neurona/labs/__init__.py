@@ -87,6 +87,14 @@ LABS: tuple[Lab, ...] = (
         N_("One MultiHeadAttention head learns to reverse and to copy sequences of digits; the picture of its "
            "weights shows which input position each output position reads."),
         "002", "docs/attention.md"),
+    Lab("road", "road", N_("Road segmentation with a U-Net"),
+        N_("A U-Net marks the road pixel by pixel in synthetic aerial scenes (curved roads, lane marks, "
+           "shadows, noise); intersection over union on held-out scenes, and image / truth / prediction."),
+        "002", "docs/road_lab.md"),
+    Lab("localization", "localization", N_("Object localisation: a class and a box"),
+        N_("A CNN with two heads names the one object in a cluttered image (softmax) and draws its box "
+           "(regression), trained with weighted losses; class accuracy and box IoU on held-out images."),
+        "002", "docs/localization_lab.md"),
     Lab("autoencoder", "autoencoder", N_("Autoencoders: denoising, anomalies, missing pixels"),
         N_("Dense and convolutional autoencoders clean noisy digits, fill in missing pixels and, trained without "
            "the zeros, flag them as anomalies by their reconstruction error."),

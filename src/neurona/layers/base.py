@@ -101,6 +101,15 @@ def format_shape(shape: Any) -> str:
     return str(tuple(shape)) if not isinstance(shape, list) else str([tuple(s) for s in shape])
 
 
+def _check_weight_kwargs(layer: Any, kwargs: dict[str, Any]) -> None:
+    """Keras's extra add_weight arguments: accepted at their defaults, refused otherwise."""
+    for key, value in kwargs.items():
+        if key in ("constraint",) and value is None or key in ("autocast", "aggregation", "synchronization",
+                                                                 "use_resource", "experimental_autocast"):
+            continue
+        raise TypeError(f"{type(layer).__name__} '{layer.name}': add_weight({key}={value!r}) is not supported")
+
+
 # ----------------------------------------------------------------------------- the Layer
 class Layer:
     """Base class of every layer: weights, lazy build, config, and the functional-graph bookkeeping.
@@ -167,14 +176,21 @@ class Layer:
         object.__setattr__(self, name, value)
 
     # ----------------------------------------------------------------- weights
-    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   regularizer: Any = None, trainable: bool = True, dtype: Any = None) -> Tensor:
-        """Create a weight (a Tensor named '<layer>/<name>') and track it (zeros under `deferred_initialization`)."""
-        from .. import initializers, regularizers
+    def add_weight(self, name: str | None = None, shape: Sequence[int] = (), initializer: Any = "glorot_uniform",
+                   regularizer: Any = None, trainable: bool = True, dtype: Any = None, **kwargs: Any) -> Tensor:
+        """Create a weight (a Variable named '<layer>/<name>') and track it (zeros under `deferred_initialization`).
 
+        Keras 3's keyword form `add_weight(shape=..., initializer=..., name=None)` works too.
+        """
+        from .. import initializers, regularizers
+        from ..variable import Variable
+
+        _check_weight_kwargs(self, kwargs)
+        if name is None:
+            name = f"variable_{len(self._trainable_weights) + len(self._non_trainable_weights)}"
         shape = tuple(int(s) for s in shape)
         dtype = np.dtype(dtype or self.dtype)
-        init = initializers.get(initializer)
+        init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         if init is None or _Init.deferred:
             value = np.zeros(shape, dtype)
         else:
@@ -184,7 +200,7 @@ class Layer:
                              f"{value.shape}, expected {shape}")
         if not value.flags.writeable or not value.flags.c_contiguous:
             value = np.ascontiguousarray(value).copy()
-        w = Tensor(value, name=f"{self.name}/{name}")
+        w = Variable.wrap(value, name=f"{self.name}/{name}", trainable=trainable)
         if trainable and dtype.kind == "f":
             w.requires_grad = self._trainable
             self._trainable_weights.append(w)
@@ -194,6 +210,12 @@ class Layer:
         if reg is not None:
             self._regularizers.append((reg, w))
         return w
+
+    def add_variable(self, shape: Sequence[int] = (), initializer: Any = "zeros", dtype: Any = None,
+                     trainable: bool = True, name: str | None = None, **kwargs: Any) -> Tensor:
+        """Keras 3's `add_variable`: `add_weight` with the arguments in Keras's order."""
+        return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=trainable, dtype=dtype,
+                               **kwargs)
 
     @property
     def trainable(self) -> bool:
@@ -340,6 +362,8 @@ class Layer:
     def _convert(self, inputs: Any) -> Any:
         if isinstance(inputs, Tensor):
             return inputs
+        if isinstance(inputs, dict):
+            return {k: self._convert(t) for k, t in inputs.items()}
         if isinstance(inputs, (list, tuple)):
             return [self._convert(t) for t in inputs]
         arr = np.asarray(inputs)

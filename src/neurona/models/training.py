@@ -27,6 +27,7 @@ from .data import (
     unpack_batch,
 )
 from .fit_loop import FitLoop, _positive_int, _verbose
+from .leniency import adjust_input_rank
 from .steps import Steps
 
 __all__ = ["Trainer", "_positive_int", "_verbose"]
@@ -147,6 +148,7 @@ class Trainer(Steps, FitLoop):
     def _prepare_x(self, x: Any, check: bool, label: str = "x", convert: bool = True) -> list[np.ndarray]:
         """x as arrays, checked; `convert=False` leaves the dtype to the batches (converted per batch)."""
         xs = [as_array(a, label) for a in split_structure(x, self.input_names, label)]
+        xs = adjust_input_rank(self._input_shapes(), xs)  # Keras: (N, 28, 28) for Input((28, 28, 1))
         if not self.built:
             self._build_from_data(xs)
         if convert:

@@ -176,6 +176,8 @@ CASES: dict[str, Case] = {
                         reference="tests/test_audio.py::test_layers_equal_the_functions_and_shapes"),
     "MelSpectrogram": Case(lambda **kw: layers.MelSpectrogram(16, 8, sampling_rate=800, num_mel_bins=4, **kw), (64,),
                            reference="tests/test_audio.py::test_layers_equal_the_functions_and_shapes"),
+    "RBM": Case(lambda **kw: layers.RBM(4, **kw), (6,),
+                reference=lambda la, x: 1 / (1 + np.exp(-(x @ _w(la, "kernel") + _w(la, "hidden_bias"))))),
     # activation layers
     "LeakyReLU": Case(lambda **kw: layers.LeakyReLU(0.2, **kw), (6,),
                       reference=lambda la, x: np.where(x > 0, x, 0.2 * x)),

@@ -36,7 +36,7 @@ from .merge import (
 # Modules of this package that hold other layer families (written by their own issues).
 _FAMILIES = ("conv", "pooling", "normalization", "reshaping", "regularization", "recurrent", "attention",
              "embedding", "augmentation", "preprocessing", "activation", "noise",
-             "positional", "transformer", "text", "masking", "conv_lstm", "spectrogram")
+             "positional", "transformer", "text", "masking", "conv_lstm", "spectrogram", "rbm")
 
 
 def _family_modules() -> list[Any]:
@@ -92,6 +92,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {  # family module -> the names it export
     "masking": ("Masking",),
     "conv_lstm": ("ConvLSTM2D",),
     "spectrogram": ("MelSpectrogram", "Spectrogram"),
+    "rbm": ("RBM",),
 }
 _LAZY = {name: fam for fam, names in _EXPORTS.items() for name in names}
 
@@ -152,6 +153,7 @@ if TYPE_CHECKING:  # the same names, imported eagerly for type checkers and IDE 
     from .positional import PositionEmbedding as PositionEmbedding
     from .positional import SinePositionEncoding as SinePositionEncoding
     from .positional import TokenAndPositionEmbedding as TokenAndPositionEmbedding
+    from .rbm import RBM as RBM
     from .recurrent import GRU as GRU
     from .recurrent import LSTM as LSTM
     from .recurrent import Bidirectional as Bidirectional

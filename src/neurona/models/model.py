@@ -19,6 +19,7 @@ from ..layers.base import Layer, to_snake_case, unique_name
 from ..layers.core import Activation
 from ..registry import registered_name
 from ..tensor import Tensor, no_grad
+from .custom import CustomSteps
 from .evaluation import Inference
 from .functional import Graph, graph_config, rebuild_graph
 from .leniency import adjust_input_rank, adjust_shapes
@@ -55,7 +56,7 @@ def layer_from_config(spec: dict[str, Any], custom_objects: dict[str, Any] | Non
     return cls.from_config(spec["config"])
 
 
-class Model(Trainer, Inference, Layer):
+class Model(CustomSteps, Trainer, Inference, Layer):
     """A trainable graph of layers.
 
     >>> from neurona.layers import Input, Dense

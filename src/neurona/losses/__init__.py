@@ -121,8 +121,12 @@ def get(identifier: Any) -> Loss | None:
     if isinstance(identifier, str):
         cls = _NAMES.get(identifier)
         if cls is None:
-            known = ", ".join(sorted(n for n in _NAMES if n.islower()))
-            raise ValueError(f"unknown loss {identifier!r}; known names: {known}")
+            from ..suggest import did_you_mean
+
+            names = sorted(n for n in _NAMES if n.islower())
+            hint = did_you_mean(identifier, names)
+            raise ValueError(f"unknown loss {identifier!r}; {hint + ' ' if hint else ''}known names: "
+                             f"{', '.join(names)}")
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)

@@ -44,7 +44,11 @@ def get(identifier: Any) -> Optimizer:
     if isinstance(identifier, str):
         cls = _CLASSES.get(identifier.lower())
         if cls is None:
-            raise ValueError(f"unknown optimizer {identifier!r}; known names: {', '.join(sorted(_CLASSES))}")
+            from ..suggest import did_you_mean
+
+            hint = did_you_mean(identifier, sorted(_CLASSES))
+            raise ValueError(f"unknown optimizer {identifier!r}; {hint + ' ' if hint else ''}known names: "
+                             f"{', '.join(sorted(_CLASSES))}")
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)

@@ -3,8 +3,10 @@ optimizers, repeatable --drop/--keep, the info table's alignment, the index colu
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,3 +85,44 @@ def test_valid_metric_names_still_compile_and_fit():
     x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
     history = model.fit(x, np.arange(8) % 2, epochs=1, verbose=0)
     assert "accuracy" in history.history and "acc" in history.history
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _mixed_csv(path: Path) -> Path:
+    """Two numeric features, two text columns that must be dropped, a class label."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    rows = [[f"{a:.3f}", f"{b:.3f}", f"city{i % 3}", f"name{i}", int(a + b > 0)] for i, (a, b) in enumerate(x)]
+    return _write_csv(path, ["a", "b", "City", "Name", "label"], rows)
+
+
+def _trained_features(tmp_path: Path) -> list[str]:
+    import json
+
+    return json.loads((tmp_path / "m.preprocessing.json").read_text())["features"]
+
+
+@pytest.mark.parametrize("options", [("--drop", "City", "--drop", "Name"), ("--drop", "City,Name"),
+                                     ("--drop", "City", "--drop", "Name,b")])
+def test_drop_is_repeatable(tmp_path, capsys, options):
+    data = _mixed_csv(tmp_path / "mixed.csv")
+    code, _out, err = run_cli(capsys, "train", data, "--target", "label", *options, "--epochs", "1",
+                              "--model", tmp_path / "m.neurona", "--report", "")
+    assert code == 0, err
+    dropped = {c for option in options[1::2] for c in option.split(",")}
+    assert _trained_features(tmp_path) == [c for c in ("a", "b") if c not in dropped]
+
+
+def test_keep_is_repeatable(tmp_path, capsys):
+    data = _mixed_csv(tmp_path / "mixed.csv")
+    code, _out, err = run_cli(capsys, "train", data, "--target", "label", "--keep", "b", "--features", "a",
+                              "--epochs", "1", "--model", tmp_path / "m.neurona", "--report", "")
+    assert code == 0, err
+    assert _trained_features(tmp_path) == ["b", "a"]

@@ -126,3 +126,56 @@ def test_keep_is_repeatable(tmp_path, capsys):
                               "--epochs", "1", "--model", tmp_path / "m.neurona", "--report", "")
     assert code == 0, err
     assert _trained_features(tmp_path) == ["b", "a"]
+
+
+def test_install_hints_are_quoted_for_zsh(monkeypatch):
+    """`pip install neurona[onnx]` fails in zsh (the brackets are a glob): every hint quotes the requirement."""
+    import re
+
+    import neurona
+    from neurona import export
+
+    src = Path(neurona.__file__).parent
+    unquoted = [f"{path.relative_to(src)}:{i}" for path in sorted(src.rglob("*.py"))
+                for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if re.search(r"pip install neurona\[", line)]
+    assert unquoted == []
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if onnx were not installed
+    with pytest.raises(ImportError, match=r"pip install 'neurona\[onnx\]'"):
+        export._onnx_module()
+
+
+def test_gitignore_ignores_the_demo_report():
+    gitignore = Path(__file__).resolve().parents[1] / ".gitignore"
+    assert "neurona-report/" in gitignore.read_text().split()
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_info_table_columns_line_up(capsys, monkeypatch, lang):
+    from neurona.cli import info
+
+    monkeypatch.setenv("NEURONA_LANG", lang)
+    real = info._version
+    monkeypatch.setattr(info, "_version", lambda dist: None if dist in ("pooch", "tqdm") else real(dist) or "1.0")
+    code, out, _err = run_cli(capsys, "info")
+    assert code == 0
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.endswith(":") and "pip" not in line and
+                 lines[i + 1].lstrip().startswith("matplotlib")) + 1
+    table = lines[start:start + len(info.EXTRAS)]
+    assert [line.split()[0] for line in table] == [dist for _e, dist, _u in info.EXTRAS]
+    states = {line.index(line.split()[1]) for line in table}  # where the version / "not installed" starts
+    uses = {line.index(info._(use)) for line, (_e, _d, use) in zip(table, info.EXTRAS)}
+    assert len(states) == 1 and len(uses) == 1, table
+    assert any("pip install 'neurona[datasets]'" in line for line in table)
+
+
+def test_new_doctests_pass():
+    import doctest
+
+    import neurona.cli.info
+    import neurona.suggest
+
+    for module in (neurona.suggest, neurona.cli.info):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0

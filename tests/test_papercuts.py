@@ -179,3 +179,33 @@ def test_new_doctests_pass():
     for module in (neurona.suggest, neurona.cli.info):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0
+
+
+def test_history_plot_can_draw_the_loss_on_a_log_scale():
+    pytest.importorskip("matplotlib")
+    from neurona import plot
+
+    logs = {"loss": [100.0, 10.0, 1.0, 0.1], "val_loss": [120.0, 12.0, 1.5, 0.2], "mae": [9.0, 3.0, 1.0, 0.3]}
+    fig = plot.history(logs, logy=True)
+    assert [ax.get_yscale() for ax in fig.axes if ax.get_title()] == ["log", "linear"]
+    assert [ax.get_yscale() for ax in plot.history(logs).axes if ax.get_title()] == ["linear", "linear"]
+    negative = plot.history({"loss": [-1.0, -2.0]}, logy=True)  # a log axis needs positive values
+    assert negative.axes[0].get_yscale() == "linear"
+
+
+def test_sum_lab_draws_its_loss_curve_on_a_log_scale(monkeypatch):
+    pytest.importorskip("matplotlib")
+    from neurona import labs, plot
+    from neurona.report import Report
+
+    seen = []
+    real = plot.history
+
+    def spy(history, **kwargs):
+        fig = real(history, **kwargs)
+        seen.append([ax.get_yscale() for ax in fig.axes if ax.get_title() == "loss"])
+        return fig
+
+    monkeypatch.setattr(plot, "history", spy)
+    metrics = labs.run("sum", True, report=Report("sum"), verbose=0)
+    assert seen == [["log"]] and metrics["mse"] >= 0

@@ -209,3 +209,48 @@ def test_sum_lab_draws_its_loss_curve_on_a_log_scale(monkeypatch):
     monkeypatch.setattr(plot, "history", spy)
     metrics = labs.run("sum", True, report=Report("sum"), verbose=0)
     assert seen == [["log"]] and metrics["mse"] >= 0
+
+
+def _wine_with_index(path: Path, index_name: str, start: int) -> Path:
+    """The slides' wine_shuffled.data as pandas saves it: the shuffled frame's index as an unnamed first column."""
+    from neurona.datasets import wine
+
+    x, y = wine.load(dtype="float64")
+    order = np.random.default_rng(0).permutation(len(x))
+    header = [index_name, "Cultivator"] + [name.replace("/", "_") for name in wine.FEATURE_NAMES]
+    rows = [[int(i) + start, int(y[i]) + 1] + [f"{v:g}" for v in x[i]] for i in order]
+    return _write_csv(path, header, rows)
+
+
+@pytest.mark.parametrize("index_name, start", [("", 0), ("Unnamed: 0", 0), ("", 1)])
+def test_unnamed_index_column_is_dropped_with_a_message(tmp_path, capsys, index_name, start):
+    from neurona.datasets import wine
+
+    data = _wine_with_index(tmp_path / "wine_shuffled.data", index_name, start)
+    model = tmp_path / "m.neurona"
+    code, _out, err = run_cli(capsys, "train", data, "--target", "Cultivator", "--epochs", "2", "--model", model,
+                              "--report", "")
+    assert code == 0, err
+    assert "holds the row numbers (a saved index), not data; it is left out" in err
+    assert _trained_features(tmp_path) == [name.replace("/", "_") for name in wine.FEATURE_NAMES]
+    code, out, err = run_cli(capsys, "predict", model, data)  # the same file predicts, its index left out too
+    assert code == 0 and len(out.strip().splitlines()) == 179 and "left out" in err
+
+
+def test_index_like_columns_that_are_data_are_kept(tmp_path, capsys):
+    from neurona.cli.csvdata import read_csv
+
+    named = _write_csv(tmp_path / "named.csv", ["id", "x", "y"], [[i, i * 0.5, i % 2] for i in range(12)])
+    gaps = _write_csv(tmp_path / "gaps.csv", ["", "x", "y"], [[2 * i, i * 0.5, i % 2] for i in range(12)])
+    for path, first in ((named, "id"), (gaps, "column_1")):
+        assert read_csv(str(path)).header == [first, "x", "y"]
+    assert capsys.readouterr().err == ""
+
+
+def test_index_message_in_spanish(tmp_path, capsys, monkeypatch):
+    from neurona.cli.csvdata import read_csv
+
+    monkeypatch.setenv("NEURONA_LANG", "es")
+    data = _write_csv(tmp_path / "w.csv", ["", "x", "y"], [[i, i * 0.5, i % 2] for i in range(5)])
+    assert read_csv(str(data)).header == ["x", "y"]
+    assert "contiene los números de fila (un índice guardado), no datos; se deja fuera" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, no_grad
+from .masks import get_mask, masked_call, set_mask  # noqa: F401  (re-exported: models import them from here)
 from .symbolic import (  # noqa: F401  (re-exported: layers import them from here)
     InputSpec,
     KerasTensor,
@@ -122,12 +123,18 @@ class Layer:
     cast_inputs = True  # convert NumPy inputs to the layer's dtype (Embedding keeps integers)
     _call_has_training = True
     _wrap_build = True  # Model builds differently and opts out
+    supports_masking = False  # True: an input mask passes through unchanged (see compute_mask)
+    _call_has_mask = False  # whether `call` takes a `mask=` argument (then it receives the propagated mask)
+    _makes_masks = False  # whether the class overrides compute_mask (then outputs always get its mask)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
         if "call" in cls.__dict__:
-            cls._call_has_training = "training" in inspect.signature(cls.call).parameters
+            params = inspect.signature(cls.call).parameters
+            cls._call_has_training = "training" in params
+            cls._call_has_mask = "mask" in params
+        cls._makes_masks = cls.compute_mask is not Layer.compute_mask
         if "build" in cls.__dict__ and cls._wrap_build:
             cls.build = _built_after(cls.__dict__["build"])
 
@@ -355,9 +362,7 @@ class Layer:
             self._build_for(shapes)
         self._check_input(shapes)
         self._added_losses = []
-        if self._call_has_training:
-            return self.call(inputs, *args, training=bool(training), **kwargs)
-        return self.call(inputs, *args, **kwargs)
+        return masked_call(self, _call_of(self))(inputs, bool(training), *args, **kwargs)
 
     def _convert(self, inputs: Any) -> Any:
         if isinstance(inputs, Tensor):
@@ -386,6 +391,10 @@ class Layer:
         outputs = _make_symbolic(out_shapes, dtype)
         Node(self, inputs if not isinstance(inputs, tuple) else list(inputs), outputs, kwargs or None)
         return outputs
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask this layer's output carries: the input's when `supports_masking`, else None (Keras)."""
+        return mask if self.supports_masking else None
 
     # ----------------------------------------------------------------- graph info
     @property
@@ -432,6 +441,14 @@ def _built_after(build: Callable[..., None]) -> Callable[..., None]:
             self._build_shape = input_shape
 
     return wrapper
+
+
+def _call_of(layer: Layer) -> Callable[..., Any]:
+    """layer.call as f(inputs, training, ...), for layers whose call takes no `training` argument too."""
+    if layer._call_has_training:
+        return layer.call
+    call = layer.call
+    return lambda x, *args, training=False, **kw: call(x, *args, **kw)
 
 
 def _make_symbolic(shapes: Any, dtype: Any) -> Any:

@@ -97,8 +97,23 @@ def fuse(spec: OutputSpec, activation_name: str | None) -> None:
         return
     fused = losses.fused(spec.loss, activation_name)
     if fused is not None:
-        spec.loss_fn = fused
+        spec.loss_fn = _unfused_when_masked(fused, spec.loss, activation_name)
         spec.fused = activation_name
+
+
+def _unfused_when_masked(fused: Any, loss: Any, activation_name: str) -> Any:
+    """The fused loss, except on logits that carry a Keras mask: then the activation and the (masked) loss."""
+    from .. import activations
+
+    def loss_fn(y_true: Any, logits: Any, sample_weight: Any = None) -> Any:
+        mask = getattr(logits, "_keras_mask", None)
+        if mask is None:
+            return fused(y_true, logits, sample_weight)
+        probs = activations.get(activation_name)(logits)
+        probs._keras_mask = mask
+        return loss(y_true, probs, sample_weight)
+
+    return loss_fn
 
 
 def make_metric(identifier: Any, spec: OutputSpec) -> Any:

@@ -51,6 +51,8 @@ _CHECK_CHUNK = 1 << 22  # elements per chunk of the NaN/inf scan
 def _check_range(part: np.ndarray, start: int, name: str, dtype: np.dtype) -> None:
     """Raise when a value of `part` (rows from `start` on) overflows to inf in `dtype`."""
     limit = np.finfo(dtype).max
+    if -limit <= part.min() and part.max() <= limit:  # reductions: no temporary as big as the chunk
+        return
     big = np.abs(part) > limit
     if big.any():
         first = np.unravel_index(int(np.argmax(big)), part.shape)

@@ -171,9 +171,13 @@ def get_instance(kind: str, identifier: Any, base: type, what: str | None = None
     if isinstance(identifier, str):
         cls = (lookup_name or (lambda n: lookup(kind, n)))(identifier)
         if cls is None:
-            known = ", ".join(n for n in aliases(kind) if n.islower() and lookup(kind, n) is not None
-                              and package_of(lookup(kind, n)) == OWN)
-            raise ValueError(f"unknown {what} {identifier!r}; known names: {known}")
+            from .suggest import did_you_mean
+
+            own = [n for n in aliases(kind) if n.islower() and lookup(kind, n) is not None
+                   and package_of(lookup(kind, n)) == OWN]
+            hint = did_you_mean(identifier, own)
+            raise ValueError(f"unknown {what} {identifier!r}; {hint + ' ' if hint else ''}"
+                             f"known names: {', '.join(own)}")
         return cls()
     if isinstance(identifier, dict):
         return (deserialize or (lambda c: from_config(kind, c, what=what)))(identifier)

@@ -71,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `neurona` and `python -m neurona`: returns the exit code."""
     with ctrl_c_ends_the_command():
         try:
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            if not (sys.argv[1:] if argv is None else list(argv)):  # `neurona` alone: the help, not an error
+                parser.print_help()
+                return 0
+            args = parser.parse_args(argv)
             return int(args.func(args) or 0)
         except CliError as e:
             return fail(str(e))

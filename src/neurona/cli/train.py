@@ -110,8 +110,8 @@ def load_table(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, tabula
     from .. import activations
 
     table = read_csv(args.data)
-    drop = [c for c in (args.drop or "").split(",") if c]
-    features = [c for c in (args.features or "").split(",") if c] or None
+    drop = [c for part in args.drop or [] for c in part.split(",") if c]  # --drop A --drop B,C
+    features = [c for part in args.features or [] for c in part.split(",") if c] or None
     x, y, prep = tabular.design(table, args.target, args.task, drop, features)
     if len(x) < MIN_ROWS:
         raise CliError(_("{path} has {n} data lines; training needs at least {min}").format(
@@ -260,8 +260,9 @@ def add_parser(sub: Any, make: Any) -> None:
     p.add_argument("--target", required=True, metavar="COLUMN", help=_("the column to predict"))
     p.add_argument("--task", choices=("classification", "regression"),
                    help=_("override the inferred task (text or a few whole numbers: classification)"))
-    p.add_argument("--features", metavar="A,B,...", help=_("the input columns (default: all but the target)"))
-    p.add_argument("--drop", metavar="A,B,...", help=_("columns to leave out"))
+    p.add_argument("--features", "--keep", action="append", metavar="A,B,...",
+                   help=_("the input columns (default: all but the target); repeatable"))
+    p.add_argument("--drop", action="append", metavar="A,B,...", help=_("columns to leave out; repeatable"))
     p.add_argument("--hidden", type=parse_hidden, default=[64, 32], metavar="64,32",
                    help=_("sizes of the hidden layers (default: 64,32)"))
     p.add_argument("--activation", default="relu", help=_("activation of the hidden layers (default: relu)"))

@@ -139,7 +139,11 @@ def get(name: str) -> Lab:
     for lab in LABS:
         if lab.name == key:
             return lab
-    raise KeyError(f"there is no lab called {name!r}; the labs are: {', '.join(names())}")
+    from ..suggest import did_you_mean
+
+    hint = did_you_mean(key, names())
+    raise KeyError(f"there is no lab called {name!r}{' (' + hint + ')' if hint else ''}; the labs are: "
+                   f"{', '.join(names())}")
 
 
 def run(name: str, quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[str, float]:

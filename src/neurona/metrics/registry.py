@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 from .. import registry
+from ..suggest import did_you_mean
 from . import confusion as _confusion  # noqa: F401  (defines and registers Precision, Recall, F1Score, AUC)
 from .stateful import ArrayMetric, MeanMetricWrapper, Metric
 
@@ -53,7 +54,9 @@ def get(identifier) -> Metric:
         cls = registry.lookup("metric", ALIASES.get(identifier, identifier))
         if cls is None:
             known = sorted(set(ALIASES) | set(registry.names("metric")))
-            raise ValueError(f"unknown metric {identifier!r}; known metrics: {', '.join(known)}")
+            hint = did_you_mean(identifier, [k for k in known if k.islower()]) or did_you_mean(identifier, known)
+            raise ValueError(f"unknown metric {identifier!r}; {hint + ' ' if hint else ''}known metrics: "
+                             f"{', '.join(known)}")
         return cls(name=identifier)
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()

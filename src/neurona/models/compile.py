@@ -127,6 +127,22 @@ def make_metric(identifier: Any, spec: OutputSpec) -> Any:
     return metrics.get(identifier)
 
 
+def check_metric_names(ids: Any) -> None:
+    """Resolve every metric given by name in compile()'s `metrics` (a name, a list, a dict or a list of lists),
+    so that a typo fails at compile() with a suggestion instead of at fit()."""
+    from .. import metrics
+
+    if isinstance(ids, str):
+        if ids not in _ACCURACY:
+            metrics.get(ids)
+    elif isinstance(ids, Mapping):
+        for value in ids.values():
+            check_metric_names(value)
+    elif isinstance(ids, (list, tuple)):
+        for value in ids:
+            check_metric_names(value)
+
+
 def resolve_metrics(spec: OutputSpec, ids: Any, weighted_ids: Any, multi: bool) -> None:
     spec.metrics = []
     for group, weighted in ((ids, False), (weighted_ids, True)):

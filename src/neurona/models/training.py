@@ -67,6 +67,8 @@ class Trainer(Steps, FitLoop):
                          loss if isinstance(loss, (list, tuple)) else [loss]):
                 if item is not None:
                     losses.get(item)
+        for group in (metrics, weighted_metrics):  # likewise unknown metric names ('acuracy')
+            cmp.check_metric_names(group)
         self.loss = loss
         self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                               "weighted_metrics": weighted_metrics}

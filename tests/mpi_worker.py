@@ -1,7 +1,7 @@
 """Run by tests/test_distributed.py under `mpirun -n N`: trains the test models with distribute="mpi".
 
 Usage: mpi_worker.py MODE OUT_DIR, MODE one of
-  train     fit the MLP and the CNN for 3 epochs; rank 0 writes their weights and histories to OUT_DIR
+  train     fit the MLP and the CNN for 3 epochs, then `fit_variants`; rank 0 writes the weights and histories
   raise     rank 1 raises in epoch 2 (the others wait in the allreduce): the job must end with the error
   kill      rank 1 kills itself (SIGKILL) in epoch 2
   mismatch  rank 1 builds a wider MLP: the broadcast must refuse it
@@ -52,6 +52,48 @@ def fit(kind: str, callbacks: list | None = None, distribute: object = "mpi", wi
     return m
 
 
+class CustomStep(neurona.Sequential):
+    """A user train_step that calls optimizer.apply itself: the gradients must still be averaged."""
+
+    def train_step(self, data):
+        xb, yb = data
+        loss = self.loss_fn(yb, self(xb, training=True))
+        loss.backward()
+        weights = self.trainable_weights
+        self.optimizer.apply([v.grad for v in weights], weights)
+        for v in weights:
+            v.grad = None
+        return {"loss": loss}
+
+
+def batches(x: np.ndarray, y: np.ndarray):
+    """A repeating generator of batches of 32 (the last of each pass has 1 sample)."""
+    while True:
+        for s in range(0, len(x), 32):
+            yield x[s:s + 32], y[s:s + 32]
+
+
+def fit_variants(distribute: object = "mpi") -> dict[str, np.ndarray]:
+    """A generator with validation and EarlyStopping, and a custom train_step: final weights and logs."""
+    from neurona.callbacks import EarlyStopping
+
+    x, y = data("mlp")
+    out = {}
+    m = model("mlp")
+    m.fit(batches(x, y), steps_per_epoch=6, epochs=3, verbose=0, validation_data=(x[:50], y[:50]),
+          callbacks=[EarlyStopping(monitor="loss", patience=1)], distribute=distribute)
+    out.update({f"gen_w{i}": w for i, w in enumerate(m.get_weights())})
+    out["gen_loss"] = np.array(m.history.history["loss"])
+    out["gen_val_loss"] = np.array(m.history.history["val_loss"])
+    neurona.utils.set_random_seed(3)
+    c = CustomStep([layers.Input((12,)), layers.Dense(16, activation="relu"), layers.Dense(3, activation="softmax")])
+    c.compile(optimizer=neurona.optimizers.SGD(0.1))
+    c.loss_fn = neurona.losses.get("sparse_categorical_crossentropy")
+    c.fit(x, y, batch_size=32, epochs=3, verbose=0, distribute=distribute)
+    out.update({f"custom_w{i}": w for i, w in enumerate(c.get_weights())})
+    return out
+
+
 class Fail(Callback):
     def __init__(self, how: str, rank: int) -> None:
         super().__init__()
@@ -73,6 +115,7 @@ def main(mode: str, out: str) -> None:
             for i, w in enumerate(m.get_weights()):
                 saved[f"{kind}_w{i}"] = w
             saved[f"{kind}_loss"] = np.array(m.history.history["loss"])
+        saved.update(fit_variants())
         if distributed.rank() == 0:
             np.savez(os.path.join(out, "weights.npz"), **saved)
     elif mode in ("raise", "kill"):

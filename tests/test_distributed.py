@@ -67,6 +67,9 @@ def test_two_ranks_train_like_one_process(tmp_path):
         for i, w in enumerate(model.get_weights()):
             np.testing.assert_allclose(saved[f"{kind}_w{i}"], w, rtol=1e-5, atol=2e-6, err_msg=f"{kind} weight {i}")
         np.testing.assert_allclose(saved[f"{kind}_loss"], model.history.history["loss"], rtol=1e-5)
+    # a generator source with validation and EarlyStopping, and a user train_step, the same way
+    for key, value in mpi_worker.fit_variants(distribute=None).items():
+        np.testing.assert_allclose(saved[key], value, rtol=1e-5, atol=2e-6, err_msg=key)
 
 
 @pytest.mark.parametrize("mode", ["raise", "kill"])

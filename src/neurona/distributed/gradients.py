@@ -24,6 +24,9 @@ class GradientAverager:
 
     def __init__(self, optimizer: Any, shards: Any, bucket_bytes: int) -> None:
         self.optimizer = optimizer
+        stale = optimizer.__dict__.get("apply")
+        if isinstance(stale, GradientAverager):  # left by a fit that ended with an exception
+            stale.uninstall()
         self.original = optimizer.apply
         self.shards = shards  # .share: this rank's fraction of the current global batch
         self.bucket_bytes = bucket_bytes

@@ -26,7 +26,7 @@ def data(kind: str) -> tuple[np.ndarray, np.ndarray]:
     if kind == "mlp":  # 161 samples in batches of 32: the last batch has 1 sample, so rank 1 gets none of it
         x = rng.normal(size=(161, 12)).astype(np.float32)
         return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1)
-    x = rng.normal(size=(70, 8, 8, 1)).astype(np.float32)  # batches of 16: the last has 6 (3 + 3)
+    x = rng.normal(size=(70, 8, 8, 1)).astype(np.float32)  # batches of 16: the last has 6 (3 + 3); sample weights
     return x, (x[:, 2:6, 2:6, 0].mean(axis=(1, 2)) > 0).astype(np.int64)
 
 
@@ -47,8 +47,9 @@ def model(kind: str, width: int = 16) -> neurona.Sequential:
 def fit(kind: str, callbacks: list | None = None, distribute: object = "mpi", width: int = 16) -> neurona.Sequential:
     m = model(kind, width)
     x, y = data(kind)
+    weights = None if kind == "mlp" else np.linspace(0.5, 2.0, len(x)).astype(np.float32)  # per-sample weights
     m.fit(x, y, batch_size=32 if kind == "mlp" else 16, epochs=3, verbose=0, callbacks=callbacks,
-          distribute=distribute)
+          sample_weight=weights, distribute=distribute)
     return m
 
 

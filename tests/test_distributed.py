@@ -144,3 +144,15 @@ def test_one_rank_context_manager_equals_plain_fit():
     for a, b in zip(dist.get_weights(), plain.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert strategy.averager.steps == 3 * 5 and "apply" not in vars(dist.optimizer)
+
+
+def test_one_rank_steps_per_epoch_stream_equals_plain_fit():
+    pytest.importorskip("mpi4py")
+    x, y = mpi_worker.data("mlp")
+    runs = []
+    for distribute in ("mpi", None):
+        m = mpi_worker.model("mlp")
+        m.fit(x, y, batch_size=32, steps_per_epoch=4, epochs=3, verbose=0, distribute=distribute)
+        runs.append(m.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)

@@ -87,11 +87,13 @@ def resolve(distribute: Any) -> DataParallel | None:
 
 
 def _rank0_only(cb: Any) -> Any:
-    """What a rank other than 0 keeps of a callback: no checkpoint writing, but BackupAndRestore still restores."""
+    """What a rank other than 0 keeps of a callback: no progress bar, no checkpoint writing, but
+    BackupAndRestore still restores."""
     from ..callbacks.backup import BackupAndRestore
     from ..callbacks.checkpoint import ModelCheckpoint
+    from ..callbacks.progress import ProgbarLogger
 
-    if isinstance(cb, ModelCheckpoint):
+    if isinstance(cb, (ModelCheckpoint, ProgbarLogger)):
         return None
     if isinstance(cb, BackupAndRestore):
         return _RestoreOnly(cb)

@@ -156,3 +156,28 @@ def test_one_rank_steps_per_epoch_stream_equals_plain_fit():
         runs.append(m.get_weights())
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_cli_train_processes_2_prints_once_and_matches_one_process(tmp_path):
+    """`neurona train --processes 2` relaunches itself under mpirun; rank 0 alone prints and saves."""
+    pytest.importorskip("mpi4py")
+    if _mpirun() is None:
+        pytest.skip("mpirun not found")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 3))
+    rows = [",".join(f"{v:.4f}" for v in r) + ("," + ("a" if r[0] + r[1] > 0 else "b")) for r in x]
+    (tmp_path / "d.csv").write_text("f1,f2,f3,label\n" + "\n".join(rows) + "\n")
+    args = ["train", "d.csv", "--target", "label", "--epochs", "3", "--hidden", "8", "--report", ""]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "neurona", *args, "--processes", "2", "--model", "two.neurona"],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("model saved to two.neurona") == 1 and proc.stdout.count("Results on the test") == 1
+    one = subprocess.run([sys.executable, "-m", "neurona", *args, "--model", "one.neurona"], capture_output=True,
+                         text=True, timeout=120, env=env, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr[-3000:]
+    from neurona.models import load_model
+
+    two, one = (load_model(tmp_path / f"{name}.neurona").get_weights() for name in ("two", "one"))
+    for a, b in zip(two, one):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ctrl_c_ends_the_command():
         try:
             args = build_parser().parse_args(argv)
+            args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --processes` starts itself again
             return int(args.func(args) or 0)
         except CliError as e:
             return fail(str(e))

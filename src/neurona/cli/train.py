@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..i18n import _
-from . import tabular
+from . import tabular, train_mpi
 from .csvdata import read_csv
 from .errors import CliError
 
@@ -93,6 +95,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..labs._common import fit_options, label
     from ..utils import clear_session, set_random_seed
 
+    if args.processes > 1 and not train_mpi.inside():
+        return train_mpi.relaunch(args.processes, args.argv)
+    if not train_mpi.writes():  # ranks > 0 of a --processes run train silently
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the rest of this process)
     started = time.perf_counter()
     table = read_csv(args.data)
     drop = [c for c in (args.drop or "").split(",") if c]
@@ -143,6 +149,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     stop = EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True)
     options = fit_options(args.epochs, 1)
     options["callbacks"] = options.get("callbacks", []) + [stop]
+    if train_mpi.inside():
+        options["distribute"] = "mpi"
     history = model.fit(scale_x(x_train), scale_y(y_train), batch_size=args.batch_size, epochs=args.epochs,
                         validation_data=(scale_x(x_val), scale_y(y_val)), **options)
     epochs_run = len(history.epoch)
@@ -156,6 +164,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if text:
         print(text)
 
+    if not train_mpi.writes():
+        return 0
     model_path = Path(args.model)
     from ..saving.atomic import write_bytes_atomic
 
@@ -209,4 +219,6 @@ def add_parser(sub: Any, make: Any) -> None:
                    help=_("where to save the model (default: model.neurona)"))
     p.add_argument("--report", default="neurona-report", metavar="DIR",
                    help=_("folder of the HTML report (default: neurona-report; '' for none)"))
+    p.add_argument("--processes", type=positive_int, default=1, metavar="N",
+                   help=_("train data-parallel on N MPI processes (needs the mpi extra; default: 1)"))
     p.set_defaults(func=cmd_train)

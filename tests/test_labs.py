@@ -27,6 +27,11 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "recommender": {"worst_gain_over_baseline": 0.1},
     "text": {"lstm_accuracy": 0.9, "transformer_accuracy": 0.85},
     "attention": {"reverse_token_accuracy": 0.99, "copy_token_accuracy": 0.99},
+    "road": {"test_iou": 0.4, "pixel_accuracy": 0.8},
+    "localization": {"class_accuracy": 0.4, "mean_box_iou": 0.3},
+    "forecast": {"lstm_vs_last_value": 2.0},
+    "baby-cry": {"test_accuracy": 0.9},
+    "char-rnn": {"next_char_accuracy": 0.6, "valid_word_rate": 0.5},
 }
 
 

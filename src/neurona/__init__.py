@@ -18,13 +18,20 @@ _SUBMODULES = (
     "layers", "losses", "metrics", "models", "optimizers", "plot", "preprocessing", "pretrained", "regularizers",
     "saving",
     "sklearn", "utils",
+    "backend", "random", "variable",
 )
 _NAMES = {"Model": "models", "Sequential": "models", "Input": "layers"}
+_NAMES.update({"Variable": "variable", "Layer": "layers", "Loss": "losses", "Metric": "metrics",
+               "Optimizer": "optimizers", "Initializer": "initializers", "Regularizer": "regularizers",
+               "InputSpec": "layers", "KerasTensor": "layers"})
+_ALIASES = {"config": "backend"}  # keras.config.floatx() and friends
 
 
 def __getattr__(name: str):
     if name in _SUBMODULES:
         value = importlib.import_module(f".{name}", __name__)
+    elif name in _ALIASES:
+        value = importlib.import_module(f".{_ALIASES[name]}", __name__)
     elif name in _NAMES:
         value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
     else:
@@ -39,7 +46,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 
 __all__ = [
-    "Function", "Graph", "GradcheckError", "Input", "Model", "Sequential", "Tensor", "as_tensor",
+    "Function", "Graph", "GradcheckError", "Input", "Layer", "Model", "Sequential", "Variable", "Tensor", "as_tensor",
     "enable_grad", "function", "gradcheck", "is_grad_enabled", "no_grad", "ops", "tensor", "trace", "__version__",
     *_SUBMODULES,
 ]

@@ -70,7 +70,7 @@ class Tensor:
     tensors are available for gradient checks). Only floating tensors may require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "_index", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "creator", "_index", "name", "_keras_mask", "__weakref__")
     __array_priority__ = 100.0
 
     def __init__(

@@ -38,3 +38,13 @@ def clear_session() -> None:
 
 
 __all__ = ["Standardizer", "clear_session", "normalize", "set_random_seed", "standardize", "to_categorical"]
+
+
+# Keras 3's keras.utils data helpers (defined in neurona.preprocessing and neurona.data).
+from .data.from_directory import image_dataset_from_directory, text_dataset_from_directory  # noqa: E402
+from .data.timeseries import timeseries_dataset_from_array  # noqa: E402
+from .preprocessing.directory import array_to_img, img_to_array, load_img  # noqa: E402
+from .preprocessing.sequence import pad_sequences  # noqa: E402
+
+__all__ += ["array_to_img", "image_dataset_from_directory", "img_to_array", "load_img", "pad_sequences",
+            "text_dataset_from_directory", "timeseries_dataset_from_array"]

@@ -122,6 +122,41 @@ def _prefetch(items: Iterator[Any], size: int) -> Iterator[Any]:
         stop.set()
 
 
+def _concat(blocks: list[Any]) -> Any:
+    first = blocks[0]
+    if isinstance(first, tuple):
+        return tuple(_concat([b[i] for b in blocks]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _concat([b[k] for b in blocks]) for k in first}
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def _batched_blocks(blocks: Callable[[Key], Iterator[Any]], batch_size: int,
+                    drop_remainder: bool) -> Callable[[Key], Iterator[Any]]:
+    """Blocks of rows (disk sources) re-cut into batches: slices, one concatenation per block boundary."""
+
+    def elements(key: Key) -> Iterator[Any]:
+        pending: list[Any] = []
+        size = 0
+        for block in blocks(key):
+            rows = len(_leaves(block)[0])
+            if not rows:
+                continue
+            pending.append(block)
+            size += rows
+            if size >= batch_size:
+                flat = _concat(pending)
+                cut = size - size % batch_size
+                for start in range(0, cut, batch_size):
+                    yield _map_structure(lambda a, s=start: a[s:s + batch_size], flat)
+                pending = [_map_structure(lambda a: a[cut:], flat)] if cut < size else []
+                size -= cut
+        if size and not drop_remainder:
+            yield _concat(pending)
+
+    return elements
+
+
 class Dataset:
     """A re-iterable pipeline of elements (arrays or tuples/dicts of arrays). Build with
     ``from_tensor_slices`` or ``from_generator``; every method returns a new dataset."""
@@ -139,6 +174,8 @@ class Dataset:
         self._indices = indices
         self._passes = 0
         self._lock = threading.Lock()
+        self._blocks: Callable[[Key], Iterator[Any]] | None = None  # disk sources: blocks of rows
+        self._skips: Any = None  # disk sources: what on_error="skip" skipped
 
     # ------------------------------------------------------------------ sources
     @staticmethod
@@ -180,6 +217,75 @@ class Dataset:
                 return source
 
         return Dataset(elements, UNKNOWN if length is None else int(length))
+
+    @staticmethod
+    def from_npy_shards(files: Any, shuffle: bool = False, seed: int | None = None,
+                        on_error: str = "raise") -> Dataset:
+        """Rows of `.npy` shards read from disk one shard at a time (memory-mapped), in file order.
+
+        `files` is a list of paths, or a tuple/dict of lists for `(x, y)` elements (`(x_files, y_files)`).
+        `shuffle=True` permutes the shards and the rows inside each shard, anew every pass (seeded).
+        A shard with other row shapes or dtype than the first raises naming it (`on_error="skip"`: skipped).
+        """
+        from .sources import npy_shards
+
+        blocks, total, skips = npy_shards(files, shuffle, _seed_from(seed), on_error)
+        return Dataset._from_blocks(blocks, total, skips)
+
+    @staticmethod
+    def from_csv(paths: Any, label: str | None = None, columns: Any = None, shuffle: bool = False,
+                 seed: int | None = None, delimiter: str = ",", dtype: Any = "float32",
+                 chunk_rows: int = 4096, on_error: str = "raise") -> Dataset:
+        """Rows of CSV files (with a header line) parsed `chunk_rows` at a time; `(x, y)` when `label` names
+        the target column. `shuffle=True` permutes the files and the rows inside each chunk (seeded).
+        A file with another column set, or a line that is not numbers, raises naming the file
+        (`on_error="skip"`: skipped and counted)."""
+        from .sources import csv_files
+
+        paths = [str(paths)] if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__") else \
+            [str(p) for p in paths]
+        if not paths:
+            raise ValueError("from_csv needs at least one file")
+        blocks, total, skips = csv_files(paths, label, columns, shuffle, _seed_from(seed), delimiter, dtype,
+                                         int(chunk_rows), on_error)
+        return Dataset._from_blocks(blocks, total, skips)
+
+    @staticmethod
+    def from_image_folder(root: Any, image_size: tuple[int, int], color_mode: str = "rgb", shuffle: bool = False,
+                          seed: int | None = None, on_error: str = "raise") -> Dataset:
+        """`(image, class index)` elements from `root/<class>/<file>` (Pillow), decoded one at a time as the
+        pass reaches them; the classes are the sorted sub-folder names (`ds.class_names`). An image that
+        fails to decode raises naming it (`on_error="skip"`: skipped and counted)."""
+        from .sources import image_folder
+
+        elements, total, skips, classes = image_folder(str(root), tuple(image_size), color_mode, shuffle,
+                                                       _seed_from(seed), on_error)
+        ds = Dataset(elements, total)
+        ds.class_names = classes
+        ds._skips = skips
+        return ds
+
+    @staticmethod
+    def _from_blocks(blocks: Callable[[Key], Iterator[Any]], cardinality: int, skips: Any = None) -> Dataset:
+        def elements(key: Key) -> Iterator[Any]:
+            for block in blocks(key):
+                leaves = _leaves(block)
+                for i in range(len(leaves[0])):
+                    yield _map_structure(lambda a, i=i: a[i], block)
+
+        ds = Dataset(elements, cardinality)
+        ds._blocks = blocks
+        ds._skips = skips
+        return ds
+
+    @property
+    def skipped(self) -> int:
+        """Items a disk source (or a dataset made from one) skipped with on_error="skip", over all passes so far."""
+        return 0 if self._skips is None else self._skips.total
+
+    def _derived(self, ds: Dataset) -> Dataset:
+        ds._skips = self._skips  # a transformed disk source still reports what its source skipped
+        return ds
 
     @staticmethod
     def _from_indices(arrays: Any, indices: Callable[[Key], Iterator[np.ndarray]], cardinality: int) -> Dataset:
@@ -242,7 +348,8 @@ class Dataset:
                         yield np.array([i])
             return Dataset._from_indices(self._arrays, indices, self._cardinality)
         source = self._elements
-        return Dataset(lambda key: _shuffle_buffer(source(key), buffer_size, rng(key)), self._cardinality)
+        return self._derived(Dataset(lambda key: _shuffle_buffer(source(key), buffer_size, rng(key)),
+                                     self._cardinality))
 
     def batch(self, batch_size: int, drop_remainder: bool = False) -> Dataset:
         """Group consecutive elements into batches (stacked arrays, same structure)."""
@@ -271,6 +378,8 @@ class Dataset:
                     yield _map_structure(lambda a: a[idx], arrays)
 
             return Dataset(elements, count)
+        if self._blocks is not None:
+            return self._derived(Dataset(_batched_blocks(self._blocks, batch_size, drop_remainder), count))
         source = self._elements
 
         def grouped(key: Key) -> Iterator[Any]:
@@ -280,7 +389,7 @@ class Dataset:
                     return
                 yield _stack(group)
 
-        return Dataset(grouped, count)
+        return self._derived(Dataset(grouped, count))
 
     def map(self, map_func: Callable[..., Any], num_parallel_calls: Any = None) -> Dataset:
         """Apply ``map_func`` to every element (a tuple element is unpacked into arguments, as in tf.data)."""
@@ -290,14 +399,14 @@ class Dataset:
             for e in source(key):
                 yield map_func(*e) if isinstance(e, tuple) else map_func(e)
 
-        return Dataset(mapped, self._cardinality)
+        return self._derived(Dataset(mapped, self._cardinality))
 
     def prefetch(self, buffer_size: int = 1) -> Dataset:
         """Prepare up to `buffer_size` elements on a background thread while the model trains."""
         if not isinstance(buffer_size, (int, np.integer)) or buffer_size < 1:
             buffer_size = 1  # tf's AUTOTUNE (-1) and friends: one ahead is what a single thread can do
         source = self._elements
-        return Dataset(lambda key: _prefetch(source(key), int(buffer_size)), self._cardinality)
+        return self._derived(Dataset(lambda key: _prefetch(source(key), int(buffer_size)), self._cardinality))
 
     def repeat(self, count: int | None = None) -> Dataset:
         """Repeat the dataset `count` times (forever when None); each repetition is a new pass (new shuffle)."""
@@ -321,7 +430,7 @@ class Dataset:
             for r in passes():
                 yield from source((*key, r))
 
-        return Dataset(elements, total)
+        return self._derived(Dataset(elements, total))
 
     def take(self, count: int) -> Dataset:
         """The first `count` elements (all of them if count is -1)."""
@@ -350,4 +459,4 @@ class Dataset:
 
             return Dataset._from_indices(self._arrays, indices, total)
         source = self._elements
-        return Dataset(lambda key: itertools.islice(source(key), start, stop), total)
+        return self._derived(Dataset(lambda key: itertools.islice(source(key), start, stop), total))

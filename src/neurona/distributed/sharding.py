@@ -92,13 +92,19 @@ class Sharded:
             yield self._take(idx)
 
     def _take(self, idx: Any) -> tuple[Any, Any, Any]:
+        """The rows `idx` (a slice or indices) through the source's per-batch gatherers, which convert the
+        dtype as a one-process fit does; plain arrays for a source without them."""
         src = self.source
+        x_rows, y_rows = getattr(src, "_x_rows", None), getattr(src, "_y_rows", None)
 
-        def pick(a: np.ndarray) -> np.ndarray:
+        def pick(a: Any, rows: Any = None) -> np.ndarray:
+            if rows is not None:
+                return rows.slice(idx.start, idx.stop) if isinstance(idx, slice) else rows.take(idx)
             return a[idx] if isinstance(idx, slice) else np.take(a, idx, axis=0)
 
-        xb = pick(src.xs[0]) if src.single else [pick(x) for x in src.xs]
-        return xb, None if src.ys is None else [pick(y) for y in src.ys], None if src.sw is None else pick(src.sw)
+        xs = [pick(x, None if x_rows is None else x_rows[i]) for i, x in enumerate(src.xs)]
+        ys = None if src.ys is None else [pick(y, None if y_rows is None else y_rows[i]) for i, y in enumerate(src.ys)]
+        return xs[0] if src.single else xs, ys, None if src.sw is None else pick(src.sw)
 
     # ------------------------------------------------------------------ batches from generators
     def _cut(self, x: Any, ys: Any, sw: Any) -> tuple[Any, Any, Any] | None:

@@ -29,7 +29,9 @@ _KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 _IGNORABLE = {"sparse": False, "ragged": False, "optional": False, "activity_regularizer": None,
               "kernel_constraint": None, "bias_constraint": None, "beta_constraint": None, "gamma_constraint": None,
               "depthwise_constraint": None, "pointwise_constraint": None, "synchronized": False, "renorm": False,
-              "renorm_clipping": None, "lora_rank": None, "lora_alpha": None, "quantization_config": None}
+              "renorm_clipping": None, "lora_rank": None, "lora_alpha": None, "quantization_config": None,
+              "recurrent_constraint": None, "stateful": False, "unroll": False, "zero_output_for_mask": False,
+              "recurrent_dropout": 0.0, "seed": None, "dropout": 0.0}
 _IGNORED_WHEN_UNUSED = {"renorm_momentum"}  # meaningful only with renorm=True, which is refused above
 _BASE_ARGS = {"trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size"}
 
@@ -126,6 +128,39 @@ def _activation_layer(class_name: str, config: dict[str, Any], where: str) -> tu
     return "Activation", {**base, "activation": "relu" if cap is None else "relu6"}
 
 
+class _SafeMode:
+    """Whether the load in progress refuses Lambda layers (Keras's `safe_mode`)."""
+
+    enabled = True
+
+
+def _lambda_config(config: dict[str, Any], where: str, custom_objects: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A Keras Lambda layer's config, its function taken from `custom_objects` (stored code is never run)."""
+    import warnings
+
+    if _SafeMode.enabled:
+        raise UnsafeFileError(f"{where} is a Lambda layer, whose function is stored as Python code; it is refused "
+                              f"in safe mode. If you trust the file, pass safe_mode=False and the function itself "
+                              f"in custom_objects={{{config.get('name', 'lambda')!r}: fn}}")
+    function = config.get("function")
+    fn_name = function.get("config") if isinstance(function, dict) else function
+    if isinstance(function, dict) and function.get("class_name") == "__lambda__":
+        fn_name = config.get("name")
+    candidates = [n for n in (fn_name, config.get("name")) if isinstance(n, str)]
+    found = next((n for n in candidates if n in (custom_objects or {})), None)
+    if found is None:
+        raise ValueError(f"{where}: neurona never runs the code stored in a file; pass the function as "
+                         f"custom_objects={{{candidates[-1] if candidates else 'name'!r}: fn}}")
+    warnings.warn(f"{where}: safe_mode=False, using custom_objects[{found!r}] as the Lambda's function "
+                  f"(the file's stored code is ignored)", stacklevel=4)
+    out = {k: v for k, v in config.items() if k in ("name", "trainable", "dtype", "arguments")}
+    shape = config.get("output_shape")
+    if isinstance(shape, (list, tuple)):
+        out["output_shape"] = shape
+    out["function"] = found
+    return out
+
+
 def translate_layer(spec: Mapping[str, Any], custom_objects: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One Keras layer spec -> neurona's {"class_name", "config"} (plus name and inbound nodes in graphs)."""
     from ..layers import base as layer_base
@@ -143,8 +178,19 @@ def translate_layer(spec: Mapping[str, Any], custom_objects: Mapping[str, Any] |
     else:
         if class_name in ("ReLU", "Softmax"):
             class_name, config = _activation_layer(class_name, config, where)
-        cls = (custom_objects or {}).get(class_name) or layer_base.get(class_name)
-        accepted = set(inspect.signature(cls.__init__).parameters) | _BASE_ARGS
+        if class_name == "Lambda":
+            config = _lambda_config(config, where, custom_objects)
+        cls = (custom_objects or {}).get(class_name)
+        if cls is None:
+            try:
+                cls = layer_base.get(class_name)
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"{where}: unknown layer class {class_name!r}; neurona builds only the layers it "
+                                 f"registers (or those passed in custom_objects) ({exc})") from None
+        accepted = set(_BASE_ARGS)
+        for klass in cls.__mro__:  # arguments a base class takes through **kwargs count too
+            if "__init__" in vars(klass):
+                accepted |= set(inspect.signature(klass.__init__).parameters) - {"self", "args", "kwargs"}
         new = {}
         for key, value in config.items():
             if key == "dtype":
@@ -192,9 +238,14 @@ def model_from_keras_config(spec: Mapping[str, Any], custom_objects: Mapping[str
     return cls.from_config(config, custom_objects=dict(custom_objects or {}))
 
 
-def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None) -> Any:
+def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None,
+                     safe_mode: bool = True) -> Any:
     """A model saved by Keras (`model.save('m.keras')` or a legacy full-model `.h5`) as a neurona model, with
     its weights. The model is returned uncompiled: call `compile()` before training it further.
+
+    The config is parsed as JSON and only registered classes are built. A Lambda layer (whose function Keras
+    stores as Python code) is refused unless `safe_mode=False`; even then the stored code is never run: the
+    function comes from `custom_objects`, under the layer's name, with a warning.
     """
     from .keras_h5 import assign_from_h5, open_h5
 
@@ -219,7 +270,11 @@ def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, A
     try:
         if not isinstance(spec, dict):
             raise UnsafeFileError(f"{source}: the model config is not a JSON object")
-        model = model_from_keras_config(spec, custom_objects)
+        _SafeMode.enabled, previous = bool(safe_mode), _SafeMode.enabled
+        try:
+            model = model_from_keras_config(spec, custom_objects)
+        finally:
+            _SafeMode.enabled = previous
         assign_from_h5(model, h5, name)
     finally:
         h5.close()

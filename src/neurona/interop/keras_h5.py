@@ -250,6 +250,8 @@ def _assign_v3(container: Any, group: Any, source: str, path: str, skip_mismatch
             yield from _assign_v3(layer, own_layers, source, f"{where}/layers", skip_mismatch)
             continue
         stored = _vars(sub, source, where)
+        if not stored and "cell" in sub:  # Keras 3 keeps a recurrent layer's weights in its cell
+            stored = _vars(sub["cell"], source, f"{where}/cell")
         own = layer.weights
         if len(stored) != len(own):
             if skip_mismatch:

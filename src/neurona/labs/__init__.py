@@ -87,6 +87,26 @@ LABS: tuple[Lab, ...] = (
         N_("One MultiHeadAttention head learns to reverse and to copy sequences of digits; the picture of its "
            "weights shows which input position each output position reads."),
         "002", "docs/attention.md"),
+    Lab("road", "road", N_("Road segmentation with a U-Net"),
+        N_("A U-Net marks the road pixel by pixel in synthetic aerial scenes (curved roads, lane marks, "
+           "shadows, noise); intersection over union on held-out scenes, and image / truth / prediction."),
+        "002", "docs/road_lab.md"),
+    Lab("localization", "localization", N_("Object localisation: a class and a box"),
+        N_("A CNN with two heads names the one object in a cluttered image (softmax) and draws its box "
+           "(regression), trained with weighted losses; class accuracy and box IoU on held-out images."),
+        "002", "docs/localization_lab.md"),
+    Lab("forecast", "forecast", N_("Forecast a seasonal series"),
+        N_("An LSTM predicts a noisy series with a trend and two seasons four steps ahead, against a dense "
+           "window model and the last-value baseline; a plot of the forecasts against the truth."),
+        "003", "docs/sequences_lab.md"),
+    Lab("baby-cry", "baby_cry", N_("Is the baby crying?"),
+        N_("Cries, noise and speech-like sounds generated as audio and saved as WAV files become log-mel "
+           "spectrograms that a small CNN classifies."),
+        "001", "docs/sequences_lab.md"),
+    Lab("char-rnn", "char_rnn", N_("Generate text character by character"),
+        N_("An LSTM learns to predict the next character of a text and then writes new text by sampling "
+           "its own predictions."),
+        "003", "docs/sequences_lab.md"),
 )
 
 CORE = tuple(lab.name for lab in LABS if lab.core)

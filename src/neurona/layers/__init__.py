@@ -34,7 +34,7 @@ from .merge import (
 # Modules of this package that hold other layer families (written by their own issues).
 _FAMILIES = ("conv", "pooling", "normalization", "reshaping", "regularization", "recurrent", "attention",
              "embedding", "augmentation", "preprocessing", "activation", "noise",
-             "positional", "transformer", "text")
+             "positional", "transformer", "text", "masking", "conv_lstm", "spectrogram")
 
 
 def _family_modules() -> list[Any]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, no_grad
+from .masks import get_mask, masked_call, set_mask  # noqa: F401  (re-exported: models import them from here)
 from .symbolic import (  # noqa: F401  (re-exported: layers import them from here)
     InputSpec,
     KerasTensor,
@@ -101,6 +102,15 @@ def format_shape(shape: Any) -> str:
     return str(tuple(shape)) if not isinstance(shape, list) else str([tuple(s) for s in shape])
 
 
+def _check_weight_kwargs(layer: Any, kwargs: dict[str, Any]) -> None:
+    """Keras's extra add_weight arguments: accepted at their defaults, refused otherwise."""
+    for key, value in kwargs.items():
+        if key in ("constraint",) and value is None or key in ("autocast", "aggregation", "synchronization",
+                                                                 "use_resource", "experimental_autocast"):
+            continue
+        raise TypeError(f"{type(layer).__name__} '{layer.name}': add_weight({key}={value!r}) is not supported")
+
+
 # ----------------------------------------------------------------------------- the Layer
 class Layer:
     """Base class of every layer: weights, lazy build, config, and the functional-graph bookkeeping.
@@ -113,12 +123,18 @@ class Layer:
     cast_inputs = True  # convert NumPy inputs to the layer's dtype (Embedding keeps integers)
     _call_has_training = True
     _wrap_build = True  # Model builds differently and opts out
+    supports_masking = False  # True: an input mask passes through unchanged (see compute_mask)
+    _call_has_mask = False  # whether `call` takes a `mask=` argument (then it receives the propagated mask)
+    _makes_masks = False  # whether the class overrides compute_mask (then outputs always get its mask)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
         if "call" in cls.__dict__:
-            cls._call_has_training = "training" in inspect.signature(cls.call).parameters
+            params = inspect.signature(cls.call).parameters
+            cls._call_has_training = "training" in params
+            cls._call_has_mask = "mask" in params
+        cls._makes_masks = cls.compute_mask is not Layer.compute_mask
         if "build" in cls.__dict__ and cls._wrap_build:
             cls.build = _built_after(cls.__dict__["build"])
 
@@ -167,14 +183,21 @@ class Layer:
         object.__setattr__(self, name, value)
 
     # ----------------------------------------------------------------- weights
-    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   regularizer: Any = None, trainable: bool = True, dtype: Any = None) -> Tensor:
-        """Create a weight (a Tensor named '<layer>/<name>') and track it (zeros under `deferred_initialization`)."""
-        from .. import initializers, regularizers
+    def add_weight(self, name: str | None = None, shape: Sequence[int] = (), initializer: Any = "glorot_uniform",
+                   regularizer: Any = None, trainable: bool = True, dtype: Any = None, **kwargs: Any) -> Tensor:
+        """Create a weight (a Variable named '<layer>/<name>') and track it (zeros under `deferred_initialization`).
 
+        Keras 3's keyword form `add_weight(shape=..., initializer=..., name=None)` works too.
+        """
+        from .. import initializers, regularizers
+        from ..variable import Variable
+
+        _check_weight_kwargs(self, kwargs)
+        if name is None:
+            name = f"variable_{len(self._trainable_weights) + len(self._non_trainable_weights)}"
         shape = tuple(int(s) for s in shape)
         dtype = np.dtype(dtype or self.dtype)
-        init = initializers.get(initializer)
+        init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         if init is None or _Init.deferred:
             value = np.zeros(shape, dtype)
         else:
@@ -184,7 +207,7 @@ class Layer:
                              f"{value.shape}, expected {shape}")
         if not value.flags.writeable or not value.flags.c_contiguous:
             value = np.ascontiguousarray(value).copy()
-        w = Tensor(value, name=f"{self.name}/{name}")
+        w = Variable.wrap(value, name=f"{self.name}/{name}", trainable=trainable)
         if trainable and dtype.kind == "f":
             w.requires_grad = self._trainable
             self._trainable_weights.append(w)
@@ -194,6 +217,12 @@ class Layer:
         if reg is not None:
             self._regularizers.append((reg, w))
         return w
+
+    def add_variable(self, shape: Sequence[int] = (), initializer: Any = "zeros", dtype: Any = None,
+                     trainable: bool = True, name: str | None = None, **kwargs: Any) -> Tensor:
+        """Keras 3's `add_variable`: `add_weight` with the arguments in Keras's order."""
+        return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=trainable, dtype=dtype,
+                               **kwargs)
 
     @property
     def trainable(self) -> bool:
@@ -333,13 +362,13 @@ class Layer:
             self._build_for(shapes)
         self._check_input(shapes)
         self._added_losses = []
-        if self._call_has_training:
-            return self.call(inputs, *args, training=bool(training), **kwargs)
-        return self.call(inputs, *args, **kwargs)
+        return masked_call(self, _call_of(self))(inputs, bool(training), *args, **kwargs)
 
     def _convert(self, inputs: Any) -> Any:
         if isinstance(inputs, Tensor):
             return inputs
+        if isinstance(inputs, dict):
+            return {k: self._convert(t) for k, t in inputs.items()}
         if isinstance(inputs, (list, tuple)):
             return [self._convert(t) for t in inputs]
         arr = np.asarray(inputs)
@@ -362,6 +391,10 @@ class Layer:
         outputs = _make_symbolic(out_shapes, dtype)
         Node(self, inputs if not isinstance(inputs, tuple) else list(inputs), outputs, kwargs or None)
         return outputs
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask this layer's output carries: the input's when `supports_masking`, else None (Keras)."""
+        return mask if self.supports_masking else None
 
     # ----------------------------------------------------------------- graph info
     @property
@@ -408,6 +441,14 @@ def _built_after(build: Callable[..., None]) -> Callable[..., None]:
             self._build_shape = input_shape
 
     return wrapper
+
+
+def _call_of(layer: Layer) -> Callable[..., Any]:
+    """layer.call as f(inputs, training, ...), for layers whose call takes no `training` argument too."""
+    if layer._call_has_training:
+        return layer.call
+    call = layer.call
+    return lambda x, *args, training=False, **kw: call(x, *args, **kw)
 
 
 def _make_symbolic(shapes: Any, dtype: Any) -> Any:

@@ -86,6 +86,8 @@ class Dense(Layer):
     [[11.0, 11.0]]
     """
 
+    supports_masking = True
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs: Any) -> None:
@@ -146,6 +148,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function by name ('relu', 'softmax', ...) or a callable."""
 
+    supports_masking = True
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         from .. import activations
 
@@ -167,6 +171,8 @@ class Dropout(Layer):
 
     At inference it is the identity ("inverted" dropout, as Keras).
     """
+
+    supports_masking = True
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
                  **kwargs: Any) -> None:

@@ -95,6 +95,8 @@ def _is_symbolic(inputs: Any) -> bool:
 
 
 def _shapes(inputs: Any) -> Any:
+    if isinstance(inputs, dict):  # a subclassed model called with named inputs, as Keras allows
+        return {k: _shapes(v) for k, v in inputs.items()}
     if isinstance(inputs, (list, tuple)):
         return [_shapes(t) for t in inputs]
     return tuple(inputs.shape)
@@ -102,6 +104,8 @@ def _shapes(inputs: Any) -> Any:
 
 def _batchless(shape: Any) -> Any:
     """The shape a layer is built with: the batch axis set to None."""
+    if isinstance(shape, dict):
+        return {k: _batchless(v) for k, v in shape.items()}
     if isinstance(shape, list):
         return [_batchless(s) for s in shape]
     return (None,) + tuple(shape[1:]) if len(shape) else tuple(shape)

@@ -54,6 +54,7 @@ from .regression import (
     mean_squared_logarithmic_error,
 )
 from .regression import MeanSquaredErrorMean as MeanSquaredErrorMean
+from .segmentation import Dice, dice
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -87,6 +88,8 @@ _NAMES: dict[str, type[Loss]] = {
     "kullback_leibler_divergence": KLDivergence, "logcosh": LogCosh, "huber_loss": Huber,
     "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
 }
+_CLASSES["Dice"], _FUNCTIONS[dice] = Dice, Dice  # segmentation
+_NAMES.update(Dice=Dice, dice=Dice)
 
 
 def serialize(loss: Loss) -> dict[str, Any]:

@@ -10,13 +10,15 @@ probabilities of the positive class, thresholded at 0.5.
 Stateful metrics (Keras 3's names and values): `Mean`, `Sum`, `Accuracy`, `BinaryAccuracy`,
 `CategoricalAccuracy`, `SparseCategoricalAccuracy`, `TopKCategoricalAccuracy`, `SparseTopKCategoricalAccuracy`,
 `Precision`, `Recall`, `F1Score`, `AUC`, `MeanSquaredError`, `MeanAbsoluteError`, `RootMeanSquaredError`,
-`R2Score`; `get(identifier)` resolves what compile() receives.
+`R2Score`; segmentation: `IoU`, `MeanIoU`, `BinaryIoU`, `Dice`; `get(identifier)` resolves what compile() receives.
 
 This package imports nothing from neurona above the engine: it works on NumPy arrays.
 """
 
 from ._inputs import UndefinedMetricWarning
+from .boxes import box_iou
 from .confusion import AUC, F1Score, FBetaScore, Precision, Recall
+from .counts import FalseNegatives, FalsePositives, TrueNegatives, TruePositives
 from .functions import (
     accuracy,
     confusion_matrix,
@@ -30,6 +32,7 @@ from .ranking import auc, log_loss, roc_auc, roc_curve, top_k_accuracy
 from .registry import deserialize, get, serialize
 from .regression import mean_absolute_error, mean_squared_error, pearson_r, r2_score, root_mean_squared_error
 from .report import classification_report, report
+from .segmentation import BinaryIoU, Dice, IoU, MeanIoU
 from .stateful import (
     Accuracy,
     ArrayMetric,
@@ -69,4 +72,6 @@ __all__ = [
     "mean_absolute_error", "mean_squared_error", "pearson_r", "precision", "precision_recall_fscore_support",
     "precision_score", "r2_score", "recall", "recall_score", "report", "roc_auc", "roc_auc_score", "roc_curve",
     "root_mean_squared_error", "serialize", "top_k_accuracy", "top_k_accuracy_score",
+    "BinaryIoU", "Dice", "IoU", "MeanIoU", "box_iou",
+    "FalseNegatives", "FalsePositives", "TrueNegatives", "TruePositives",
 ]

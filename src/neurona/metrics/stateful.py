@@ -11,6 +11,8 @@ import re
 
 import numpy as np
 
+from .variables import MetricState
+
 _REGISTRY: dict[str, type] = {}
 EPSILON = 1e-7  # Keras's backend.epsilon(), used where Keras uses it so values agree
 
@@ -34,7 +36,7 @@ def squeeze_or_expand(x1: np.ndarray, x2: np.ndarray, expand_rank_1: bool = True
     return x1, x2
 
 
-class Metric:
+class Metric(MetricState):
     """Base of the stateful metrics: subclasses implement update_state, result and reset_state.
 
     `direction` is "up" when larger is better, "down" otherwise (EarlyStopping's mode="auto" uses it).
@@ -50,7 +52,10 @@ class Metric:
     def __init__(self, name: str | None = None, dtype: str = "float32"):
         self.name = name or _snake(type(self).__name__)
         self.dtype = dtype
-        self.reset_state()
+        if type(self).reset_state.__module__.startswith("neurona."):
+            # neurona's metrics create their state in reset_state; a user's override (Keras 3 style) resets
+            # variables that its own __init__ has not made yet, and Keras never calls it from __init__.
+            self.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         raise NotImplementedError
@@ -58,8 +63,6 @@ class Metric:
     def result(self):
         raise NotImplementedError
 
-    def reset_state(self) -> None:
-        raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
         """Update with one batch and return the result so far (as calling a Keras metric does)."""

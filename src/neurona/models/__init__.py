@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cloning import clone_model
 from .model import Model, model_from_json
 from .sequential import Sequential
 
@@ -23,4 +24,4 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
     return _saving("load_model")(filepath, custom_objects=custom_objects, compile=compile, **kwargs)
 
 
-__all__ = ["Model", "Sequential", "load_model", "model_from_json"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json"]

@@ -23,17 +23,18 @@ def _key(arr: np.ndarray) -> tuple[Any, ...]:
     return arr.__array_interface__["data"][0], arr.shape, arr.strides, arr.dtype.str
 
 
-def check_finite_once(arr: np.ndarray, name: str) -> None:
-    """`check_finite(arr, name)`, skipped for an array that already passed it unchanged in shape and place."""
+def check_finite_once(arr: np.ndarray, name: str, dtype: Any = None) -> None:
+    """`check_finite(arr, name, dtype)`, skipped for an array that already passed it unchanged in shape and place."""
+    key = (*_key(arr), None if dtype is None else np.dtype(dtype).str)
     entry = _SEEN.get(id(arr))
-    if entry is not None and entry[0]() is arr and entry[1] == _key(arr):
+    if entry is not None and entry[0]() is arr and entry[1] == key:
         return
-    check_finite(arr, name)
+    check_finite(arr, name, dtype)
     if arr.dtype.kind != "f" or arr.base is not None and not arr.flags.owndata and arr.size < 4096:
         return  # small views (batches cut from a bigger array) are cheap to check and short-lived
     if len(_SEEN) >= _LIMIT:
         _SEEN.clear()
-    _SEEN[id(arr)] = (weakref.ref(arr), _key(arr))
+    _SEEN[id(arr)] = (weakref.ref(arr), key)
 
 
 __all__ = ["check_finite_once"]

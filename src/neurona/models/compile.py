@@ -97,8 +97,23 @@ def fuse(spec: OutputSpec, activation_name: str | None) -> None:
         return
     fused = losses.fused(spec.loss, activation_name)
     if fused is not None:
-        spec.loss_fn = fused
+        spec.loss_fn = _unfused_when_masked(fused, spec.loss, activation_name)
         spec.fused = activation_name
+
+
+def _unfused_when_masked(fused: Any, loss: Any, activation_name: str) -> Any:
+    """The fused loss, except on logits that carry a Keras mask: then the activation and the (masked) loss."""
+    from .. import activations
+
+    def loss_fn(y_true: Any, logits: Any, sample_weight: Any = None) -> Any:
+        mask = getattr(logits, "_keras_mask", None)
+        if mask is None:
+            return fused(y_true, logits, sample_weight)
+        probs = activations.get(activation_name)(logits)
+        probs._keras_mask = mask
+        return loss(y_true, probs, sample_weight)
+
+    return loss_fn
 
 
 def make_metric(identifier: Any, spec: OutputSpec) -> Any:
@@ -136,7 +151,7 @@ def resolve_metrics(spec: OutputSpec, ids: Any, weighted_ids: Any, multi: bool) 
 # ----------------------------------------------------------------------------- label checks
 def prepare_targets(spec: OutputSpec, y: np.ndarray, dtype: Any) -> np.ndarray:
     """Targets in the form the loss and metrics expect, converted once: (n,) -> (n, 1) for one-unit
-    outputs, integer labels kept as integers for sparse losses."""
+    outputs, integer labels kept as integers for sparse losses (`dtype=None`: no float conversion here)."""
     y = np.asarray(y)
     out_nd = len(spec.shape) if spec.shape is not None else None
     if spec.loss_kind in _SPARSE:
@@ -147,7 +162,7 @@ def prepare_targets(spec: OutputSpec, y: np.ndarray, dtype: Any) -> np.ndarray:
         return y
     if out_nd is not None and y.ndim == out_nd - 1 and spec.shape[-1] == 1:
         y = y[..., None]
-    if y.dtype.kind in "biuf" and y.dtype != dtype:
+    if dtype is not None and y.dtype.kind in "biuf" and y.dtype != dtype:  # None: converted per batch later
         y = y.astype(dtype)
     return y
 

@@ -67,7 +67,8 @@ class Inference:
             data: Any = _Unbounded(x, self._batch_converter(None, with_y=True))  # read until it ends
         else:
             data = self._make_batches(x, y, sample_weight, None, batch_size, False, steps, what="x",
-                                      require_y=not self._overrides("test_step"))
+                                      require_y=not self._overrides("test_step"),
+                                      reuse=not self._overrides("test_step"))
         cbl = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=data.steps)
         logs = self._test_loop(data, cbl)
         if return_dict:
@@ -83,8 +84,8 @@ class Inference:
         if steps is not None:
             steps = _positive_int(steps, "steps")
         if is_array_like(x):
-            xs = self._prepare_x(x, check=True)
-            data: Any = ArrayBatches(xs, None, None, batch_size, False, steps)
+            xs = self._prepare_x(x, check=True, convert=False)
+            data: Any = ArrayBatches(xs, None, None, batch_size, False, steps, dtype=self._dtype())
         else:
             data = IterableBatches(x, steps, self._batch_converter(None, with_y=False), "x") \
                 if hasattr(x, "__len__") or steps is not None else _Unbounded(x, self._batch_converter(None, False))

@@ -154,11 +154,13 @@ class FitLoop:
                 raise ValueError("validation_split needs arrays; with a generator or dataset pass validation_data")
             x, y, sample_weight, val_x, val_y, val_sw = self._split(x, y, sample_weight, validation_split)
         # a custom train_step may learn from x alone (autoencoders)
-        train = self._make_batches(x, y, sample_weight, class_weight, batch_size, shuffle, steps, require_y=not custom)
+        train = self._make_batches(x, y, sample_weight, class_weight, batch_size, shuffle, steps, require_y=not custom,
+                                   reuse=not custom)  # the built-in step is done with a batch before the next
         val = None
         if val_x is not None:
+            custom_test = self._overrides("test_step")
             val = self._make_batches(val_x, val_y, val_sw, None, validation_batch_size, False, validation_steps,
-                                     what="validation_data", require_y=not self._overrides("test_step"))
+                                     what="validation_data", require_y=not custom_test, reuse=not custom_test)
         return train, val
 
     def _run_epochs(self, run: _Run, initial_epoch: int) -> bool:
@@ -197,6 +199,9 @@ class FitLoop:
         if getattr(run.train, "exhausted", False):
             self.stop_training = True
         run.logs = dict(run.batch_logs) if run.custom else self._current_logs()
+        skipped = getattr(getattr(run.train, "source", None), "skipped", 0)  # disk sources with on_error="skip"
+        if isinstance(skipped, int) and skipped:
+            run.logs["skipped"] = skipped
         if run.val is not None and self._validate_now(epoch, run.validation_freq):
             val_logs = self._test_loop(run.val, cbl)
             run.logs.update({f"val_{k}": v for k, v in val_logs.items()})

@@ -20,6 +20,7 @@ from ..layers.core import Activation
 from ..tensor import Tensor, no_grad
 from .evaluation import Inference
 from .functional import Graph, graph_config, rebuild_graph
+from .leniency import adjust_input_rank, adjust_shapes
 from .training import Trainer
 
 
@@ -107,7 +108,7 @@ class Model(Trainer, Inference, Layer):
         if self._graph is None:
             raise NotImplementedError(f"{type(self).__name__} subclasses Model without inputs/outputs: it must "
                                       f"define call(self, inputs, training=False)")
-        outs = self._graph.run(self._plan, _as_tensors(inputs), training)
+        outs = self._graph.run(self._plan, adjust_input_rank(self._input_shapes(), _as_tensors(inputs)), training)
         return outs[0] if self._single_output else outs
 
     def _make_forward(self, logits_outputs: Sequence[int]) -> Callable[[Any, bool], list[Tensor]]:
@@ -117,7 +118,10 @@ class Model(Trainer, Inference, Layer):
 
             def forward_subclass(x: Any, training: bool) -> list[Tensor]:
                 xs = _as_tensors(x)
-                out = call(xs[0] if len(xs) == 1 else xs, training=training)
+                if getattr(self, "_dict_inputs", False):
+                    out = call(dict(zip(self.input_names, xs)), training=training)
+                else:
+                    out = call(xs[0] if len(xs) == 1 else xs, training=training)
                 return [out] if isinstance(out, Tensor) else list(out)
 
             return forward_subclass
@@ -187,7 +191,7 @@ class Model(Trainer, Inference, Layer):
         self._check_shapes([a.shape for a in xs], "data")
 
     def _check_input(self, shapes: Any) -> None:
-        self._check_shapes(shapes if isinstance(shapes, list) else [shapes])
+        self._check_shapes(adjust_shapes(self._input_shapes(), shapes if isinstance(shapes, list) else [shapes]))
 
     def _build_from_data(self, xs: list[np.ndarray]) -> None:
         shapes = [(None,) + tuple(a.shape[1:]) for a in xs]
@@ -198,7 +202,12 @@ class Model(Trainer, Inference, Layer):
         if self._graph is not None:
             return
 
+        if isinstance(input_shape, dict):  # named inputs: fit/predict take them as a dict by these names
+            self.input_names, self._dict_inputs = list(input_shape), True
+
         def zeros(shape: Any) -> Any:
+            if isinstance(shape, dict):
+                return {k: zeros(v) for k, v in shape.items()}
             if isinstance(shape, list):
                 return [zeros(s) for s in shape]
             return Tensor(np.zeros([1 if s is None else s for s in shape], dtype=self.dtype))

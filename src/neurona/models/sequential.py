@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.base import Layer, SymbolicTensor, _batchless
+from ..layers.base import Layer, SymbolicTensor, _batchless, masked_call
 from ..layers.core import InputLayer
 from ..tensor import Tensor
 from .functional import Graph, _call_of
@@ -137,7 +137,8 @@ class Sequential(Model):
         calls = list(self._calls)
         if logits_outputs:
             last = self._layers[-1]
-            calls[-1] = last.call_logits if hasattr(last, "call_logits") else (lambda x, training=False: x)
+            calls[-1] = (masked_call(last, last.call_logits) if hasattr(last, "call_logits")
+                         else (lambda x, training=False: x))
 
         def forward(x: Any, training: bool) -> list[Tensor]:
             x = Tensor(x) if isinstance(x, np.ndarray) else _as_tensors(x)[0]

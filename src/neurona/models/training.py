@@ -27,6 +27,7 @@ from .data import (
     unpack_batch,
 )
 from .fit_loop import FitLoop, _positive_int, _verbose
+from .leniency import adjust_input_rank
 from .steps import Steps
 
 __all__ = ["Trainer", "_positive_int", "_verbose"]
@@ -149,28 +150,31 @@ class Trainer(Steps, FitLoop):
         return np.dtype(self.dtype)
 
     # ----------------------------------------------------------------- data preparation
-    def _prepare_x(self, x: Any, check: bool, label: str = "x") -> list[np.ndarray]:
+    def _prepare_x(self, x: Any, check: bool, label: str = "x", convert: bool = True) -> list[np.ndarray]:
+        """x as arrays, checked; `convert=False` leaves the dtype to the batches (converted per batch)."""
         xs = [as_array(a, label) for a in split_structure(x, self.input_names, label)]
+        xs = adjust_input_rank(self._input_shapes(), xs)  # Keras: (N, 28, 28) for Input((28, 28, 1))
         if not self.built:
             self._build_from_data(xs)
-        dtype = self._dtype()
-        xs = [to_float(a, dtype) for a in xs]
+        if convert:
+            dtype = self._dtype()
+            xs = [to_float(a, dtype) for a in xs]
         if check:
             names = [label] if len(xs) == 1 else [f"{label}[{i}]" for i in range(len(xs))]
             for a, name in zip(xs, names):
-                check_finite_once(a, name)
+                check_finite_once(a, name, self._dtype())
             self._check_input_arrays(xs)
         return xs
 
-    def _prepare_y(self, y: Any, check: bool, label: str = "y") -> list[np.ndarray]:
+    def _prepare_y(self, y: Any, check: bool, label: str = "y", convert: bool = True) -> list[np.ndarray]:
         specs = self._build_specs()
         raw = [as_array(a, label) for a in split_structure(y, [s.name for s in specs], label)]
-        dtype = self._dtype()
+        dtype = self._dtype() if convert else None
         ys = []
         for i, (spec, a) in enumerate(zip(specs, raw)):
             name = label if len(specs) == 1 else f"{label}[{i}]"
             if check:
-                check_finite_once(a, name)
+                check_finite_once(a, name, dtype)
             a = cmp.prepare_targets(spec, a, dtype)
             if check:
                 cmp.check_targets(spec, a, name)
@@ -196,9 +200,10 @@ class Trainer(Steps, FitLoop):
         return sw
 
     def _prepare_arrays(self, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None,
-                        check: bool = True, prefix: str = "") -> tuple[list[np.ndarray], Any, Any]:
-        xs = self._prepare_x(x, check, f"{prefix}x")
-        ys = None if y is None else self._prepare_y(y, check, f"{prefix}y")
+                        check: bool = True, prefix: str = "",
+                        convert: bool = True) -> tuple[list[np.ndarray], Any, Any]:
+        xs = self._prepare_x(x, check, f"{prefix}x", convert)
+        ys = None if y is None else self._prepare_y(y, check, f"{prefix}y", convert)
         names = [f"{prefix}x"] if len(xs) == 1 else [f"{prefix}x[{i}]" for i in range(len(xs))]
         arrays = xs + (ys or [])
         names += [f"{prefix}y"] if ys and len(ys) == 1 else [f"{prefix}y[{i}]" for i in range(len(ys or []))]
@@ -222,14 +227,20 @@ class Trainer(Steps, FitLoop):
 
     def _make_batches(self, x: Any, y: Any, sample_weight: Any, class_weight: Any, batch_size: int, shuffle: bool,
                       steps: int | None, with_y: bool = True, what: str = "x",
-                      require_y: bool = True) -> ArrayBatches | IterableBatches:
-        """Batches of prepared arrays; `require_y=False` lets a user's train_step/test_step take x alone."""
+                      require_y: bool = True, reuse: bool = False) -> ArrayBatches | IterableBatches:
+        """Batches of prepared arrays; `require_y=False` lets a user's train_step/test_step take x alone.
+
+        Arrays are gathered per batch in O(batch) (x converted per batch); `reuse=True` gathers into one
+        buffer per input, for loops that are done with a batch before drawing the next."""
         if is_array_like(x):
             if with_y and require_y and y is None:
                 raise ValueError(f"{what}: y (the targets) is missing; pass fit(x, y, ...) or a data source that "
                                  f"yields (x, y) batches")
-            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight)
-            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps)
+            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight, convert=False)
+            y_dtypes = None if ys is None else [None if s.loss_kind in cmp._SPARSE else self._dtype()
+                                                for s in self._build_specs()]
+            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps, dtype=self._dtype(), reuse=reuse,
+                                y_dtypes=y_dtypes)
         if y is not None:
             raise ValueError(f"{what} is a generator/dataset, which yields (x, y) batches itself: do not pass y")
         if sample_weight is not None:

@@ -85,3 +85,21 @@ __all__ = [
     "softmax", "softmax_cross_entropy", "softplus", "sparse_softmax_cross_entropy", "sqrt",
     "square", "squeeze", "stack", "sub", "sum", "swish", "tanh", "transpose", "var", "where",
 ]
+
+# Keras 3's `keras.ops` names (NumPy, NN, linalg, math and core namespaces), in their own modules. A name
+# neurona already defines keeps neurona's op, except where Keras's function replaces a submodule attribute
+# (`shape`, `conv`, `norm`) or takes Keras's arguments (`reshape(x, newshape)`, `pad(x, pad_width, mode)`);
+# `from neurona.ops.conv import conv2d` and the like keep working.
+from . import core_api as _core_api  # noqa: E402
+from . import nn_api as _nn_api  # noqa: E402
+from . import numpy_api as _numpy_api  # noqa: E402
+from . import shape_api as _shape_api  # noqa: E402
+
+_KERAS_REPLACES = {"shape", "conv", "norm", "reshape", "pad"}
+for _module in (_numpy_api, _shape_api, _nn_api, _core_api):
+    for _name in _module.__all__:
+        if _name not in __all__ or _name in _KERAS_REPLACES:
+            globals()[_name] = getattr(_module, _name)
+            if _name not in __all__:
+                __all__.append(_name)
+del _module, _name

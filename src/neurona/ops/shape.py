@@ -105,11 +105,23 @@ class GetItem(Function):
 
 
 def _index(index: Any) -> Any:
+    """An index with Tensors in it as NumPy takes it: integer-valued float Tensors (Python numbers become
+    float32 Tensors) index as integers, 0-d ones as plain ints, as Keras allows `x[t]` for a Tensor `t`."""
     if isinstance(index, Tensor):
-        return index.data
+        return _tensor_index(index.data)
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(_index(i) if isinstance(i, (Tensor, list)) else i for i in index)
+    if isinstance(index, list) and any(isinstance(i, Tensor) for i in index):
+        return [_index(i) for i in index]
     return index
+
+
+def _tensor_index(a: np.ndarray) -> Any:
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            raise IndexError(f"a Tensor used as an index must hold integers, got {a.dtype} values {a.ravel()[:5]}")
+        a = a.astype(np.int64)
+    return a.item() if a.ndim == 0 and a.dtype.kind in "iu" else a
 
 
 def reshape(x: Any, shape: Sequence[int]) -> Tensor:

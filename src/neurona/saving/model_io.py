@@ -246,10 +246,18 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
     Everything is serialized in memory first, so a model that cannot be saved raises before the file
     (or a previous version of it) is touched. `training_state` (JSON values) is for resumable checkpoints.
     """
-    if kwargs.pop("save_format", None) not in (None, "neurona"):
-        raise ValueError("neurona saves models only in its own .neurona format (save_format='neurona')")
+    save_format = kwargs.pop("save_format", None)
     if kwargs:
         raise TypeError(f"save_model() got unexpected arguments {sorted(kwargs)}")
+    keras_kind = _keras_kind(filepath, save_format)
+    if keras_kind is not None:
+        from ..interop import keras_export
+
+        writer = keras_export.save_keras_archive if keras_kind == "keras" else keras_export.save_keras_h5
+        writer(model, filepath, overwrite=overwrite)
+        return
+    if save_format not in (None, "neurona"):
+        raise ValueError(f"save_format={save_format!r} is not supported: use 'neurona', 'keras' or 'h5'")
     config = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "model": {"class_name": get_registered_name(type(model)), "config": json_safe(model.get_config())},
               "compile_config": _compile_config(model)}
@@ -263,14 +271,43 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
     archive.write_archive(filepath, members, overwrite=overwrite)
 
 
+def _keras_kind(filepath: Any, save_format: str | None) -> str | None:
+    """'keras' for a `.keras` target, 'h5' for `.h5`/`.hdf5`, None for neurona's own format."""
+    name = os.fspath(filepath).lower() if isinstance(filepath, (str, os.PathLike)) else ""
+    if save_format in ("keras", "h5"):
+        if name.endswith(".neurona"):
+            raise ValueError(f"save_format={save_format!r} contradicts the name {os.fspath(filepath)!r}: a .neurona "
+                             f"file is always neurona's own .neurona format")
+        return save_format
+    if name.endswith(".keras"):
+        return "keras"
+    if name.endswith((".h5", ".hdf5")):
+        return "h5"
+    return None
+
+
+def _is_keras_file(source: str) -> bool:
+    """A Keras `.keras` archive or HDF5 file, judged from its content (never from its name alone)."""
+    if not os.path.isfile(source):
+        return False
+    with open(source, "rb") as f:
+        head = f.read(len(HDF5_SIGNATURE))
+    return head == HDF5_SIGNATURE or (head.startswith(b"PK\x03\x04") and _is_keras_archive(source))
+
+
 def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None, compile: bool = True,
                safe_mode: bool = True) -> Any:
     """Rebuild a model saved by `save_model`: architecture, weights, compile settings, optimizer state.
 
-    Only neurona's classes and those registered (or given in `custom_objects`) can be named by the file;
-    `safe_mode` is accepted for Keras compatibility — loading is always safe.
+    Only neurona's classes and those registered (or given in `custom_objects`) can be named by the file.
+    Keras files (`.keras`, full-model `.h5`) go through `neurona.interop.load_keras_model`, which parses
+    the config and never runs code; their Lambda layers are refused unless `safe_mode=False` (see there).
     """
     source = os.fspath(filepath)
+    if _is_keras_file(source):
+        from ..interop import load_keras_model
+
+        return load_keras_model(source, custom_objects=get_custom_objects(custom_objects), safe_mode=safe_mode)
     members = archive.read_archive(source)
     for required in ("config.json", "model.safetensors"):
         if required not in members:
@@ -332,9 +369,17 @@ def restore_checkpoint(model: Any, filepath: str | os.PathLike) -> dict[str, Any
 
 # ------------------------------------------------------------------------------------------ weights only
 def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True, **kwargs: Any) -> None:
-    """Save only the weights, as a .safetensors file named by layer ("dense/kernel"), atomically."""
+    """Save only the weights, as a .safetensors file named by layer ("dense/kernel"), atomically.
+
+    A `.h5` name (`w.weights.h5`) writes Keras 3's weights file instead, which Keras's `load_weights` reads.
+    """
     if kwargs:
         raise TypeError(f"save_weights() got unexpected arguments {sorted(kwargs)}")
+    if _keras_kind(filepath, None) == "h5":
+        from ..interop import keras_export
+
+        keras_export.save_keras_weights(model, filepath, overwrite=overwrite)
+        return
     arrays = _weight_arrays(model)
     with atomic_write(filepath, overwrite=overwrite) as f:
         safetensors_io.write_safetensors(f, arrays, {"format": FORMAT})

@@ -197,7 +197,7 @@ class Tensor:
             for i, gy in enumerate(gys):
                 if gy is None:
                     gys[i] = np.zeros_like(f.outs[i])
-            gxs = f.backward(*gys)
+            gxs = f.backward(*gys)  # type: ignore[arg-type]  # Nones replaced above
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
@@ -423,8 +423,9 @@ class Function:
     return one array, or a tuple of arrays for several outputs.
     """
 
-    inputs: tuple[Tensor, ...] = ()
+    inputs: list[Tensor] | tuple[Tensor, ...] = ()
     gys: list[np.ndarray | None]
+    outs: tuple[np.ndarray, ...]
 
     def __call__(self, *inputs: Any) -> Any:
         # The hot path of the whole framework: keep it to a few attribute stores.

@@ -107,6 +107,22 @@ LABS: tuple[Lab, ...] = (
         N_("An LSTM learns to predict the next character of a text and then writes new text by sampling "
            "its own predictions."),
         "003", "docs/sequences_lab.md"),
+    Lab("autoencoder", "autoencoder", N_("Autoencoders: denoising, anomalies, missing pixels"),
+        N_("Dense and convolutional autoencoders clean noisy digits, fill in missing pixels and, trained without "
+           "the zeros, flag them as anomalies by their reconstruction error."),
+        "002", "docs/generative.md"),
+    Lab("vae", "vae", N_("Variational autoencoder"),
+        N_("A VAE with a 2-D code, trained by a custom train_step (reconstruction + KL): the digits in its latent "
+           "plane and new digits decoded from it."),
+        "002", "docs/generative.md"),
+    Lab("gan", "gan", N_("Generative adversarial network"),
+        N_("A DCGAN on 16x16 digits, its train_step alternating the discriminator and the generator: a grid of "
+           "samples per epoch and both losses."),
+        "002", "docs/generative.md"),
+    Lab("dbn", "dbn", N_("Deep belief network"),
+        N_("Two RBMs pre-trained greedily on unlabelled digits become a Dense network fine-tuned by fit, against "
+           "the same network trained from scratch."),
+        "002", "docs/generative.md"),
 )
 
 CORE = tuple(lab.name for lab in LABS if lab.core)

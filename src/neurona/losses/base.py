@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import ops, registry
 from ..tensor import Tensor, as_tensor
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the clip applied to probabilities
@@ -91,11 +91,13 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class Loss:
+class Loss(registry.Serializable):
     """Base class: `call(y_true, y_pred)` gives per-sample losses; `__call__` weights and reduces them.
 
     Subclass it and override `call` for a custom loss, as in Keras.
     """
+
+    registry_kind = "loss"
 
     from_logits = False
 
@@ -125,14 +127,6 @@ class Loss:
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Loss:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class LossFunctionWrapper(Loss):

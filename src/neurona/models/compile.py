@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import numerics
 from ..layers.base import Layer
 
 _ACCURACY = ("accuracy", "acc")
@@ -20,13 +21,8 @@ _ELEMENTWISE = _CATEGORICAL + _BINARY + (
     "LogCosh", "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge", "CosineSimilarity")
 
 
-def _np_softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))  # subtract the max so exp cannot overflow
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _np_sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * np.tanh(0.5 * z) + 0.5  # stable and faster than 1 / (1 + exp(-z))
+_np_softmax = numerics.softmax
+_np_sigmoid = numerics.sigmoid
 
 
 _PROBS = {"softmax": _np_softmax, "sigmoid": _np_sigmoid}

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..layers.base import Layer, Node, SymbolicTensor, flatten, masked_call
 from ..layers.base import _call_of as _base_call_of
+from ..registry import registered_name
 
 
 class Graph:
@@ -180,7 +181,7 @@ def graph_config(graph: Graph) -> dict[str, Any]:
             if node.layer is layer and not node.is_input:
                 args = _map_structure(ref, node.inputs)
                 inbound.append({"args": args, "kwargs": node.kwargs})
-        layers.append({"class_name": type(layer).__name__, "name": layer.name, "config": layer.get_config(),
+        layers.append({"class_name": registered_name(type(layer)), "name": layer.name, "config": layer.get_config(),
                        "inbound_nodes": inbound})
     return {"layers": layers, "input_layers": [ref(t) for t in graph.inputs],
             "output_layers": [ref(t) for t in graph.outputs]}

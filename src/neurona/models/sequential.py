@@ -17,6 +17,7 @@ import numpy as np
 
 from ..layers.base import Layer, SymbolicTensor, _batchless, masked_call
 from ..layers.core import InputLayer
+from ..registry import registered_name
 from ..tensor import Tensor
 from .functional import Graph, _call_of
 from .model import Model, _as_tensors, layer_from_config
@@ -170,7 +171,7 @@ class Sequential(Model):
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
-                                  "layers": [{"class_name": type(la).__name__, "config": la.get_config()}
+                                  "layers": [{"class_name": registered_name(type(la)), "config": la.get_config()}
                                              for la in self._layers]}
         if self._output is not None:
             config["build_input_shape"] = list(self._layers[0].batch_shape)

@@ -72,10 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ctrl_c_ends_the_command():
         try:
             parser = build_parser()
-            if not (sys.argv[1:] if argv is None else list(argv)):  # `neurona` alone: the help, not an error
+            given = list(sys.argv[1:] if argv is None else argv)
+            if not given:  # `neurona` alone: the help, not an error
                 parser.print_help()
                 return 0
-            args = parser.parse_args(argv)
+            args = parser.parse_args(given)
+            args.argv = given  # `train --processes` starts itself again
             return int(args.func(args) or 0)
         except CliError as e:
             return fail(str(e))

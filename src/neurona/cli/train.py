@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..i18n import _
-from . import tabular
+from . import tabular, train_mpi
 from .csvdata import read_csv
 from .errors import CliError
 
@@ -187,6 +189,8 @@ def train(args: argparse.Namespace, model: Any, prep: tabular.Preprocessing, dat
     stop = EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True)
     options = fit_options(args.epochs, 1)
     options["callbacks"] = options.get("callbacks", []) + [stop]
+    if train_mpi.inside():
+        options["distribute"] = "mpi"
     history = model.fit(scale_x(prep, data.x_train), scale_y(prep, data.y_train), batch_size=args.batch_size,
                         epochs=args.epochs,
                         validation_data=(scale_x(prep, data.x_val), scale_y(prep, data.y_val)), **options)
@@ -238,6 +242,10 @@ def write_report(args: argparse.Namespace, prep: tabular.Preprocessing, model: A
 
 def cmd_train(args: argparse.Namespace) -> int:
     """`neurona train`: the steps above, in order."""
+    if args.processes > 1 and not train_mpi.inside():
+        return train_mpi.relaunch(args.processes, args.argv)
+    if not train_mpi.writes():  # ranks > 0 of a --processes run train silently
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the rest of this process)
     started = time.perf_counter()
     x, y, prep = load_table(args)
     data = split_and_fit_scalers(args, x, y, prep)
@@ -245,6 +253,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = build_and_compile(args, prep)
     history = train(args, model, prep, data)
     results = score_on_test(model, prep, data)
+    if not train_mpi.writes():
+        return 0
     save(args, model, prep)
     if args.report:
         write_report(args, prep, model, history, results, data.y_test, time.perf_counter() - started)
@@ -280,4 +290,6 @@ def add_parser(sub: Any, make: Any) -> None:
                    help=_("where to save the model (default: model.neurona)"))
     p.add_argument("--report", default="neurona-report", metavar="DIR",
                    help=_("folder of the HTML report (default: neurona-report; '' for none)"))
+    p.add_argument("--processes", type=positive_int, default=1, metavar="N",
+                   help=_("train data-parallel on N MPI processes (needs the mpi extra; default: 1)"))
     p.set_defaults(func=cmd_train)

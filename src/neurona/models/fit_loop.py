@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..callbacks.base import CallbackList, History
+from ..distributed.strategy import resolve as resolve_distribution
 from ..tensor import enable_grad
 from .data import is_array_like
 from .steps import step_logs, unpack_x_y_sample_weight
@@ -84,14 +85,18 @@ class FitLoop:
             validation_data: Any = None, shuffle: bool = True, class_weight: Mapping[Any, float] | None = None,
             sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int | Sequence[int] = 1) -> History:
+            validation_freq: int | Sequence[int] = 1, distribute: Any = None) -> History:
         """Train for `epochs` passes over the data; returns the History of the epochs' logs.
+
+        `distribute="mpi"` (or an active `neurona.distributed.DataParallel`) trains data-parallel on every
+        rank of an MPI job, `batch_size` being the global batch (docs/distributed.md).
 
         Ctrl-C stops after the batch in progress and returns the History so far, keeping the weights.
         """
         self._require_compiled("fit")
         verbose, batch_size, epochs, initial_epoch, steps_per_epoch = self._fit_arguments(
             x, verbose, batch_size, epochs, initial_epoch, steps_per_epoch, validation_split)
+        dist = resolve_distribution(distribute)
         custom = self._overrides("train_step")
         if custom and class_weight is not None:
             raise ValueError(f"{type(self).__name__} defines its own train_step, which receives the batches as "
@@ -100,6 +105,8 @@ class FitLoop:
         train, val = self._fit_data(x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch,
                                     validation_split, validation_data, validation_steps,
                                     validation_batch_size or batch_size, custom)
+        if dist is not None:  # shard the batches, silence ranks > 0, sync weights, gradients and logs
+            train, verbose, callbacks = dist.begin_fit(self, train, batch_size, verbose, callbacks)
         cbl = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=epochs, steps=train.steps)
         run = _Run(train, val, cbl, epochs, validation_freq, custom)

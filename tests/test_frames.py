@@ -67,3 +67,23 @@ def test_frame_bad_columns_are_named() -> None:
     m2.compile(optimizer="sgd", loss="mse")
     with pytest.raises(TypeError, match="column 'e'"):
         m2.fit(df2, y, verbose=0)
+
+
+def test_fit_on_frame_peak_memory_is_a_few_batches() -> None:
+    import tracemalloc
+
+    r = np.random.default_rng(0)
+    n = 50_000
+    df = pd.DataFrame({f"f{i}": r.normal(size=n) for i in range(4)} | {f"i{i}": r.integers(0, 9, n) for i in range(4)})
+    y = (df["f0"].to_numpy() > 0).astype(np.float32)
+    m = models.Sequential([layers.Input((8,)), layers.Dense(16, activation="relu"), layers.Dense(1, "sigmoid")])
+    m.compile(optimizer="adam", loss="binary_crossentropy")
+    m.fit(df.iloc[:256], y[:256], verbose=0)  # build and warm up first: the model's own memory is not counted
+    tracemalloc.start()
+    try:
+        m.fit(df, y, batch_size=128, epochs=1, verbose=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    whole = int(df.memory_usage(index=False).sum())  # what np.asarray(df) would allocate (float64)
+    assert peak < 0.25 * whole, (peak, whole)  # the shuffle order (n int64) and a few batches, not the table

@@ -164,6 +164,77 @@ def run(samples: int = 20000, repeats: int = 5, quick: bool = False, log: Any = 
     return results
 
 
+def tabular(samples: int = 20000, repeats: int = 5, quick: bool = False,
+            log: Any = print) -> dict[str, dict[str, float]]:
+    """Per-step ms for a mixed-dtype table (8 float64 + 8 int64 columns): a pandas DataFrame, the same table
+    as a float32 array, and Parquet files read by `Dataset.from_parquet`; plus the whole-table copy that
+    `np.asarray(df)` cost per fit call before. Empty without pandas/pyarrow."""
+    try:
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        log("tabular rows skipped: pip install pandas pyarrow")
+        return {}
+    from neurona import layers, models
+    from neurona.data import Dataset
+    from neurona.models.data import ArrayBatches
+    from neurona.models.frames import FrameColumns
+
+    if quick:
+        samples, repeats = min(samples, 1024), 2
+    r = np.random.default_rng(0)
+    cols = {f"f{i}": r.normal(size=samples) for i in range(8)} | {f"i{i}": r.integers(0, 50, samples) for i in range(8)}
+    df = pd.DataFrame(cols)
+    y = (df["f0"].to_numpy() > 0).astype(np.float32)
+    arr = df.to_numpy(dtype=np.float32)
+    steps = -(-samples // BATCH)
+
+    def model() -> Any:
+        m = models.Sequential([layers.Input((16,)), layers.Dense(64, activation="relu"),
+                               layers.Dense(1, activation="sigmoid")])
+        m.compile(optimizer="adam", loss="binary_crossentropy")
+        return m
+
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, equal_threads(1):
+        paths = []
+        per = max(BATCH, samples // 4)
+        for i, start in enumerate(range(0, samples, per)):
+            part = df.iloc[start:start + per].assign(label=y[start:start + per])
+            paths.append(f"{tmp}/t{i}.parquet")
+            pq.write_table(pa.Table.from_pandas(part, preserve_index=False), paths[-1], row_group_size=1024)
+        ms = {k: model() for k in ("array", "frame", "parquet")}
+        frame_rows = ArrayBatches([FrameColumns.of(df, "x")], [y], None, BATCH, shuffle=True,
+                                  dtype=np.dtype(np.float32), reuse=True)
+        array_rows = ArrayBatches([arr], [y], None, BATCH, shuffle=True, dtype=np.dtype(np.float32), reuse=True)
+
+        def ds() -> Any:
+            return Dataset.from_parquet(paths, label="label", batch_size=BATCH, shuffle=True, seed=0).prefetch(2)
+
+        fns = {
+            "float32 array|data": lambda: sum(1 for _ in array_rows.epoch()),
+            "float32 array|fit": lambda: ms["array"].fit(arr, y, batch_size=BATCH, epochs=1, verbose=0),
+            "pandas DataFrame|data": lambda: sum(1 for _ in frame_rows.epoch()),
+            "pandas DataFrame|fit": lambda: ms["frame"].fit(df, y, batch_size=BATCH, epochs=1, verbose=0),
+            "Parquet (Dataset)|data": lambda: sum(1 for _ in ds()),
+            "Parquet (Dataset)|fit": lambda: ms["parquet"].fit(ds(), epochs=1, verbose=0),
+        }
+        times = interleaved(fns, repeats=repeats, min_time=0.05 if quick else 0.5)
+        t0 = time.perf_counter()
+        np.asarray(df, dtype=np.float32)
+        copy = (time.perf_counter() - t0) * 1e3
+    for name in ("float32 array", "pandas DataFrame", "Parquet (Dataset)"):
+        results[name] = {k.split("|")[1]: v / steps * 1e3 for k, v in times.items() if k.startswith(name + "|")}
+    base = results["float32 array"]["fit"]
+    log(f"tabular: {samples} rows x 16 columns (8 float64, 8 int64), batches of {BATCH} (ms per step); "
+        f"np.asarray(df) per fit call before: {copy:.2f} ms")
+    for name, row in results.items():
+        log(f"  {name:<22s} data {row['data']:8.3f}  fit step {row['fit']:8.3f}  {row['fit'] / base:6.2f}x")
+    results["whole-frame copy per fit call"] = {"ms": copy}
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny data, two rounds (a smoke run)")
@@ -171,7 +242,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--keras", action="store_true", help="also time Keras 3's fit (torch backend)")
     args = parser.parse_args(argv)
-    return run(args.samples, args.repeats, args.quick, keras=args.keras)
+    results = run(args.samples, args.repeats, args.quick, keras=args.keras)
+    return results | {f"tabular {k}": v for k, v in tabular(args.samples, args.repeats, args.quick).items()}
 
 
 if __name__ == "__main__":

@@ -251,6 +251,25 @@ class Dataset:
         return Dataset._from_blocks(blocks, total, skips)
 
     @staticmethod
+    def from_parquet(paths: Any, label: str | None = None, columns: Any = None, batch_size: int | None = None,
+                     shuffle: bool = False, seed: int | None = None, dtype: Any = "float32",
+                     chunk_rows: int = 4096, on_error: str = "raise") -> Dataset:
+        """Rows of Parquet files read row group by row group (pyarrow, the `parquet` extra); `(x, y)` when
+        `label` names the target column, batched when `batch_size` is given. `shuffle=True` permutes the row
+        groups of all files and the rows inside each (seeded). A file with another column set raises naming it
+        (`on_error="skip"`: skipped and counted)."""
+        from .parquet import parquet_files
+
+        paths = [str(paths)] if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__") else \
+            [str(p) for p in paths]
+        if not paths:
+            raise ValueError("from_parquet needs at least one file")
+        blocks, total, skips = parquet_files(paths, label, columns, shuffle, _seed_from(seed), dtype,
+                                             int(chunk_rows), on_error)
+        ds = Dataset._from_blocks(blocks, total, skips)
+        return ds if batch_size is None else ds.batch(int(batch_size))
+
+    @staticmethod
     def from_image_folder(root: Any, image_size: tuple[int, int], color_mode: str = "rgb", shuffle: bool = False,
                           seed: int | None = None, on_error: str = "raise") -> Dataset:
         """`(image, class index)` elements from `root/<class>/<file>` (Pillow), decoded one at a time as the

@@ -25,6 +25,9 @@ def _key(arr: np.ndarray) -> tuple[Any, ...]:
 
 def check_finite_once(arr: np.ndarray, name: str, dtype: Any = None) -> None:
     """`check_finite(arr, name, dtype)`, skipped for an array that already passed it unchanged in shape and place."""
+    if not isinstance(arr, np.ndarray):  # a DataFrame's columns (frames.FrameColumns): checked by column
+        check_finite(arr, name, dtype)
+        return
     key = (*_key(arr), None if dtype is None else np.dtype(dtype).str)
     entry = _SEEN.get(id(arr))
     if entry is not None and entry[0]() is arr and entry[1] == key:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..random import get_rng
 from ..tensor import Tensor
+from .frames import FrameColumns
 from .gather import Rows, check_memmap, memmap_file
 
 
@@ -67,6 +68,9 @@ def check_finite(arr: np.ndarray, name: str, dtype: Any = None) -> None:
     With `dtype` narrower than the array's (float64 data for a float32 model), values that would become inf
     when each batch is converted are refused too, since the conversion happens per batch, after this check.
     """
+    if isinstance(arr, FrameColumns):
+        arr.check_finite(dtype)
+        return
     check_memmap(arr, name)  # a truncated file would crash the scan with a bus error
     if arr.dtype.kind != "f" or arr.size == 0:
         return

@@ -53,6 +53,7 @@ class Rows:
         self.reuse = reuse
         self.direct = arr.flags.c_contiguous and self.dtype == arr.dtype
         self.mapped = memmap_file(arr) is not None
+        self.frame = hasattr(arr, "take_into")  # a DataFrame's columns (frames.FrameColumns)
         self._bufs: list[np.ndarray | None] = [None] * ring  # a ring when batches are prepared ahead
         self._next = 0
 
@@ -71,7 +72,9 @@ class Rows:
         if self.mapped:
             check_memmap(self.arr, self.name)
         out = self._buffer(len(idx))
-        if self.direct:
+        if self.frame:
+            self.arr.take_into(idx, out)
+        elif self.direct:
             np.take(self.arr, idx, axis=0, out=out)
         else:
             out[...] = self.arr[idx]  # fancy indexing: only the batch's rows, then one cast into the buffer
@@ -81,6 +84,9 @@ class Rows:
         """Rows start:stop: a view when no conversion is needed, else converted into the buffer."""
         if self.mapped:
             check_memmap(self.arr, self.name)
+        if self.frame:
+            stop = min(stop, len(self.arr))
+            return self.arr.take_into(slice(start, stop), self._buffer(stop - start))
         part = self.arr[start:stop]
         if self.dtype == self.arr.dtype:
             return part

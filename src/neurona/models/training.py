@@ -27,6 +27,7 @@ from .data import (
     unpack_batch,
 )
 from .fit_loop import FitLoop, _positive_int, _verbose
+from .frames import FrameColumns, is_frame
 from .leniency import adjust_input_rank
 from .steps import Steps
 
@@ -149,7 +150,8 @@ class Trainer(Steps, FitLoop):
     # ----------------------------------------------------------------- data preparation
     def _prepare_x(self, x: Any, check: bool, label: str = "x", convert: bool = True) -> list[np.ndarray]:
         """x as arrays, checked; `convert=False` leaves the dtype to the batches (converted per batch)."""
-        xs = [as_array(a, label) for a in split_structure(x, self.input_names, label)]
+        xs = [FrameColumns.of(a, label) if is_frame(a) else as_array(a, label)  # frames: gathered per batch
+              for a in split_structure(x, self.input_names, label)]
         xs = adjust_input_rank(self._input_shapes(), xs)  # Keras: (N, 28, 28) for Input((28, 28, 1))
         if not self.built:
             self._build_from_data(xs)
@@ -282,7 +284,7 @@ class Trainer(Steps, FitLoop):
     def _split(self, x: Any, y: Any, sw: Any, fraction: float) -> tuple[Any, ...]:
         """Keep the last `fraction` of the samples for validation, before shuffling (as Keras)."""
         xs = split_structure(x, self.input_names, "x")
-        n = len(as_array(xs[0], "x"))
+        n = len(xs[0]) if is_frame(xs[0]) else len(as_array(xs[0], "x"))
         split_at = int(np.floor(n * (1.0 - fraction)))
         if split_at in (0, n):
             raise ValueError(f"validation_split={fraction} leaves {'no training' if split_at == 0 else 'no validation'}"
@@ -291,6 +293,8 @@ class Trainer(Steps, FitLoop):
         def cut(v: Any, part: slice, multi: bool) -> Any:
             if v is None:
                 return None
+            if is_frame(v):  # a view of the frame's rows, not a copy of it
+                return v.iloc[part]
             if isinstance(v, Mapping):
                 return {k: as_array(a, "data")[part] for k, a in v.items()}
             if multi:

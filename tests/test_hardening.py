@@ -3,12 +3,15 @@ validated scalars and arguments."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
+import pytest
 
 import neurona as nn
 from neurona import layers
+from neurona.saving import atomic
 
 
 def _small_model(seed: int = 0) -> nn.Sequential:
@@ -81,3 +84,77 @@ def test_add_loss_terms_stay_in_their_thread():
     t.start()
     t.join()
     assert pending_losses() == []
+
+
+# ------------------------------------------------------------------------------ saves that respect the file system
+def _tmp_siblings(directory) -> list[str]:
+    return sorted(n for n in os.listdir(directory) if n.endswith(".tmp"))
+
+
+def test_save_refuses_a_write_protected_file_naming_the_users_path(tmp_path):
+    target = tmp_path / "model.neurona"
+    target.write_bytes(b"precious")
+    os.chmod(target, 0o444)
+    with pytest.raises(PermissionError, match="model.neurona.*write-protected") as info:
+        _small_model().save(target)
+    assert ".tmp" not in str(info.value)
+    assert target.read_bytes() == b"precious"
+    assert os.stat(target).st_mode & 0o777 == 0o444
+    assert _tmp_siblings(tmp_path) == []
+
+
+def test_save_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    real_dir, link_dir = tmp_path / "real", tmp_path / "links"
+    real_dir.mkdir()
+    link_dir.mkdir()
+    real = real_dir / "model.neurona"
+    real.write_bytes(b"old")
+    os.chmod(real, 0o640)
+    link = link_dir / "current.neurona"
+    link.symlink_to(real)
+    model = _small_model()
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert os.stat(real).st_mode & 0o777 == 0o640
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_array_equal(nn.models.load_model(real).predict(x, verbose=0), model.predict(x, verbose=0))
+    assert _tmp_siblings(real_dir) == [] and _tmp_siblings(link_dir) == []
+
+
+def test_failed_rename_reports_the_users_path_and_removes_the_temp(tmp_path, monkeypatch):
+    target = tmp_path / "w.bin"
+    target.write_bytes(b"old")
+
+    def refused(src, dst):
+        raise PermissionError(13, "Permission denied", src)
+
+    monkeypatch.setattr(atomic.os, "replace", refused)
+    with pytest.raises(PermissionError, match="w.bin") as info:
+        atomic.write_bytes_atomic(target, b"new")
+    assert ".tmp" not in str(info.value)
+    assert target.read_bytes() == b"old" and _tmp_siblings(tmp_path) == []
+
+
+def test_interrupted_write_removes_its_temp(tmp_path):
+    target = tmp_path / "w.bin"
+    with pytest.raises(KeyboardInterrupt), atomic.atomic_write(target) as f:
+        f.write(b"half")
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == []
+
+
+def test_next_save_removes_temps_of_a_killed_save_but_not_of_a_live_one(tmp_path):
+    target = tmp_path / "model.neurona"
+    stale = tmp_path / ".model.neurona.k1lled_9.tmp"
+    stale.write_bytes(b"orphan of kill -9")
+    other = tmp_path / ".other.neurona.k1lled_9.tmp"  # another file's temp: not ours to remove
+    other.write_bytes(b"x")
+    with atomic.atomic_write(target) as f:  # a save still running holds its temp file
+        f.write(b"live")
+        live = [n for n in _tmp_siblings(tmp_path) if n not in {stale.name, other.name}]
+        assert len(live) == 1
+        _small_model().save(target.with_name("model.neurona"))
+        if hasattr(os, "fork"):  # flock is POSIX; elsewhere an open file cannot be deleted anyway
+            assert live[0] in _tmp_siblings(tmp_path)
+    assert not stale.exists() and other.exists()
+    assert _tmp_siblings(tmp_path) == [other.name]

@@ -3,15 +3,17 @@ validated scalars and arguments."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import zipfile
 
 import numpy as np
 import pytest
 
 import neurona as nn
 from neurona import layers
-from neurona.saving import atomic
+from neurona.saving import atomic, safetensors_io
 
 
 def _small_model(seed: int = 0) -> nn.Sequential:
@@ -158,3 +160,65 @@ def test_next_save_removes_temps_of_a_killed_save_but_not_of_a_live_one(tmp_path
             assert live[0] in _tmp_siblings(tmp_path)
     assert not stale.exists() and other.exists()
     assert _tmp_siblings(tmp_path) == [other.name]
+
+
+# ------------------------------------------------------------------------------ values from files and arguments
+def _rewrite_optimizer_scalars(path, **changes) -> None:
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    arrays, meta = safetensors_io.loads(members["optimizer.safetensors"])
+    scalars = json.loads(meta["scalars"])
+    assert set(changes) <= set(scalars), scalars  # the keys a real save writes
+    meta["scalars"] = json.dumps({**scalars, **changes})
+    members["optimizer.safetensors"] = safetensors_io.dumps(arrays, meta)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"_learning_rate": float("nan")}, "_learning_rate.*nan"),
+    ({"iterations": -5}, "iterations.*-5"),
+    ({"_learning_rate": -0.5}, "learning_rate must be a non-negative"),
+    ({"clipnorm": -1.0}, "clipnorm must be a positive"),
+])
+def test_optimizer_scalars_from_a_file_go_through_the_optimizers_checks(tmp_path, changes, match):
+    model = _small_model()
+    if "clipnorm" in changes:
+        model.compile(optimizer=nn.optimizers.SGD(clipnorm=1.0), loss="mse")
+    x = np.ones((4, 4), "float32")
+    model.fit(x, x[:, :1], epochs=1, verbose=0)
+    path = tmp_path / "m.neurona"
+    model.save(path)
+    nn.models.load_model(path)  # the untouched file loads
+    _rewrite_optimizer_scalars(path, **changes)
+    with pytest.raises(ValueError, match=match):
+        nn.models.load_model(path)
+
+
+@pytest.mark.parametrize("shape, match", [((3.5,), "holds 3.5"), ("abc", "tuple of sizes"), ((True, 2), "holds True"),
+                                          ((4, "x"), "holds 'x'")])
+def test_input_shape_must_hold_whole_sizes(shape, match):
+    with pytest.raises(ValueError, match=match):
+        layers.Input(shape=shape)
+
+
+def test_input_shape_accepts_numpy_integers_and_none():
+    assert layers.Input(shape=(np.int64(3), None)).shape == (None, 3, None)
+
+
+@pytest.mark.parametrize("weights", ["abc", ["x"], [float("nan")], {"dense": float("inf")}])
+def test_compile_refuses_loss_weights_that_are_not_numbers(weights):
+    model = _small_model()
+    with pytest.raises(ValueError, match="loss_weights.*finite number"):
+        model.compile(optimizer="sgd", loss="mse", loss_weights=weights)
+
+
+@pytest.mark.parametrize("kind", ["U", "S"])
+def test_fit_and_predict_refuse_text_for_a_numeric_input(kind):
+    model = _small_model()
+    x = np.full((3, 4), "1.5").astype(kind)
+    with pytest.raises(TypeError, match=r"x holds text.*expects numbers"):
+        model.fit(x, np.ones((3, 1)), verbose=0)
+    with pytest.raises(TypeError, match=r"x holds text.*expects numbers"):
+        model.predict(x, verbose=0)

@@ -222,3 +222,35 @@ def test_fit_and_predict_refuse_text_for_a_numeric_input(kind):
         model.fit(x, np.ones((3, 1)), verbose=0)
     with pytest.raises(TypeError, match=r"x holds text.*expects numbers"):
         model.predict(x, verbose=0)
+
+
+# ------------------------------------------------------------------------------ format sniffing
+def _torch_like_zip(path) -> None:
+    with zipfile.ZipFile(path, "w") as z:  # the layout torch.save writes since PyTorch 1.6
+        z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        z.writestr("archive/version", b"3\n")
+
+
+@pytest.mark.parametrize("make, match", [
+    (_torch_like_zip, "zip archive.*PyTorch .pt"),
+    (lambda p: p.write_bytes(b"\x80\x02}q\x00(X\x01\x00\x00\x00wq\x01." + b"\0" * 64), "pickle.*legacy PyTorch"),
+    (lambda p: p.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64), "HDF5"),
+    (lambda p: _small_model().save(p.with_suffix(".neurona")) or p.write_bytes(p.with_suffix(".neurona").read_bytes()),
+     "zip archive.*neurona"),
+])
+def test_safetensors_reader_names_the_format_it_was_given(tmp_path, make, match):
+    path = tmp_path / "weights.safetensors"
+    make(path)
+    with pytest.raises(nn.saving.UnsafeFileError, match=match) as info:
+        safetensors_io.load_file(path)
+    assert "header declares" not in str(info.value)
+    with pytest.raises(nn.saving.UnsafeFileError, match=match):
+        safetensors_io.loads(path.read_bytes())
+
+
+
+def test_load_weights_names_a_pickled_pt_file(tmp_path):
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(b"\x80\x02}q\x00(X\x01\x00\x00\x00wq\x01." + b"\0" * 64)
+    with pytest.raises(nn.saving.UnsafeFileError, match="pickle.*never unpickles"):
+        _small_model().load_weights(path)

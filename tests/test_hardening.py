@@ -254,3 +254,33 @@ def test_load_weights_names_a_pickled_pt_file(tmp_path):
     path.write_bytes(b"\x80\x02}q\x00(X\x01\x00\x00\x00wq\x01." + b"\0" * 64)
     with pytest.raises(nn.saving.UnsafeFileError, match="pickle.*never unpickles"):
         _small_model().load_weights(path)
+
+
+# ------------------------------------------------------------------------------ CLI outputs checked first
+@pytest.mark.parametrize("where", ["protected", "under_a_file", "is_a_folder"])
+def test_cli_train_checks_its_output_before_training(tmp_path, capsys, monkeypatch, where):
+    from neurona.cli import main
+    from neurona.models import Model
+
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{a - b:.3f}" for a, b in rng.normal(size=(40, 2)))
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,y\n" + rows + "\n")
+    if where == "protected":
+        out = tmp_path / "m.neurona"
+        out.write_bytes(b"an older model")
+        os.chmod(out, 0o444)
+    elif where == "under_a_file":
+        out = tmp_path / "d.csv" / "m.neurona"
+    else:
+        out = tmp_path / "folder.neurona"
+        out.mkdir()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("fit() ran although the output cannot be written")
+
+    monkeypatch.setattr(Model, "fit", no_training)
+    code = main(["train", str(data), "--target", "y", "--model", str(out), "--epochs", "3"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write" in err and str(out) in err
+    assert _tmp_siblings(tmp_path) == []

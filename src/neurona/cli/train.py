@@ -13,6 +13,7 @@ from ..i18n import _
 from . import tabular
 from .csvdata import read_csv
 from .errors import CliError
+from .outputs import check_outputs
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "nadam", "adamax")
 MIN_ROWS = 10
@@ -94,6 +95,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..utils import clear_session, set_random_seed
 
     started = time.perf_counter()
+    check_outputs(args.model, tabular.sidecar_path(args.model))  # before any training, not after all epochs
     table = read_csv(args.data)
     drop = [c for c in (args.drop or "").split(",") if c]
     features = [c for c in (args.features or "").split(",") if c] or None

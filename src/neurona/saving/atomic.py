@@ -67,6 +67,30 @@ def _check_writable(path: str, target: str, directory: str) -> None:
         raise PermissionError(f"cannot save to {shown}: directory {directory!r} is not writable")
 
 
+def check_writable(path: str | os.PathLike, create_dirs: bool = False) -> None:
+    """Raise the error a save to `path` would raise, without writing anything (check outputs before long work).
+
+    With `create_dirs`, a missing directory is fine when its nearest existing ancestor is writable.
+    """
+    path = os.fspath(path)
+    target = _resolve_target(path)
+    directory = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"cannot save to {path!r}: it is a directory")
+    if not os.path.isdir(directory):
+        if not create_dirs:
+            raise FileNotFoundError(f"cannot save to {path!r}: directory {directory!r} does not exist")
+        ancestor = directory
+        while not os.path.exists(ancestor) and os.path.dirname(ancestor) != ancestor:
+            ancestor = os.path.dirname(ancestor)
+        if not os.path.isdir(ancestor):
+            raise NotADirectoryError(f"cannot save to {path!r}: {ancestor!r} is not a directory")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot save to {path!r}: directory {ancestor!r} is not writable")
+        return
+    _check_writable(path, target, directory)
+
+
 def _tmp_pattern(name: str) -> re.Pattern[str]:
     # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp") names: 8 characters from its alphabet in between.
     return re.compile(re.escape("." + name + ".") + r"[a-z0-9_]{8}\.tmp")

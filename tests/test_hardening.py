@@ -284,3 +284,13 @@ def test_cli_train_checks_its_output_before_training(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert code == 2 and "cannot write" in err and str(out) in err
     assert _tmp_siblings(tmp_path) == []
+
+
+def test_backup_and_restore_cleans_up_after_a_save_killed_mid_write(tmp_path):
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / ".latest.neurona.q7k2m9x1.tmp").write_bytes(b"half a checkpoint")  # kill -9 during a save
+    model = _small_model()
+    x = np.ones((8, 4), "float32")
+    model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[nn.callbacks.BackupAndRestore(backup)])
+    assert not backup.exists()  # the completed run removed its backup folder, orphan included

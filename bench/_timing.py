@@ -18,7 +18,7 @@ import numpy as np
 
 
 def blas_info() -> str:
-    """Which BLAS kernel NumPy uses (PERFORMANCE.md: OPENBLAS_CORETYPE caps float32 matmul)."""
+    """Which BLAS kernel NumPy uses (docs/performance.md: OPENBLAS_CORETYPE caps float32 matmul)."""
     core = os.environ.get("OPENBLAS_CORETYPE", "unset")
     try:
         from threadpoolctl import threadpool_info

@@ -103,7 +103,7 @@ def neurona_weights_bytes(wl: Any) -> int:
 
 # ----------------------------------------------------------------------------- hand-written NumPy
 def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[str, list[float]] | None = None) -> Work:
-    """The MLP step written by hand in NumPy (PERFORMANCE.md's floor): what framework code should approach.
+    """The MLP step written by hand in NumPy (docs/performance.md's floor): what framework code should approach.
 
     Fused softmax-CE backward (p - y), bias gradients as ones-vector matmuls, sigmoid through tanh, batches
     gathered from a per-epoch permutation, SGD with optional momentum. MLPs only. With `phases`, each training

@@ -202,7 +202,7 @@ def render(info: dict[str, Any]) -> str:
         "",
         "Each cell: median over interleaved rounds, ± half the range of the rounds (the noise), and in bold the "
         "ratio peer time / neurona time (> 1: neurona is faster). Every peer was called once to warm up "
-        f"first; {cfg.repeats} rounds. 'numpy floor' is a hand-written NumPy step (PERFORMANCE.md), the "
+        f"first; {cfg.repeats} rounds. 'numpy floor' is a hand-written NumPy step (docs/performance.md), the "
         "reference for neurona's framework overhead, not a peer.",
         "",
     ]

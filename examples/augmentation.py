@@ -63,7 +63,7 @@ def main(n_train: int = 200, epochs: int = 30, grid: str | None = "augmented_dig
                         n=16, ncols=8, path=grid)
             print(f"first row: original images; second row: the same images augmented -> {grid}")
         except ImportError:
-            print("(pip install neurona[plot] to save the grid of augmented samples)")
+            print("(pip install 'neurona[plot]' to save the grid of augmented samples)")
     return {"plain": acc_plain, "augmented": acc_aug}
 
 

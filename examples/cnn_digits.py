@@ -6,7 +6,7 @@ Dense(10, softmax), whose summary the slides print: 832 / 0 / 51,264 / 0 / 0 / 1
 Offline it trains on the 1,797 digits embedded in neurona, upscaled from 8x8 to MNIST's 28x28
 (`neurona.datasets.digits.load_data(size=28)`); `--mnist` uses MNIST itself (downloaded once and cached).
 `--plot DIR` saves what the network learned, as slide 002 shows: the first layer's 32 filters and the
-feature maps one test image produces (needs matplotlib: pip install neurona[plot]).
+feature maps one test image produces (needs matplotlib: pip install 'neurona[plot]').
 
 Run: python examples/cnn_digits.py [--epochs 10] [--mnist] [--plot out/]
 """

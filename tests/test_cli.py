@@ -5,7 +5,6 @@ of the messages (gettext catalogues, NEURONA_LANG / LANG)."""
 from __future__ import annotations
 
 import csv
-import json
 import os
 import signal
 import string
@@ -21,6 +20,7 @@ from neurona import i18n
 from neurona.cli import main
 from neurona.datasets import wine
 from neurona.i18n.catalog import TRANSLATED_PACKAGES, compile_mo, extract_messages, parse_po, python_sources
+from neurona.saving.model_io import read_preprocessing
 
 SRC = Path(i18n.__file__).resolve().parents[1]
 PO = i18n.LOCALE_DIR / "es" / "LC_MESSAGES" / "neurona.po"
@@ -79,7 +79,8 @@ def test_train_and_predict_wine_classification(tmp_path, capsys):
     assert code == 0, err
     assert "classification into 3 classes (1, 2, 3)" in out and "inferred" in out
     assert "Model: " in out and "test accuracy" in out and "precision" in out
-    prep = json.loads((tmp_path / "out" / "wine.preprocessing.json").read_text())
+    prep = read_preprocessing(model)
+    assert not (tmp_path / "out" / "wine.preprocessing.json").exists()  # inside the archive now
     assert prep["task"] == "classification" and prep["classes"] == ["1", "2", "3"]
     assert len(prep["features"]) == 13 and "Cultivator" not in prep["features"]
     assert model.is_file() and (tmp_path / "report" / "index.html").is_file()
@@ -125,7 +126,7 @@ def test_train_and_predict_regression(tmp_path, capsys):
                              "--lr", "0.003", "--model", model, "--report", tmp_path / "rep")
     assert code == 0, err
     assert "regression (inferred" in out and "R2 on the test set" in out
-    prep = json.loads((tmp_path / "houses.preprocessing.json").read_text())
+    prep = read_preprocessing(model)
     assert prep["task"] == "regression" and 4000 < prep["target_mean"] < 6000
     code, out, err = run_cli(capsys, "predict", model, data, "--out", tmp_path / "p.csv")
     assert code == 0, err

@@ -208,7 +208,7 @@ def test_fused_loss_equals_the_unfused_one(act, loss, make_y, metric):
     fused = Sequential([Dense(8, activation="tanh", input_shape=(6,)), Dense(4, activation=act)])
     fused.compile(optimizer="sgd", loss=loss, metrics=["accuracy"])
     fused.evaluate(x, y, verbose=0)
-    assert type(fused.metrics[0]).__name__ == metric  # 'accuracy' picked from the loss
+    assert type(fused.metrics[1]).__name__ == metric  # after the loss tracker: "accuracy" picked from the loss
     plain_loss = losses.get(loss)
 
     def unfused_loss(y_true, y_pred):  # a plain function: the model cannot fuse it

@@ -140,3 +140,54 @@ def test_dropout_and_embedding_models_train_eagerly():
     model.compile(optimizer="sgd", loss="mse")
     model.fit(np.ones((8, 4), np.float32), np.ones((8, 2), np.float32), verbose=0)
     assert model._replay is None
+
+
+def _small(frozen_at_compile=False):
+    clear_session()
+    set_random_seed(0)
+    model = Sequential([layers.Input((8,)), layers.Dense(6, activation="relu"), layers.Dense(3, activation="softmax")])
+    model.layers[0].trainable = not frozen_at_compile
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_no_replay_when_trainable_flags_changed_after_compile():
+    r = np.random.default_rng(0)
+    x, y = r.random((64, 8)).astype(np.float32), r.integers(0, 3, 64)
+    reference = _small()
+    reference.fit(x, y, batch_size=16, verbose=0)
+    assert reference._replay is not None
+    frozen_late = _small()  # frozen after compile: the compiled model still trains it, eagerly
+    before = frozen_late.get_weights()
+    frozen_late.layers[0].trainable = False
+    frozen_late.fit(x, y, batch_size=16, verbose=0)
+    assert frozen_late._replay is None
+    for a, b, c in zip(before, frozen_late.get_weights(), reference.get_weights()):
+        assert not np.array_equal(a, b)
+        np.testing.assert_allclose(b, c, rtol=1e-6, atol=1e-7)  # same updates as the replayed run
+    unfrozen_late = _small(frozen_at_compile=True)  # unfrozen after compile: still not trained by this compile
+    before = unfrozen_late.get_weights()
+    unfrozen_late.layers[0].trainable = True
+    unfrozen_late.fit(x, y, batch_size=16, verbose=0)
+    assert unfrozen_late._replay is None
+    np.testing.assert_array_equal(before[0], unfrozen_late.get_weights()[0])
+    assert not np.array_equal(before[2], unfrozen_late.get_weights()[2])
+
+
+def test_an_overridden_train_step_is_not_replayed():
+    class Own(Sequential):
+        def train_step(self, data):
+            return super().train_step(data)
+
+    r = np.random.default_rng(0)
+    x, y = r.random((64, 8)).astype(np.float32), r.integers(0, 3, 64)
+    replayed = _small()
+    replayed.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    clear_session()
+    set_random_seed(0)
+    own = Own([layers.Input((8,)), layers.Dense(6, activation="relu"), layers.Dense(3, activation="softmax")])
+    own.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    own.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert replayed._replay is not None and own._replay is None
+    for a, b in zip(replayed.get_weights(), own.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -75,7 +75,7 @@ def test_concurrent_predict_and_fit_share_a_model():
 
 
 def test_add_loss_terms_stay_in_their_thread():
-    from neurona.layers.base import pending_losses
+    from neurona.layers.forward_state import pending_losses
 
     class Penalised(layers.Layer):
         def call(self, inputs, training=False):

@@ -29,6 +29,13 @@ EXPECTED = {  # quick runs: loose floors that still catch a lab that stopped lea
     "attention": {"reverse_token_accuracy": 0.99, "copy_token_accuracy": 0.99},
     "road": {"test_iou": 0.4, "pixel_accuracy": 0.8},
     "localization": {"class_accuracy": 0.4, "mean_box_iou": 0.3},
+    "forecast": {"lstm_vs_last_value": 2.0},
+    "baby-cry": {"test_accuracy": 0.9},
+    "char-rnn": {"next_char_accuracy": 0.6, "valid_word_rate": 0.5},
+    "autoencoder": {"anomaly_precision": 0.2, "anomaly_recall": 0.1},
+    "vae": {"code_std": 0.3},
+    "gan": {"judge_confidence_real": 0.8, "d_acc": 0.5},
+    "dbn": {"dbn_all_first_epoch": 0.15, "dbn_few_accuracy": 0.5},
 }
 
 
@@ -53,7 +60,7 @@ def test_every_lab_is_listed_with_its_code(capsys):
     assert set(labs.CORE) == {"sum", "wine", "mnist-mlp", "cnn"}
     assert labs.get("MNIST_MLP").name == "mnist-mlp"
     with pytest.raises(KeyError, match="perceptron"):
-        labs.get("gan")
+        labs.get("no-such-lab")
 
 
 @pytest.mark.parametrize("name", [n for n in labs.names() if n not in labs.CORE])

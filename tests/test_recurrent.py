@@ -180,8 +180,6 @@ def test_clear_errors():
     emb = Embedding(4, 2, name="emb")
     with pytest.raises(ValueError, match=r"emb.*id 4 is outside \[0, 4\)"):
         emb(np.array([[1, 4]]))
-    with pytest.raises(NotImplementedError, match="reset_after"):
-        GRU(3, reset_after=False)
 
 
 # ------------------------------------------------------------------------------------------------- learning

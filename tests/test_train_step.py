@@ -78,7 +78,7 @@ class Autoencoder(Sequential):
     """A step written against the engine, learning from x alone and reporting its own loss."""
 
     def train_step(self, data):
-        (x,) = data
+        x = data  # no targets: x alone, as Keras 3 packs it
         out = self(Tensor(x), training=True)
         loss = ((out - x) ** 2).mean()
         loss.backward()
@@ -118,3 +118,41 @@ def test_bad_step_result_is_named():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     with pytest.raises(TypeError, match="train_step must return a dict"):
         model.fit(x, y, verbose=0)
+
+
+def test_data_is_packed_as_keras_does():
+    """No targets: the bare x for one array, (x,) for a list of inputs; (x, y[, sample_weight]) otherwise."""
+    from neurona.layers import Concatenate
+    from neurona.models import Model
+
+    class Seen(Model):
+        def train_step(self, data):
+            self.seen.append(data)
+            return {"n": 1.0}
+
+        def predict_step(self, data):
+            self.seen.append(data)
+            return super().predict_step(data)
+
+    clear_session()
+    a, b = Input((2,)), Input((3,))
+    model = Seen([a, b], Dense(1)(Concatenate()([a, b])))
+    model.compile(optimizer="sgd")
+    model.seen = []
+    xa, xb = np.ones((4, 2), np.float32), np.ones((4, 3), np.float32)
+    model.fit([xa, xb], batch_size=4, verbose=0)
+    (x,), = model.seen  # (x,) with x the list of the two inputs
+    assert isinstance(x, list) and [v.shape for v in x] == [(4, 2), (4, 3)]
+    model.seen = []
+    model.fit([xa, xb], np.zeros((4, 1)), sample_weight=np.ones(4), batch_size=4, verbose=0)
+    assert len(model.seen[0]) == 3
+    model.seen = []
+    assert model.predict([xa, xb], verbose=0).shape == (4, 1)
+    assert isinstance(model.seen[0], tuple) and len(model.seen[0]) == 1
+
+    single = Autoencoder([Input((4,)), Dense(2), Dense(4)])
+    single.compile(optimizer="sgd")
+    seen = []
+    single.train_step = lambda data: seen.append(data) or {"loss": 0.0}
+    single.train_on_batch(np.ones((3, 4), np.float32))
+    assert isinstance(seen[0], np.ndarray) and seen[0].shape == (3, 4)  # the bare x

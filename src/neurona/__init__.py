@@ -25,6 +25,7 @@ _NAMES.update({"Variable": "variable", "Layer": "layers", "Loss": "losses", "Met
                "Optimizer": "optimizers", "Initializer": "initializers", "Regularizer": "regularizers",
                "InputSpec": "layers", "KerasTensor": "layers"})
 _ALIASES = {"config": "backend"}  # keras.config.floatx() and friends
+_NAMES["GradientTape"] = "gradient_tape"
 
 
 def __getattr__(name: str):
@@ -46,7 +47,8 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 
 __all__ = [
-    "Function", "Graph", "GradcheckError", "Input", "Layer", "Model", "Sequential", "Variable", "Tensor", "as_tensor",
+    "Function", "GradientTape", "Graph", "GradcheckError", "Input", "Layer", "Model", "Sequential", "Variable",
+    "Tensor", "as_tensor",
     "enable_grad", "function", "gradcheck", "is_grad_enabled", "no_grad", "ops", "tensor", "trace", "__version__",
     *_SUBMODULES,
 ]

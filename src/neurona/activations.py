@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import ops, registry
 from .tensor import Tensor, as_tensor
 
 Activation = Callable[..., Tensor]
@@ -129,6 +129,15 @@ _ALL: dict[str, Activation] = {
                gelu, softplus, softsign, silu, exponential, heaviside)
 }
 _ALIASES = {"swish": "silu", "step": "heaviside", "None": "linear"}
+for _fn in _ALL.values():
+    registry.register("activation", _fn)
+for _alias, _name in _ALIASES.items():
+    registry.alias("activation", _alias, _ALL[_name])
+
+
+def register_activation(fn: Activation, name: str | None = None) -> Activation:
+    """Make `fn` (Tensor -> Tensor) known to `get()` and configs by its name, as neurona's own activations are."""
+    return registry.register("activation", fn, name=name)
 
 
 def deserialize(name: str | dict, custom_objects: dict[str, Activation] | None = None) -> Activation:
@@ -137,7 +146,7 @@ def deserialize(name: str | dict, custom_objects: dict[str, Activation] | None =
         name = name.get("config", name.get("class_name"))
     if custom_objects and name in custom_objects:
         return custom_objects[name]
-    fn = _ALL.get(_ALIASES.get(name, name))
+    fn = registry.lookup("activation", name) if isinstance(name, str) else None
     if fn is None:
         raise ValueError(f"unknown activation {name!r}; known activations: {', '.join(sorted(_ALL))}, swish, step")
     return fn
@@ -167,4 +176,4 @@ def serialize(activation: Activation | str | None) -> str:
     return name
 
 
-__all__ = ["deserialize", "get", "serialize", *sorted(_ALL), "step", "swish"]
+__all__ = ["deserialize", "get", "register_activation", "serialize", *sorted(_ALL), "step", "swish"]

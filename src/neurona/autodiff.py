@@ -67,7 +67,7 @@ def gradcheck(
             flat[j] = old
             nflat[j] = (up - down) / (2 * eps)
         err = np.linalg.norm(analytic - numeric)
-        scale = max(np.linalg.norm(analytic), np.linalg.norm(numeric))
+        scale = max(float(np.linalg.norm(analytic)), float(np.linalg.norm(numeric)))
         if not err <= rtol * scale + atol:
             if not raise_exception:
                 return False

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import random as nrandom
+from . import registry
 
 # The std of a standard normal truncated to [-2, 2]: dividing by it restores the requested variance.
 _TRUNCATED_STD = 0.87962566103423978
@@ -40,22 +41,16 @@ def compute_fans(shape: tuple[int, ...], input_axes: Any = None, output_axes: An
     return int(shape[-2] * receptive), int(shape[-1] * receptive)
 
 
-class Initializer:
+class Initializer(registry.Serializable):
     """Base class: `__call__(shape, dtype)` returns a fresh array; `get_config()` mirrors `__init__`."""
+
+    registry_kind = "initializer"
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = "float32") -> np.ndarray:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Initializer:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
@@ -325,6 +320,8 @@ _NAMES: dict[str, type[Initializer]] = {**_CLASSES, **{_snake(n): c for n, c in 
 _NAMES.update({"normal": RandomNormal, "uniform": RandomUniform, "zero": Zeros, "one": Ones,
                "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
 
+registry.alias_table("initializer", _NAMES)
+
 zeros, ones, constant, identity = Zeros, Ones, Constant, Identity
 random_normal, random_uniform, truncated_normal, variance_scaling = (RandomNormal, RandomUniform, TruncatedNormal,
                                                                      VarianceScaling)
@@ -334,35 +331,17 @@ lecun_uniform, lecun_normal, orthogonal = LecunUniform, LecunNormal, Orthogonal
 
 def serialize(initializer: Initializer) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return registry.to_config(initializer)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Initializer:
     """Rebuild an initializer from `serialize`'s dict; unknown class names are refused."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _NAMES.get(name)
-    if cls is None:
-        raise ValueError(f"unknown initializer {name!r}; known: {', '.join(sorted(_CLASSES))}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.from_config("initializer", config, custom_objects)
 
 
 def get(identifier: str | dict | Initializer | Callable | None) -> Initializer | Callable | None:
     """An initializer from a name ("glorot_uniform", "HeNormal", ...), a config dict, a class or an instance."""
-    if identifier is None or isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
-        if cls is None:
-            known = ", ".join(sorted(n for n in _NAMES if n.islower()))
-            raise ValueError(f"unknown initializer {identifier!r}; known names: {known}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"could not interpret initializer {identifier!r} (type {type(identifier).__name__})")
+    return registry.get_instance("initializer", identifier, Initializer, deserialize=deserialize)
 
 
 __all__ = ["Initializer", "compute_fans", "deserialize", "get", "serialize", *sorted(_CLASSES)]

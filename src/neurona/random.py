@@ -6,6 +6,8 @@ import random as _pyrandom
 
 import numpy as np
 
+from .numerics import softmax
+
 _rng = np.random.default_rng()
 
 
@@ -92,8 +94,7 @@ def randint(shape: object, minval: int, maxval: int, dtype: object = "int32", se
 def categorical(logits: object, num_samples: int, dtype: object = "int32", seed: object = None) -> object:
     """`num_samples` class indices per row of `logits` (unnormalised log-probabilities)."""
     z = np.asarray(getattr(logits, "data", logits), dtype=np.float64)
-    p = np.exp(z - z.max(-1, keepdims=True))
-    p /= p.sum(-1, keepdims=True)
+    p = softmax(z)
     rng = _generator(seed)
     draws = np.stack([rng.choice(p.shape[-1], size=num_samples, p=row) for row in p.reshape(-1, p.shape[-1])])
     return _out(draws.reshape(p.shape[:-1] + (num_samples,)), dtype, "int32")

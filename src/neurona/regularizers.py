@@ -13,31 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Function, Tensor
-
-
-class L1L2Penalty(Function):
-    """l1 * sum|w| + l2 * sum w², one op with its own backward (a regularized weight costs two NumPy calls)."""
-
-    def __init__(self, l1: float, l2: float) -> None:
-        self.l1, self.l2 = l1, l2
-
-    def forward(self, w):
-        self.w = w
-        flat = w.reshape(-1)
-        value = 0.0
-        if self.l1:
-            value += self.l1 * np.abs(flat).sum()
-        if self.l2:
-            value += self.l2 * np.dot(flat, flat)  # a dot product: no temporary w² array
-        return np.asarray(value, dtype=w.dtype)
-
-    def backward(self, gy):
-        w = self.w
-        g = (2.0 * self.l2) * w if self.l2 else np.zeros_like(w)
-        if self.l1:
-            g += self.l1 * np.sign(w)  # subgradient 0 at w = 0, as d|w| is taken by the Abs op
-        return g * gy
+from . import registry
+from .ops.losses import L1L2Penalty  # moved to ops/losses.py; still importable from here
+from .tensor import Tensor
 
 
 def _check(value: Any, name: str) -> float:
@@ -49,22 +27,16 @@ def _check(value: Any, name: str) -> float:
     return value
 
 
-class Regularizer:
+class Regularizer(registry.Serializable):
     """Base class: callable on a weight Tensor, returns a scalar Tensor; `get_config()` mirrors `__init__`."""
+
+    registry_kind = "regularizer"
 
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Regularizer:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):
@@ -107,36 +79,22 @@ _NAMES: dict[str, type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": 
                                         "l1l2": L1L2}
 
 
+registry.alias_table("regularizer", _NAMES)
+
+
 def serialize(regularizer: Regularizer) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return registry.to_config(regularizer)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Regularizer:
     """Rebuild a regularizer from `serialize`'s dict; unknown class names are refused."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _NAMES.get(name)
-    if cls is None:
-        raise ValueError(f"unknown regularizer {name!r}; known: L1, L2, L1L2")
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.from_config("regularizer", config, custom_objects)
 
 
 def get(identifier: Any) -> Regularizer | Any | None:
     """None, or a regularizer from a name ("l2"), a config dict, a class, an instance or a callable."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
-        if cls is None:
-            raise ValueError(f"unknown regularizer {identifier!r}; known names: l1, l2, l1_l2")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"could not interpret regularizer {identifier!r} (type {type(identifier).__name__})")
+    return registry.get_instance("regularizer", identifier, Regularizer, deserialize=deserialize)
 
 
 __all__ = ["L1", "L1L2", "L1L2Penalty", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2", "serialize"]

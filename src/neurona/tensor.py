@@ -21,7 +21,6 @@ _FLOATX = np.float32
 
 class _ThreadConfig(threading.local):
     """Execution mode, one per thread: `no_grad()` while serving must not stop a `fit()` elsewhere."""
-
     grad_enabled = True  # the class attribute is every new thread's default
 
 
@@ -76,7 +75,7 @@ class Tensor:
     tensors are available for gradient checks). Only floating tensors may require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "_index", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "creator", "_index", "name", "_keras_mask", "__weakref__")
     __array_priority__ = 100.0
 
     def __init__(
@@ -203,7 +202,7 @@ class Tensor:
             for i, gy in enumerate(gys):
                 if gy is None:
                     gys[i] = np.zeros_like(f.outs[i])
-            gxs = f.backward(*gys)
+            gxs = f.backward(*gys)  # type: ignore[arg-type]  # Nones replaced above
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
@@ -429,8 +428,9 @@ class Function:
     return one array, or a tuple of arrays for several outputs.
     """
 
-    inputs: tuple[Tensor, ...] = ()
+    inputs: list[Tensor] | tuple[Tensor, ...] = ()
     gys: list[np.ndarray | None]
+    outs: tuple[np.ndarray, ...]
 
     def __call__(self, *inputs: Any) -> Any:
         # The hot path of the whole framework: keep it to a few attribute stores.

@@ -190,12 +190,12 @@ class History(Callback):
     def plot(self, metrics: Iterable[str] | None = None, ax: Any = None) -> Any:
         """Learning curves: one panel per quantity (loss, accuracy, ...), training and validation.
 
-        Needs matplotlib (`pip install neurona[plot]`). Returns the matplotlib Figure.
+        Needs matplotlib (`pip install 'neurona[plot]'`). Returns the matplotlib Figure.
         """
         try:
             import matplotlib.pyplot as plt
         except ImportError:
-            raise ImportError("History.plot() needs matplotlib: pip install neurona[plot] "
+            raise ImportError("History.plot() needs matplotlib: pip install 'neurona[plot]' "
                               "(or pip install matplotlib)") from None
         names = list(metrics) if metrics is not None else [k for k in self.history if not k.startswith("val_")]
         missing = [k for k in names if k not in self.history]

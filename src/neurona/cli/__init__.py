@@ -71,7 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `neurona` and `python -m neurona`: returns the exit code."""
     with ctrl_c_ends_the_command():
         try:
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            given = list(sys.argv[1:] if argv is None else argv)
+            if not given:  # `neurona` alone: the help, not an error
+                parser.print_help()
+                return 0
+            args = parser.parse_args(given)
+            args.argv = given  # `train --processes` starts itself again
             return int(args.func(args) or 0)
         except CliError as e:
             return fail(str(e))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import difflib
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,6 +93,7 @@ def read_csv(path: str) -> Table:
     first = text.lstrip("\r\n").splitlines()[0]
     reader = csv.reader(text.splitlines(), delimiter=_delimiter(first))
     header: list[str] | None = None
+    first_name = ""
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
@@ -99,6 +102,7 @@ def read_csv(path: str) -> Table:
                 continue
             cells = [cell.strip() for cell in record]
             if header is None:
+                first_name = cells[0]
                 header = [name or f"column_{i + 1}" for i, name in enumerate(cells)]
                 for name in header:
                     if header.count(name) > 1:
@@ -114,7 +118,32 @@ def read_csv(path: str) -> Table:
         raise CliError(f"{path}, line {reader.line_num}: {e}") from None
     if not rows:
         raise CliError(_("{path} has a header but no data lines").format(path=path))
-    return Table(path, header or [], rows, lines)
+    table = Table(path, header or [], rows, lines)
+    if index_column(first_name, [row[0] for row in rows]) and len(table.header) > 1:
+        # pandas' to_csv writes the row numbers as a first column without a name (the slides' wine file)
+        print(_("{path}: the first column {name!r} holds the row numbers (a saved index), not data; it is left "
+                "out").format(path=path, name=table.header[0]), file=sys.stderr, flush=True)
+        table.header = table.header[1:]
+        table.rows = [row[1:] for row in rows]
+    return table
+
+
+def index_column(name: str, values: list[str]) -> bool:
+    """Whether a first column is a saved row index: no name (or pandas' 'Unnamed: 0') and the whole numbers
+    0..n-1 or 1..n, in any order (a shuffled frame keeps its index).
+
+    >>> index_column("", ["2", "0", "1"]), index_column("Unnamed: 0", ["1", "2"]), index_column("", ["1", "5"])
+    (True, True, False)
+    >>> index_column("id", ["0", "1", "2"])
+    False
+    """
+    if name.strip() and not re.fullmatch(r"unnamed: ?\d+", name.strip().lower()):
+        return False
+    try:
+        numbers = sorted(int(v) for v in values)
+    except ValueError:
+        return False
+    return bool(numbers) and numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
 def write_csv(path: str | None, header: list[str], rows: list[list[str]]) -> None:

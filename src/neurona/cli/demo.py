@@ -107,8 +107,12 @@ def cmd_lab(args: argparse.Namespace) -> int:
     try:
         lab = labs.get(args.name)
     except KeyError:
-        raise CliError(_("there is no lab called {name!r}; the labs are: {names}").format(
-            name=args.name, names=", ".join(labs.names()))) from None
+        from ..suggest import suggest
+
+        close = suggest(args.name.strip().lower().replace("_", "-"), labs.names(), n=1)
+        hint = _(" (did you mean {name!r}?)").format(name=close[0]) if close else ""
+        raise CliError(_("there is no lab called {name!r}{hint}; the labs are: {names}").format(
+            name=args.name, hint=hint, names=", ".join(labs.names()))) from None
     print(f"{_(lab.title)}  (neurona lab {lab.name})")
     print(_(lab.summary))
     print(_("slides: deck {slides} · code: {code}").format(slides=lab.slides, code=lab.path))

@@ -56,6 +56,16 @@ def blas_lines() -> list[str]:
         return [_("unknown (pip install threadpoolctl to see it)")]
 
 
+def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of cells as lines whose columns line up (each column as wide as its widest cell, two spaces apart).
+
+    >>> aligned([("numpy", "2.4"), ("scikit-learn", "not installed")])
+    ['numpy         2.4', 'scikit-learn  not installed']
+    """
+    widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))] if rows else []
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import neurona
 
@@ -77,10 +87,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     if threads:
         print(_("thread settings: {settings}").format(settings=", ".join(f"{k}={v}" for k, v in threads.items())))
     print(_("optional packages:"))
+    rows = []
     for extra, dist, use in EXTRAS:
         version = _version(dist)
         state = version if version else _("not installed") + (f" (pip install 'neurona[{extra}]')" if extra else "")
-        print(f"  {dist:<14} {state:<44} {_(use)}")
+        rows.append((dist, state, _(use)))
+    for line in aligned(rows):
+        print("  " + line)
     print(_("dataset cache: {path}").format(path=data_home()))
     print(_("pretrained weights cache: {path}").format(path=models_home()))
     print(_("language: {lang} (set NEURONA_LANG=es or en to change it)").format(lang=language()))

@@ -1,9 +1,10 @@
 """A table of numbers → an MLP: what `neurona train` learns besides the weights, and how `predict` reuses it.
 
-The model file (`model.neurona`) holds the network. Next to it, `model.preprocessing.json` holds what turns a
-CSV row into the network's input and its output back into an answer: the feature columns in order, their
-training means and standard deviations, the task, the class labels (as written in the CSV) or the target's
-mean and standard deviation. It is plain JSON, read without running anything.
+The model file (`model.neurona`) holds the network and, in the "preprocessing" section of its config, what
+turns a CSV row into the network's input and its output back into an answer: the feature columns in order,
+their training means and standard deviations, the task, the class labels (as written in the CSV) or the
+target's mean and standard deviation. It is plain JSON, read without running anything. Files written before
+the section existed kept it beside them in `model.preprocessing.json`, which is still read for them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .errors import CliError
 FORMAT = "neurona-tabular"
 VERSION = 1
 TASKS = (N_("classification"), N_("regression"))  # shown translated
+MODEL_NAME = "tabular_mlp"  # the name of the networks `neurona train` builds
 
 
 @dataclass
@@ -47,13 +49,25 @@ class Preprocessing:
         x = np.column_stack([table.numeric(name) for name in self.features])
         return ((x - np.asarray(self.mean)) / np.asarray(self.scale)).astype(np.float32)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "format_version": VERSION, **asdict(self)}
+
     def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, "format_version": VERSION, **asdict(self)}, indent=1) + "\n"
+        return json.dumps(self.to_dict(), indent=1) + "\n"
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Preprocessing:
         try:
-            data = json.loads(text)
+            return cls.from_dict(json.loads(text), source)
+        except ValueError as e:
+            raise CliError(_("{path} is not a valid preprocessing file: {reason}").format(path=source, reason=e)) \
+                from None
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str) -> Preprocessing:
+        try:
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
             if data.get("format") != FORMAT:
                 raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
             kwargs = {k: data[k] for k in ("task", "target", "features", "mean", "scale")}
@@ -75,10 +89,30 @@ def sidecar_path(model_path: str | os.PathLike) -> Path:
 
 
 def load_sidecar(model_path: str) -> Preprocessing | None:
+    """The preprocessing of an old model file, kept beside it in `model.preprocessing.json`."""
     path = sidecar_path(model_path)
     if not path.is_file():
         return None
     return Preprocessing.from_json(path.read_text(encoding="utf-8"), str(path))
+
+
+def load_preprocessing(model_path: str, model: Any = None) -> Preprocessing | None:
+    """What `neurona train` stored with the model: the archive's preprocessing section, else the old sidecar.
+
+    A model `neurona train` made (named "tabular_mlp") without either raises: predicting on raw, unscaled
+    columns would give wrong answers without any sign of it.
+    """
+    from ..saving.model_io import read_preprocessing
+
+    section = read_preprocessing(model_path)
+    if section is not None:
+        return Preprocessing.from_dict(section, f"{model_path}: preprocessing")
+    prep = load_sidecar(model_path)
+    if prep is None and getattr(model, "name", None) == MODEL_NAME:
+        raise CliError(_("{path} was trained by 'neurona train' on a table, but its preprocessing (the feature "
+                         "columns and their scaling) is missing: copy {sidecar} beside it, or train it again").format(
+            path=model_path, sidecar=sidecar_path(model_path).name))
+    return prep
 
 
 def _sort_labels(labels: set[str]) -> list[str]:
@@ -153,7 +187,7 @@ def build_model(n_inputs: int, hidden: list[int], activation: str, prep: Preproc
     from ..layers import Dense, Input
     from ..models import Sequential
 
-    model = Sequential([Input((n_inputs,))], name="tabular_mlp")
+    model = Sequential([Input((n_inputs,))], name=MODEL_NAME)
     for units in hidden:
         model.add(Dense(units, activation=activation))
     if prep.task == "classification":

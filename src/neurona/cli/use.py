@@ -29,7 +29,7 @@ def load(path: str) -> Any:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     model = load(args.model)
-    prep = tabular.load_sidecar(args.model)
+    prep = tabular.load_preprocessing(args.model, model)
     table = read_csv(args.data)
     if prep is not None:
         x = prep.inputs(table)
@@ -67,7 +67,7 @@ def _score(prep: tabular.Preprocessing, table: Any, predicted: list[str], out: A
 def cmd_summary(args: argparse.Namespace) -> int:
     model = load(args.model)
     model.summary()
-    prep = tabular.load_sidecar(args.model)
+    prep = tabular.load_preprocessing(args.model)
     if prep is not None:
         print(_("trained by neurona train: {task} of {target!r} from {n} columns: {columns}").format(
             task=_(prep.task), target=prep.target, n=len(prep.features), columns=", ".join(prep.features)))
@@ -93,9 +93,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as e:
         raise CliError(_("cannot write {path}: {reason}").format(path=args.onnx, reason=e.strerror or e)) from None
     print(_("ONNX model written to {path}").format(path=args.onnx))
-    if tabular.load_sidecar(args.model) is not None:
+    if tabular.load_preprocessing(args.model) is not None:
         print(_("its inputs are standardised features: (x - mean) / scale with the values in {path}").format(
-            path=tabular.sidecar_path(args.model)))
+            path=args.model if tabular.load_sidecar(args.model) is None else tabular.sidecar_path(args.model)))
     return 0
 
 

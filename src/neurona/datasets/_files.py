@@ -3,7 +3,7 @@
 Files are looked for in ``$NEURONA_HOME/datasets`` (default ``~/.neurona/datasets``) and, read only, in
 Keras's cache ``~/.keras/datasets`` so a student who already downloaded MNIST with Keras needs no second
 copy. A missing file is downloaded only when a ``load_data()`` asks for it, with pooch when it is
-installed (``pip install neurona[datasets]``) and with ``urllib`` otherwise; every download is checked
+installed (``pip install 'neurona[datasets]'``) and with ``urllib`` otherwise; every download is checked
 against its published SHA-256 and deleted when it does not match. ``NEURONA_OFFLINE=1`` forbids
 downloads altogether.
 """

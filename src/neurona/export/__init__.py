@@ -12,7 +12,7 @@ Supported layers: Dense, Activation (and fused activations), Conv1D/Conv2D (grou
 DepthwiseConv2D, SeparableConv2D, max/average/sum pooling, global pooling, Flatten, Reshape, Permute,
 BatchNormalization, Add/Subtract/Multiply/Average/Maximum/Minimum/Concatenate, ZeroPadding, Cropping,
 Rescaling, Dropout (identity), and models nested in models. onnx is an optional dependency:
-`pip install neurona[onnx]` (onnxruntime as well, to run the file).
+`pip install 'neurona[onnx]'` (onnxruntime as well, to run the file).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _onnx_module() -> Any:
     try:
         import onnx as onnx_pkg
     except ImportError:
-        raise ImportError("exporting to ONNX needs the onnx package: pip install neurona[onnx] "
+        raise ImportError("exporting to ONNX needs the onnx package: pip install 'neurona[onnx]' "
                           "(or pip install onnx)") from None
     return onnx_pkg
 

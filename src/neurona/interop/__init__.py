@@ -2,7 +2,7 @@
 
 >>> from neurona.interop import load_keras_weights, load_keras_model, load_torch_weights  # doctest: +SKIP
 
-Keras files need h5py (`pip install neurona[h5]`); PyTorch state_dicts are read from safetensors files
+Keras files need h5py (`pip install 'neurona[h5]'`); PyTorch state_dicts are read from safetensors files
 (`safetensors.torch.save_file(model.state_dict(), path)`), so PyTorch itself is never needed.
 """
 

@@ -35,7 +35,7 @@ def h5py_for_writing() -> Any:
     try:
         import h5py
     except ImportError:
-        raise ImportError("writing Keras files (.keras, .h5, .weights.h5) needs h5py: pip install neurona[keras] "
+        raise ImportError("writing Keras files (.keras, .h5, .weights.h5) needs h5py: pip install 'neurona[keras]' "
                           "(or pip install h5py); neurona's own .neurona format needs nothing extra") from None
     return h5py
 

@@ -13,7 +13,7 @@ gamma, beta, moving mean, moving variance), so arrays are copied as they are, la
 Every shape is checked before any weight is written, so a file that does not fit leaves the model as it was.
 HDF5 features that reach outside the file or hide where data lives are refused before reading anything:
 external links, soft links, virtual datasets and datasets stored in external raw files. h5py is an optional
-dependency: `pip install neurona[h5]`.
+dependency: `pip install 'neurona[h5]'`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def h5py_module() -> Any:
     try:
         import h5py
     except ImportError:
-        raise ImportError("reading Keras .h5/.keras files needs h5py: pip install neurona[h5] "
+        raise ImportError("reading Keras .h5/.keras files needs h5py: pip install 'neurona[h5]' "
                           "(or pip install h5py)") from None
     return h5py
 

@@ -95,6 +95,34 @@ LABS: tuple[Lab, ...] = (
         N_("A CNN with two heads names the one object in a cluttered image (softmax) and draws its box "
            "(regression), trained with weighted losses; class accuracy and box IoU on held-out images."),
         "002", "docs/localization_lab.md"),
+    Lab("forecast", "forecast", N_("Forecast a seasonal series"),
+        N_("An LSTM predicts a noisy series with a trend and two seasons four steps ahead, against a dense "
+           "window model and the last-value baseline; a plot of the forecasts against the truth."),
+        "003", "docs/sequences_lab.md"),
+    Lab("baby-cry", "baby_cry", N_("Is the baby crying?"),
+        N_("Cries, noise and speech-like sounds generated as audio and saved as WAV files become log-mel "
+           "spectrograms that a small CNN classifies."),
+        "001", "docs/sequences_lab.md"),
+    Lab("char-rnn", "char_rnn", N_("Generate text character by character"),
+        N_("An LSTM learns to predict the next character of a text and then writes new text by sampling "
+           "its own predictions."),
+        "003", "docs/sequences_lab.md"),
+    Lab("autoencoder", "autoencoder", N_("Autoencoders: denoising, anomalies, missing pixels"),
+        N_("Dense and convolutional autoencoders clean noisy digits, fill in missing pixels and, trained without "
+           "the zeros, flag them as anomalies by their reconstruction error."),
+        "002", "docs/generative.md"),
+    Lab("vae", "vae", N_("Variational autoencoder"),
+        N_("A VAE with a 2-D code, trained by a custom train_step (reconstruction + KL): the digits in its latent "
+           "plane and new digits decoded from it."),
+        "002", "docs/generative.md"),
+    Lab("gan", "gan", N_("Generative adversarial network"),
+        N_("A DCGAN on 16x16 digits, its train_step alternating the discriminator and the generator: a grid of "
+           "samples per epoch and both losses."),
+        "002", "docs/generative.md"),
+    Lab("dbn", "dbn", N_("Deep belief network"),
+        N_("Two RBMs pre-trained greedily on unlabelled digits become a Dense network fine-tuned by fit, against "
+           "the same network trained from scratch."),
+        "002", "docs/generative.md"),
 )
 
 CORE = tuple(lab.name for lab in LABS if lab.core)
@@ -111,7 +139,11 @@ def get(name: str) -> Lab:
     for lab in LABS:
         if lab.name == key:
             return lab
-    raise KeyError(f"there is no lab called {name!r}; the labs are: {', '.join(names())}")
+    from ..suggest import did_you_mean
+
+    hint = did_you_mean(key, names())
+    raise KeyError(f"there is no lab called {name!r}{' (' + hint + ')' if hint else ''}; the labs are: "
+                   f"{', '.join(names())}")
 
 
 def run(name: str, quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[str, float]:

@@ -47,6 +47,9 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[st
     if sec is not None:
         c.metrics_table(sec, metrics)
         sec.table([_("question"), _("network's answer")], [e.split(" = ") for e in examples])
-        c.add_history(sec, history)
+        from .. import plot
+
+        sec.plot(plot.history, history, logy=True,
+                 caption=_("Learning curves (training and validation), the loss on a logarithmic scale"))
         c.add_scatter(sec, t_test, y_test, _("x1 + x2: prediction against truth"))
     return metrics

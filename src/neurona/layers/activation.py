@@ -35,6 +35,8 @@ class ReLU(Layer):
     The defaults give max(x, 0); `ReLU(6.0)` is the capped ReLU of MobileNet.
     """
 
+    supports_masking = True
+
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -60,6 +62,8 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """x if x > 0 else `negative_slope * x` (Keras 3's default slope 0.3; `alpha=` is Keras 2's name)."""
 
+    supports_masking = True
+
     def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
@@ -80,6 +84,8 @@ class LeakyReLU(Layer):
 
 class ELU(Layer):
     """x if x > 0 else `alpha * (exp(x) - 1)`."""
+
+    supports_masking = True
 
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -104,6 +110,8 @@ class Softmax(Layer):
     `mask` (call argument, broadcastable to the inputs) leaves out the positions where it is 0/False: they
     get probability 0, as in Keras.
     """
+
+    supports_masking = True
 
     def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -152,6 +160,8 @@ class Softmax(Layer):
 class PReLU(Layer):
     """x if x > 0 else `alpha * x`, with `alpha` learned: one slope per input value, or shared along
     `shared_axes` (`shared_axes=[1, 2]` after a Conv2D: one slope per channel)."""
+
+    supports_masking = True
 
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
                  alpha_constraint: Any = None, shared_axes: int | Sequence[int] | None = None,

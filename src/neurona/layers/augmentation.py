@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..preprocessing.transforms import FILL_MODES, affine_matrices, apply_affine, apply_affine_backward, resize_matrix
+from ..ops.image import AffineResample, Flip  # noqa: F401  (moved to ops/image.py)
+from ..preprocessing.transforms import FILL_MODES, affine_matrices, resize_matrix
 from ..random import get_rng
-from ..tensor import Function, Tensor
+from ..tensor import Tensor
 from .base import InputSpec, Layer
 
 _IMAGES = "(batch, height, width, channels)"
@@ -90,38 +91,6 @@ class Resizing(Layer):
 
 
 # ----------------------------------------------------------------------------- differentiable helpers
-class AffineResample(Function):
-    """Resample images through per-image inverse matrices; backward scatters the gradient back."""
-
-    def __init__(self, matrices: np.ndarray, fill_mode: str, cval: float, order: int) -> None:
-        self.matrices, self.fill_mode, self.cval, self.order = matrices, fill_mode, cval, order
-
-    def forward(self, x):
-        return apply_affine(x, self.matrices, self.fill_mode, self.cval, self.order).astype(x.dtype, copy=False)
-
-    def backward(self, gy):
-        return apply_affine_backward(gy, self.matrices, self.fill_mode, self.order)
-
-
-class Flip(Function):
-    """Mirror the chosen images left-right and/or upside down; a flip is its own gradient."""
-
-    def __init__(self, horizontal: np.ndarray, vertical: np.ndarray) -> None:
-        self.horizontal, self.vertical = horizontal, vertical
-
-    def _apply(self, x: np.ndarray) -> np.ndarray:
-        out = x.copy()
-        out[self.horizontal] = out[self.horizontal, :, ::-1]
-        out[self.vertical] = out[self.vertical, ::-1]
-        return out
-
-    def forward(self, x):
-        return self._apply(x)
-
-    def backward(self, gy):
-        return self._apply(gy)
-
-
 def _factor_pair(factor: Any, name: str, layer: str) -> tuple[float, float]:
     """Keras's factor convention: a number f means (-f, f); a pair (lower, upper) is used as is."""
     if np.ndim(factor) == 0:

@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, no_grad
+from .. import registry
+from ..tensor import Tensor
+from .forward_state import pending_losses
+from .masks import get_mask, masked_call, set_mask  # noqa: F401  (re-exported: models import them from here)
 from .symbolic import (  # noqa: F401  (re-exported: layers import them from here)
     InputSpec,
     KerasTensor,
@@ -27,29 +30,14 @@ from .symbolic import (  # noqa: F401  (re-exported: layers import them from her
     SymbolicTensor,
     _batchless,
     _is_symbolic,
+    _make_symbolic,
     _shapes,
+    _traced_output_shape,
     flatten,
 )
 
-_REGISTRY: dict[str, type[Layer]] = {}
 _NAME_COUNTS: dict[str, int] = {}
 _NAMES_LOCK = threading.Lock()  # two threads building layers must not draw the same name
-
-
-class _ForwardState(threading.local):
-    """Per-thread state of the running forward pass: a predict() serving in one thread must not add
-    its add_loss() terms to a fit() in another."""
-
-    def __init__(self) -> None:
-        self.pending_losses: list[Tensor] = []  # add_loss() tensors of the running forward pass (see Model)
-
-
-_FORWARD = _ForwardState()
-
-
-def pending_losses() -> list[Tensor]:
-    """This thread's add_loss() tensors recorded since the training step last cleared them."""
-    return _FORWARD.pending_losses
 
 
 def to_snake_case(name: str) -> str:
@@ -75,15 +63,17 @@ def clear_session() -> None:
 
 
 def get(identifier: str | type[Layer]) -> type[Layer]:
-    """The Layer class registered under a class name (used to rebuild layers from configs)."""
+    """The Layer class registered as `identifier` ("Dense", "neurona>Dense", "mypkg>Dense"), for configs."""
     if isinstance(identifier, type) and issubclass(identifier, Layer):
         return identifier
-    cls = _REGISTRY.get(identifier)
+    if not isinstance(identifier, str):
+        raise TypeError(f"a layer class name must be a string, got {type(identifier).__name__}")
+    cls = registry.lookup("layer", identifier)
     if cls is None:
         from . import _import_families  # layer families written elsewhere register when imported
 
         _import_families()
-        cls = _REGISTRY.get(identifier)
+        cls = registry.lookup("layer", identifier)
     if cls is None:
         raise ValueError(f"unknown layer class {identifier!r}: no layer of that name is registered "
                          f"(pass custom_objects={{{identifier!r}: cls}} for your own layers)")
@@ -138,17 +128,24 @@ class Layer:
     once on zeros). They register themselves by class name, so `get("Dense")` finds them.
     """
 
+    _layers: list[Layer]  # sub-layers assigned to attributes (set in __init__, before any other attribute)
     cast_inputs = True  # convert NumPy inputs to the layer's dtype (Embedding keeps integers)
     _call_has_training = True
     _wrap_build = True  # Model builds differently and opts out
+    supports_masking = False  # True: an input mask passes through unchanged (see compute_mask)
+    _call_has_mask = False  # whether `call` takes a `mask=` argument (then it receives the propagated mask)
+    _makes_masks = False  # whether the class overrides compute_mask (then outputs always get its mask)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        registry.register("layer", cls)  # "neurona>Dense", or "<your package>>Name" for your classes
         if "call" in cls.__dict__:
-            cls._call_has_training = "training" in inspect.signature(cls.call).parameters
+            params = inspect.signature(cls.call).parameters
+            cls._call_has_training = "training" in params
+            cls._call_has_mask = "mask" in params
+        cls._makes_masks = cls.compute_mask is not Layer.compute_mask
         if "build" in cls.__dict__ and cls._wrap_build:
-            cls.build = _built_after(cls.__dict__["build"])
+            setattr(cls, "build", _built_after(cls.__dict__["build"]))  # noqa: B010  (mypy: no method assignment)
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
@@ -192,7 +189,29 @@ class Layer:
             for v in (value if isinstance(value, (list, tuple)) else [value]):
                 if v is not self and not any(v is t for t in tracked):
                     tracked.append(v)
+        elif isinstance(value, Tensor) and value.creator is None and not name.startswith("_") \
+                and (value.requires_grad or not self.__dict__.get("built", False)):
+            self._track_tensor(name, value)
         object.__setattr__(self, name, value)
+
+    def _track_tensor(self, name: str, value: Tensor) -> None:
+        """A leaf Tensor assigned to a public attribute is a weight (trainable if it requires grad), as Keras
+        tracks a Variable. Outputs of ops, `_private` attributes, and — once built — tensors that need no
+        gradient (values a `call` keeps, computed under no_grad) are left alone."""
+        try:
+            trainable, frozen = self.__dict__["_trainable_weights"], self.__dict__["_non_trainable_weights"]
+        except KeyError:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning "
+                               f"weights to attributes") from None
+        if any(value is w for w in trainable) or any(value is w for w in frozen):
+            return
+        if value.name is None:
+            value.name = f"{self.name}/{name}"
+        if value.requires_grad and value.data.dtype.kind == "f":
+            value.requires_grad = self._trainable
+            trainable.append(value)
+        else:
+            frozen.append(value)
 
     # ----------------------------------------------------------------- weights
     def add_weight(self, name: str | None = None, shape: Sequence[int] = (), initializer: Any = "glorot_uniform",
@@ -298,7 +317,7 @@ class Layer:
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
-            expected = ", ".join(f"{w.name.split('/', 1)[-1]} {w.shape}" for w in own) or "none"
+            expected = ", ".join(f"{(w.name or '').split('/', 1)[-1]} {w.shape}" for w in own) or "none"
             raise ValueError(f"{type(self).__name__} '{self.name}' has {len(own)} weights ({expected}), "
                              f"got {len(weights)} arrays")
         arrays = []
@@ -329,7 +348,7 @@ class Layer:
     def add_loss(self, loss: Tensor) -> None:
         """Add a term to the training loss from inside `call` (a VAE's KL term, for instance)."""
         self._added_losses.append(loss)
-        _FORWARD.pending_losses.append(loss)
+        pending_losses().append(loss)
 
     # ----------------------------------------------------------------- build / call
     def build(self, input_shape: Any) -> None:
@@ -374,9 +393,7 @@ class Layer:
             self._build_for(shapes)
         self._check_input(shapes)
         self._added_losses = []
-        if self._call_has_training:
-            return self.call(inputs, *args, training=bool(training), **kwargs)
-        return self.call(inputs, *args, **kwargs)
+        return masked_call(self, _call_of(self))(inputs, bool(training), *args, **kwargs)
 
     def _convert(self, inputs: Any) -> Any:
         if isinstance(inputs, Tensor):
@@ -405,6 +422,10 @@ class Layer:
         outputs = _make_symbolic(out_shapes, dtype)
         Node(self, inputs if not isinstance(inputs, tuple) else list(inputs), outputs, kwargs or None)
         return outputs
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask this layer's output carries: the input's when `supports_masking`, else None (Keras)."""
+        return mask if self.supports_masking else None
 
     # ----------------------------------------------------------------- graph info
     @property
@@ -453,46 +474,12 @@ def _built_after(build: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def _make_symbolic(shapes: Any, dtype: Any) -> Any:
-    if isinstance(shapes, list):
-        return [_make_symbolic(s, dtype) for s in shapes]
-    return SymbolicTensor(shapes, dtype)
-
-
-def _traced_output_shape(layer: Layer, input_shape: Any) -> Any:
-    """Run the layer on zeros twice (unknown sizes as 2, then 3) and read the output shape."""
-
-    def zeros(shape: Any, fill: int) -> Any:
-        if isinstance(shape, list):
-            return [zeros(s, fill) for s in shape]
-        return Tensor(np.zeros([fill if s is None else s for s in shape], dtype=layer.dtype))
-
-    def run(fill: int) -> Any:
-        with no_grad():
-            if layer._call_has_training:
-                out = layer.call(zeros(input_shape, fill), training=False)
-            else:
-                out = layer.call(zeros(input_shape, fill))
-        return _shapes(out)
-
-    has_none = any(s is None for s in flatten(_flat_dims(input_shape)))
-    a = run(2)
-    if not has_none:
-        return a
-    b = run(3)
-
-    def merge(x: Any, y: Any) -> Any:
-        if isinstance(x, list):
-            return [merge(p, q) for p, q in zip(x, y)]
-        return tuple(p if p == q else None for p, q in zip(x, y))
-
-    return merge(a, b)
-
-
-def _flat_dims(shape: Any) -> list[Any]:
-    if isinstance(shape, list):
-        return [d for s in shape for d in _flat_dims(s)]
-    return list(shape)
+def _call_of(layer: Layer) -> Callable[..., Any]:
+    """layer.call as f(inputs, training, ...), for layers whose call takes no `training` argument too."""
+    if layer._call_has_training:
+        return layer.call
+    call = layer.call
+    return lambda x, *args, training=False, **kw: call(x, *args, **kw)
 
 
 def serialize_object(obj: Any, module: Any) -> Any:
@@ -506,4 +493,4 @@ def prod(shape: Sequence[int | None]) -> int | None:
     """Product of known sizes, None if any is unknown."""
     if any(s is None for s in shape):
         return None
-    return int(math.prod(shape))
+    return int(math.prod([int(s) for s in shape if s is not None]))

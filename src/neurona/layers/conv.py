@@ -127,13 +127,22 @@ class _Conv(Layer):
                 or self.filters % groups:
             raise ValueError(f"{who}: groups must be a positive integer dividing filters={filters}, got {groups!r}")
         self.groups = int(groups)
-        self.activation, self._op_activation = _activation(activation)
+        self.activation = activation
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.input_spec = InputSpec(ndim=self.rank + 2, hint=LAYOUTS[(self.rank, self.data_format)])
+
+    @property
+    def activation(self) -> Any:
+        return self._activation
+
+    @activation.setter
+    def activation(self, value: Any) -> None:
+        """Set (or replace after construction) the activation; what the fused op gets is re-derived."""
+        self._activation, self._op_activation = _activation(value)
 
     @property
     def _channel_axis(self) -> int:

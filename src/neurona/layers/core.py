@@ -103,23 +103,36 @@ class Dense(Layer):
     [[11.0, 11.0]]
     """
 
+    supports_masking = True
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs: Any) -> None:
-        from .. import activations, initializers, regularizers
+        from .. import initializers, regularizers
 
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense '{self.name}': units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.activation = activations.get(activation)
+        self.activation = activation
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.input_spec = InputSpec(min_ndim=2)
-        name = _activation_name(self.activation)
+
+    @property
+    def activation(self) -> Callable[..., Any]:
+        return self._activation
+
+    @activation.setter
+    def activation(self, value: Any) -> None:
+        """Set (or replace, as `layer.activation = activations.linear`) the activation; the fused path follows."""
+        from .. import activations
+
+        self._activation = activations.get(value)
+        name = _activation_name(self._activation)
         # A name the fused op knows runs inside it; anything else is applied after the affine map.
         self._fused = name if name in FUSED_ACTIVATIONS else None
         self._linear = name == "linear"
@@ -163,6 +176,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function by name ('relu', 'softmax', ...) or a callable."""
 
+    supports_masking = True
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         from .. import activations
 
@@ -184,6 +199,8 @@ class Dropout(Layer):
 
     At inference it is the identity ("inverted" dropout, as Keras).
     """
+
+    supports_masking = True
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
                  **kwargs: Any) -> None:

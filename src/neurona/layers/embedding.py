@@ -14,8 +14,9 @@ from .base import Layer, serialize_object
 class Embedding(Layer):
     """Looks up `embeddings[ids]`: input (batch, ...) of integers in [0, input_dim), output (..., output_dim).
 
-    The backward scatter-adds into the rows that were used (repeated ids accumulate). `mask_zero` is kept
-    in the config for Keras compatibility; neurona does not propagate masks, so id 0 is an ordinary row.
+    The backward scatter-adds into the rows that were used (repeated ids accumulate). With `mask_zero=True`
+    id 0 is padding: the output carries the mask `ids != 0`, which the layers after it (LSTM, pooling, the
+    loss) use to skip the padded steps, as in Keras.
 
     >>> import numpy as np
     >>> Embedding(10, 3)(np.array([[1, 2, 2]])).shape
@@ -52,8 +53,17 @@ class Embedding(Layer):
             raise TypeError(f"Embedding '{self.name}' expects integer ids, got dtype {ids.dtype}")
         if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
             bad = ids.min() if ids.min() < 0 else ids.max()
-            raise ValueError(f"Embedding '{self.name}': id {int(bad)} is outside [0, {self.input_dim})")
+            where = tuple(int(i) for i in np.argwhere(ids == bad)[0])
+            raise ValueError(f"Embedding '{self.name}': id {int(bad)} is outside [0, {self.input_dim}) "
+                             f"(input_dim={self.input_dim}; at position {where} of the ids of shape {ids.shape})")
         return GetItem(ids)(self.embeddings)
+
+    def compute_mask(self, inputs, mask=None):
+        """`ids != 0` when `mask_zero`, else None."""
+        if not self.mask_zero:
+            return None
+        ids = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return ids != 0
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

@@ -29,6 +29,8 @@ def _rate(layer: Layer, rate: Any) -> float:
 class _Noise(Layer):
     """What the noise layers share: their own generator when seeded, the identity outside training."""
 
+    supports_masking = True
+
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = seed

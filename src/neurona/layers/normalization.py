@@ -29,6 +29,8 @@ def _axes(layer: Layer, axis: Any, ndim: int) -> tuple[int, ...]:
 class _Normalization(Layer):
     """Shared by both: which axes hold the features, and gamma/beta over those axes."""
 
+    supports_masking = True
+
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  beta_regularizer: Any = None, gamma_regularizer: Any = None, **kwargs: Any) -> None:

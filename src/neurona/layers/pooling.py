@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from .. import ops
 from ..ops.pool import (
     avg_pool1d,
     avg_pool2d,
@@ -142,17 +145,46 @@ class GlobalAveragePooling2D(_GlobalPooling):
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
-    """The largest value of each channel over the steps of a sequence."""
+    """The largest value of each channel over the steps of a sequence (masked steps are ignored)."""
 
     rank = 1
     reduce = staticmethod(global_max_pool)
 
+    def call(self, inputs, training=False, mask=None):
+        if mask is None:
+            return self.reduce(inputs, self.keepdims, self.data_format)
+        from .masking import check_mask
+
+        m = check_mask(self, mask, inputs.shape if self.data_format == "channels_last"
+                       else (inputs.shape[0], inputs.shape[2]))
+        m = m[:, :, None] if self.data_format == "channels_last" else m[:, None, :]
+        low = np.finfo(inputs.dtype).min
+        return self.reduce(ops.where(m, inputs, low), self.keepdims, self.data_format)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """The mean of each channel over the steps of a sequence."""
+    """The mean of each channel over the steps of a sequence (over the unmasked steps when masked)."""
 
     rank = 1
     reduce = staticmethod(global_avg_pool)
+
+    def call(self, inputs, training=False, mask=None):
+        if mask is None:
+            return self.reduce(inputs, self.keepdims, self.data_format)
+        from .masking import check_mask
+
+        last = self.data_format == "channels_last"
+        m = check_mask(self, mask, inputs.shape if last else (inputs.shape[0], inputs.shape[2]))
+        axis = 1 if last else 2
+        w = (m[:, :, None] if last else m[:, None, :]).astype(inputs.dtype)
+        count = np.maximum(w.sum(axis=axis, keepdims=True), 1)
+        return ops.sum(inputs * (w / count), axis=axis, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 MaxPool2D, AvgPool2D, AveragePool2D, MaxPool1D, AvgPool1D = (

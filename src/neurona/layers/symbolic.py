@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..tensor import Tensor, no_grad
+
 if TYPE_CHECKING:
     from .base import Layer
 
@@ -147,3 +149,45 @@ class InputSpec:
             for want, got in zip(self.shape[1:], shape[1:]):
                 if want is not None and got is not None and want != got:
                     raise ValueError(f"{who} expects inputs of shape {self.shape}, got shape {shape}")
+
+
+def _make_symbolic(shapes: Any, dtype: Any) -> Any:
+    if isinstance(shapes, list):
+        return [_make_symbolic(s, dtype) for s in shapes]
+    return SymbolicTensor(shapes, dtype)
+
+
+def _traced_output_shape(layer: Any, input_shape: Any) -> Any:
+    """Run the layer on zeros twice (unknown sizes as 2, then 3) and read the output shape."""
+
+    def zeros(shape: Any, fill: int) -> Any:
+        if isinstance(shape, list):
+            return [zeros(s, fill) for s in shape]
+        return Tensor(np.zeros([fill if s is None else s for s in shape], dtype=layer.dtype))
+
+    def run(fill: int) -> Any:
+        with no_grad():
+            if layer._call_has_training:
+                out = layer.call(zeros(input_shape, fill), training=False)
+            else:
+                out = layer.call(zeros(input_shape, fill))
+        return _shapes(out)
+
+    has_none = any(s is None for s in flatten(_flat_dims(input_shape)))
+    a = run(2)
+    if not has_none:
+        return a
+    b = run(3)
+
+    def merge(x: Any, y: Any) -> Any:
+        if isinstance(x, list):
+            return [merge(p, q) for p, q in zip(x, y)]
+        return tuple(p if p == q else None for p, q in zip(x, y))
+
+    return merge(a, b)
+
+
+def _flat_dims(shape: Any) -> list[Any]:
+    if isinstance(shape, list):
+        return [d for s in shape for d in _flat_dims(s)]
+    return list(shape)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import registry
 from ..tensor import Tensor
 from .base import EPSILON, Loss, LossFunctionWrapper
 from .margin import Hinge, SquaredHinge, hinge, squared_hinge
@@ -92,9 +93,12 @@ _CLASSES["Dice"], _FUNCTIONS[dice] = Dice, Dice  # segmentation
 _NAMES.update(Dice=Dice, dice=Dice)
 
 
+registry.alias_table("loss", _NAMES)
+
+
 def serialize(loss: Loss) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in model configs."""
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return registry.to_config(loss)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Loss:
@@ -107,7 +111,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
         if fn is None:
             raise ValueError(f"unknown loss function {fn_name!r}: pass it in custom_objects")
         return LossFunctionWrapper(fn, **kwargs)
-    cls = custom_objects.get(name) or _NAMES.get(name)
+    cls = custom_objects.get(name) or (registry.lookup("loss", name) if isinstance(name, str) else None)
     if cls is None:
         raise ValueError(f"unknown loss {name!r}; known: {', '.join(sorted(_CLASSES))}")
     return cls.from_config(kwargs)
@@ -116,23 +120,10 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
 def get(identifier: Any) -> Loss | None:
     """A Loss from a name ("mse", "categorical_crossentropy", "Huber"), a config dict, a class, a function
     or an instance; None stays None."""
-    if identifier is None or isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _NAMES.get(identifier)
-        if cls is None:
-            known = ", ".join(sorted(n for n in _NAMES if n.islower()))
-            raise ValueError(f"unknown loss {identifier!r}; known names: {known}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if callable(identifier):
+    if callable(identifier) and not isinstance(identifier, (type, Loss)):
         cls = _FUNCTIONS.get(identifier)
         return cls() if cls is not None else LossFunctionWrapper(identifier)
-    raise TypeError(f"could not interpret loss {identifier!r} (type {type(identifier).__name__}); pass a name such "
-                    f"as 'mse', a Loss object, or a function (y_true, y_pred) -> Tensor")
+    return registry.get_instance("loss", identifier, Loss, functions=False, deserialize=deserialize)
 
 
 _FUSABLE = {"softmax": (CategoricalCrossentropy, SparseCategoricalCrossentropy), "sigmoid": (BinaryCrossentropy,)}

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import ops, registry
 from ..tensor import Tensor, as_tensor
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the clip applied to probabilities
@@ -65,6 +65,23 @@ def _reduce(values: Tensor, sample_weight: Any, reduction: str | None) -> Tensor
     return total / _const(divisor, total) if divisor else total * 0.0
 
 
+def _masked(values: Tensor, mask: Any, sample_weight: Any, reduction: str | None) -> Tensor:
+    """Keras's rule for a prediction that carries a mask (padded steps): masked entries weigh 0 and a mean
+    divides by the number of unmasked entries, so padding changes nothing."""
+    m = np.asarray(mask, bool)
+    if m.shape != values.shape:
+        if m.size != values.size and m.shape != values.shape[:m.ndim]:
+            raise ValueError(f"the mask of shape {m.shape} carried by y_pred does not fit per-entry losses of "
+                             f"shape {values.shape}")
+        m = np.broadcast_to(m.reshape(m.shape + (1,) * (values.ndim - m.ndim)), values.shape) \
+            if m.size != values.size else m.reshape(values.shape)
+    w = m.astype(values.dtype)
+    if reduction in _MEAN:
+        valid = float(w.sum())
+        w = w * (w.size / valid if valid else 0.0)
+    return _reduce(values * w, sample_weight, reduction)
+
+
 def _const(value: float, like: Tensor) -> np.ndarray:
     """A constant in `like`'s dtype: a bare Python float would become float32 and cost float64 precision."""
     return np.asarray(value, like.dtype)
@@ -74,11 +91,13 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-class Loss:
+class Loss(registry.Serializable):
     """Base class: `call(y_true, y_pred)` gives per-sample losses; `__call__` weights and reduces them.
 
     Subclass it and override `call` for a custom loss, as in Keras.
     """
+
+    registry_kind = "loss"
 
     from_logits = False
 
@@ -91,7 +110,10 @@ class Loss:
         self.dtype = dtype
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        mask = getattr(y_pred, "_keras_mask", None)
         y_pred = as_tensor(y_pred)
+        if mask is not None:
+            return _masked(self.call(y_true, y_pred), mask, sample_weight, self.reduction)
         if sample_weight is None and self.reduction in _MEAN:
             return self._mean(y_true, y_pred)
         return _reduce(self.call(y_true, y_pred), sample_weight, self.reduction)
@@ -105,14 +127,6 @@ class Loss:
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Loss:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class LossFunctionWrapper(Loss):

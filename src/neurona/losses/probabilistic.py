@@ -11,49 +11,13 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..ops.activation import _sigmoid
-from ..ops.nn import sigmoid_cross_entropy_values, stable_softmax
-from ..tensor import Function, Tensor, as_tensor
+from ..ops.crossentropy import (  # noqa: F401  (moved to ops/crossentropy.py; importable here as before)
+    SigmoidCrossEntropyElementwise,
+    SoftmaxCrossEntropyRows,
+    SparseSoftmaxCrossEntropyRows,
+)
+from ..tensor import Tensor, as_tensor
 from .base import EPSILON, LossFunctionWrapper, _check_axis, _const, _prepare
-
-
-# ----------------------------------------------------------------------------- fused ops
-class SoftmaxCrossEntropyRows(Function):
-    """-sum(t * log softmax(z)) along the last axis, one value per row; backward (p * sum(t) - t)."""
-
-    def forward(self, z, t):
-        self.p, m, s = stable_softmax(z)
-        self.t = t
-        return -(t * (m - np.log(s))).sum(axis=-1)
-
-    def backward(self, gy):
-        return gy[..., None] * (self.p * self.t.sum(axis=-1, keepdims=True) - self.t), None
-
-
-class SparseSoftmaxCrossEntropyRows(Function):
-    """Like SoftmaxCrossEntropyRows with integer labels (already checked to be in range)."""
-
-    def forward(self, z, labels):
-        self.p, m, s = stable_softmax(z)
-        self.labels = labels
-        picked = np.take_along_axis(m, labels[..., None], axis=-1)
-        return (np.log(s) - picked)[..., 0]
-
-    def backward(self, gy):
-        g = self.p.copy()
-        np.put_along_axis(g, self.labels[..., None], np.take_along_axis(g, self.labels[..., None], -1) - 1, -1)
-        return g * gy[..., None], None
-
-
-class SigmoidCrossEntropyElementwise(Function):
-    """max(z, 0) - z t + log(1 + e^-|z|) per value (stable for any z); backward sigmoid(z) - t."""
-
-    def forward(self, z, t):
-        self.z, self.t = z, t
-        return sigmoid_cross_entropy_values(z, t)
-
-    def backward(self, gy):
-        return gy * (_sigmoid(self.z) - self.t), None
 
 
 # ----------------------------------------------------------------------------- target checks

@@ -10,21 +10,9 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import Function, Tensor
+from ..ops.losses import MeanSquaredErrorMean  # noqa: F401  (moved to ops/losses.py)
+from ..tensor import Tensor
 from .base import EPSILON, LossFunctionWrapper, _const, _prepare
-
-
-# ----------------------------------------------------------------------------- fused op
-class MeanSquaredErrorMean(Function):
-    """mean((p - t)²) over every value; backward 2 (p - t) / n. The regression hot path."""
-
-    def forward(self, p, t):
-        self.shape = p.shape
-        self.d = d = (p - t).reshape(-1)
-        return np.asarray(np.dot(d, d) / max(d.size, 1), dtype=p.dtype)  # a dot product: no temporary d²
-
-    def backward(self, gy):
-        return (gy * (2.0 / max(self.d.size, 1))) * self.d.reshape(self.shape), None
 
 
 # ----------------------------------------------------------------------------- per-sample functions

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numerics import sigmoid
 from .stateful import EPSILON, Metric, squeeze_or_expand
 
 
@@ -253,7 +254,7 @@ class AUC(Metric):
         t, p = _dense_pair(self, y_true, y_pred)
         p = p.astype(np.float64, copy=False)
         if self.from_logits:
-            p = 0.5 * np.tanh(0.5 * p) + 0.5
+            p = sigmoid(p)
         w = _weights(sample_weight, p.shape)
         n = self.num_thresholds
         if self.multi_label:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import inspect
 
+from .. import registry
+from ..suggest import did_you_mean
 from . import confusion as _confusion  # noqa: F401  (defines and registers Precision, Recall, F1Score, AUC)
-from .stateful import _REGISTRY, ArrayMetric, MeanMetricWrapper, Metric
+from .stateful import ArrayMetric, MeanMetricWrapper, Metric
 
 # Strings Keras 3 understands (plus "rmse"), mapped to the class that computes them.
 ALIASES = {
@@ -49,10 +51,12 @@ def get(identifier) -> Metric:
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        cls = _REGISTRY.get(ALIASES.get(identifier, identifier))
+        cls = registry.lookup("metric", ALIASES.get(identifier, identifier))
         if cls is None:
-            known = sorted(set(ALIASES) | {k for k in _REGISTRY if not k.startswith("_")})
-            raise ValueError(f"unknown metric {identifier!r}; known metrics: {', '.join(known)}")
+            known = sorted(set(ALIASES) | set(registry.names("metric")))
+            hint = did_you_mean(identifier, [k for k in known if k.islower()]) or did_you_mean(identifier, known)
+            raise ValueError(f"unknown metric {identifier!r}; {hint + ' ' if hint else ''}known metrics: "
+                             f"{', '.join(known)}")
         return cls(name=identifier)
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()
@@ -66,15 +70,15 @@ def get(identifier) -> Metric:
 
 def serialize(metric: Metric) -> dict:
     """{"class_name", "config"} of a metric, JSON-ready (the inverse of `deserialize`)."""
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    return registry.to_config(metric)
 
 
 def deserialize(config: dict) -> Metric:
     """A metric from `serialize`'s dict; only neurona's registered metric classes are accepted."""
     name = config.get("class_name")
-    cls = _REGISTRY.get(name)
+    cls = registry.lookup("metric", name) if isinstance(name, str) else None
     if cls is None or cls in (MeanMetricWrapper, ArrayMetric):
-        raise ValueError(f"unknown metric class {name!r} in config; known: {sorted(_REGISTRY)}")
+        raise ValueError(f"unknown metric class {name!r} in config; known: {registry.names('metric')}")
     return cls.from_config(dict(config.get("config", {})))
 
 

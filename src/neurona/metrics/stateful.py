@@ -11,9 +11,10 @@ import re
 
 import numpy as np
 
+from .. import registry
+from ..numerics import log_softmax, sigmoid_cross_entropy_values
 from .variables import MetricState
 
-_REGISTRY: dict[str, type] = {}
 EPSILON = 1e-7  # Keras's backend.epsilon(), used where Keras uses it so values agree
 
 
@@ -46,8 +47,7 @@ class Metric(MetricState):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
-            _REGISTRY[cls.__name__] = cls
+        registry.register_subclass("metric", cls)  # "neurona>Name" (or your package's): see neurona.registry
 
     def __init__(self, name: str | None = None, dtype: str = "float32"):
         self.name = name or _snake(type(self).__name__)
@@ -233,8 +233,7 @@ def absolute_error_values(y_true, y_pred):
 def binary_crossentropy_values(y_true, y_pred, from_logits=False):
     t, p = squeeze_or_expand(np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64))
     if from_logits:
-        # log(1 + exp(-|z|)) form: never overflows
-        values = np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p)))
+        values = sigmoid_cross_entropy_values(p, t)  # log(1 + exp(-|z|)) form: never overflows
     else:
         p = np.clip(p, EPSILON, 1 - EPSILON)
         values = -(t * np.log(p) + (1 - t) * np.log(1 - p))
@@ -244,8 +243,7 @@ def binary_crossentropy_values(y_true, y_pred, from_logits=False):
 def _log_probs(y_pred, from_logits):
     p = np.asarray(y_pred, dtype=np.float64)
     if from_logits:
-        z = p - p.max(axis=-1, keepdims=True)  # subtract the max: exp cannot overflow
-        return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+        return log_softmax(p)
     return np.log(np.clip(p / p.sum(axis=-1, keepdims=True), EPSILON, 1 - EPSILON))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import numerics
 from ..layers.base import Layer
 
 _ACCURACY = ("accuracy", "acc")
@@ -21,13 +22,8 @@ _ELEMENTWISE = _CATEGORICAL + _BINARY + (
     "LogCosh", "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge", "CosineSimilarity")
 
 
-def _np_softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))  # subtract the max so exp cannot overflow
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _np_sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * np.tanh(0.5 * z) + 0.5  # stable and faster than 1 / (1 + exp(-z))
+_np_softmax = numerics.softmax
+_np_sigmoid = numerics.sigmoid
 
 
 _PROBS = {"softmax": _np_softmax, "sigmoid": _np_sigmoid}
@@ -114,8 +110,23 @@ def fuse(spec: OutputSpec, activation_name: str | None) -> None:
         return
     fused = losses.fused(spec.loss, activation_name)
     if fused is not None:
-        spec.loss_fn = fused
+        spec.loss_fn = _unfused_when_masked(fused, spec.loss, activation_name)
         spec.fused = activation_name
+
+
+def _unfused_when_masked(fused: Any, loss: Any, activation_name: str) -> Any:
+    """The fused loss, except on logits that carry a Keras mask: then the activation and the (masked) loss."""
+    from .. import activations
+
+    def loss_fn(y_true: Any, logits: Any, sample_weight: Any = None) -> Any:
+        mask = getattr(logits, "_keras_mask", None)
+        if mask is None:
+            return fused(y_true, logits, sample_weight)
+        probs = activations.get(activation_name)(logits)
+        probs._keras_mask = mask
+        return loss(y_true, probs, sample_weight)
+
+    return loss_fn
 
 
 def make_metric(identifier: Any, spec: OutputSpec) -> Any:
@@ -131,6 +142,22 @@ def make_metric(identifier: Any, spec: OutputSpec) -> Any:
         if kind in _SPARSE:
             return metrics.SparseCategoricalAccuracy(name=identifier)
     return metrics.get(identifier)
+
+
+def check_metric_names(ids: Any) -> None:
+    """Resolve every metric given by name in compile()'s `metrics` (a name, a list, a dict or a list of lists),
+    so that a typo fails at compile() with a suggestion instead of at fit()."""
+    from .. import metrics
+
+    if isinstance(ids, str):
+        if ids not in _ACCURACY:
+            metrics.get(ids)
+    elif isinstance(ids, Mapping):
+        for value in ids.values():
+            check_metric_names(value)
+    elif isinstance(ids, (list, tuple)):
+        for value in ids:
+            check_metric_names(value)
 
 
 def resolve_metrics(spec: OutputSpec, ids: Any, weighted_ids: Any, multi: bool) -> None:

@@ -51,6 +51,8 @@ _CHECK_CHUNK = 1 << 22  # elements per chunk of the NaN/inf scan
 def _check_range(part: np.ndarray, start: int, name: str, dtype: np.dtype) -> None:
     """Raise when a value of `part` (rows from `start` on) overflows to inf in `dtype`."""
     limit = np.finfo(dtype).max
+    if -limit <= part.min() and part.max() <= limit:  # reductions: no temporary as big as the chunk
+        return
     big = np.abs(part) > limit
     if big.any():
         first = np.unravel_index(int(np.argmax(big)), part.shape)
@@ -146,7 +148,7 @@ class ArrayBatches:
     """
 
     def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray] | None, sw: np.ndarray | None, batch_size: int,
-                 shuffle: bool = False, steps: int | None = None, dtype: np.dtype | None = None,
+                 shuffle: bool = False, steps: int | None = None, dtype: Any = None,
                  reuse: bool = False, y_dtypes: list[Any] | None = None) -> None:
         self.xs, self.ys, self.sw = xs, ys, sw
         self.n = len(xs[0])
@@ -161,7 +163,8 @@ class ArrayBatches:
             memmap_file(a) is not None and a.nbytes >= PREFETCH_MAPPED_BYTES for a in xs + (ys or []))
         # prefetching one ahead: the consumer's batch, the one queued and the one being filled
         ring = 3 if self.prefetch else 1
-        self._x_rows = [Rows(x, dtype, reuse, name, ring) for x, name in zip(xs, names)]
+        x_dtypes = dtype if isinstance(dtype, list) else [dtype] * len(xs)  # one for all inputs, or one each
+        self._x_rows = [Rows(x, t, reuse, name, ring) for x, t, name in zip(xs, x_dtypes, names)]
         y_dtypes = y_dtypes or [None] * len(ys or [])  # targets converted per batch too (None: as they are)
         self._y_rows = None if ys is None else [Rows(y, t, reuse, f"y[{i}]", ring)
                                                 for i, (y, t) in enumerate(zip(ys, y_dtypes))]

@@ -12,7 +12,7 @@ import numpy as np
 from ..callbacks.base import CallbackList
 from ..tensor import no_grad
 from .data import ArrayBatches, IterableBatches, is_array_like
-from .steps import logs_of
+from .steps import step_logs
 from .training import _positive_int, _verbose
 
 
@@ -21,10 +21,10 @@ class Inference:
 
     def _test_loop(self, data: ArrayBatches | IterableBatches, cbl: CallbackList | None) -> dict[str, float]:
         """Loss and metrics over all batches of `data` (running means, as fit reports them)."""
-        if self._specs is not None and not self._ready:
+        custom = self._overrides("test_step")  # a user's step prepares the built-in one if it calls it
+        if self._specs is not None and not self._ready and not custom:
             self._prepare_step()
         self._reset_all_metrics()
-        custom = self._overrides("test_step")
         hook_end = cbl is not None and cbl.has_batch_hook("on_test_batch_end")
         logs_end = hook_end and cbl.needs_batch_logs["on_test_batch_end"]
         logs: dict[str, Any] = {}
@@ -32,13 +32,13 @@ class Inference:
             cbl.on_test_begin()
         with no_grad():
             for step, (xb, ysb, swb) in enumerate(data.epoch()):
-                if not self._ready:
+                if not self._ready and not custom:
                     self._prepare_step()
                     self._reset_all_metrics()
                 if cbl is not None and cbl.has_batch_hook("on_test_batch_begin"):
                     cbl.batch_hook("on_test_batch_begin", step, None)
                 if custom:
-                    logs = logs_of(self.test_step(self._as_data(xb, ysb, swb)), "test_step")
+                    logs = step_logs(self.test_step(self._as_data(xb, ysb, swb)), f"{type(self).__name__}.test_step")
                 else:
                     self._test_batch(xb, ysb, swb)
                 if hook_end:
@@ -64,11 +64,10 @@ class Inference:
         if x is None:
             raise ValueError("evaluate() needs data: evaluate(x, y)")
         if not is_array_like(x) and not hasattr(x, "__len__") and steps is None:
-            data: Any = _Unbounded(x, self._batch_converter(None, with_y=True))  # read until it ends
+            data: Any = _Unbounded(x, self._batch_converter(None, True, self._overrides("test_step")))  # to its end
         else:
             data = self._make_batches(x, y, sample_weight, None, batch_size, False, steps, what="x",
-                                      require_y=not self._overrides("test_step"),
-                                      reuse=not self._overrides("test_step"))
+                                      custom=self._overrides("test_step"), reuse=not self._overrides("test_step"))
         cbl = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=data.steps)
         logs = self._test_loop(data, cbl)
         if return_dict:
@@ -99,7 +98,7 @@ class Inference:
         with no_grad():
             for step, (xb, _, _) in enumerate(data.epoch()):
                 if custom:
-                    out = self.predict_step((xb,))
+                    out = self.predict_step(self._as_data(xb, None, None))
                     chunks.append([np.asarray(getattr(o, "data", o)) for o in (out if isinstance(out, (list, tuple))
                                                                                else [out])])
                 else:
@@ -113,9 +112,13 @@ class Inference:
                    for i in range(len(chunks[0]))]
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def __call_on_batch(self, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> tuple[Any, Any, Any]:
-        xs, ys, sw = self._prepare_arrays(x, y, sample_weight, class_weight)
-        if not self._ready:
+    def __call_on_batch(self, x: Any, y: Any, sample_weight: Any, class_weight: Any,
+                        custom: bool) -> tuple[Any, Any, Any]:
+        if custom and class_weight is not None:
+            raise ValueError(f"{type(self).__name__} defines its own train_step, which receives the batch as it "
+                             f"is: class_weight cannot be applied there; pass sample_weight= and use it in train_step")
+        xs, ys, sw = self._prepare_arrays(x, y, sample_weight, class_weight, custom=custom)
+        if not self._ready and not custom:  # a user's step prepares the built-in one if it calls it
             self._prepare_step()
         self._reset_metrics()
         return (xs[0] if len(xs) == 1 else xs), ys, sw
@@ -129,26 +132,29 @@ class Inference:
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
                        return_dict: bool = False) -> Any:
-        """One optimizer step on this batch; returns its loss (and metrics)."""
+        """One optimizer step on this batch (the model's train_step when overridden); returns its loss (and
+        metrics)."""
         from ..tensor import enable_grad
 
         self._require_compiled("train_on_batch")
-        xb, ys, sw = self.__call_on_batch(x, y, sample_weight, class_weight)
+        custom = self._overrides("train_step")
+        xb, ys, sw = self.__call_on_batch(x, y, sample_weight, class_weight, custom)
         with enable_grad():
-            if self._overrides("train_step"):
-                return self._batch_result(return_dict, logs_of(self.train_step(self._as_data(xb, ys, sw)),
-                                                               "train_step"))
+            if custom:
+                return self._batch_result(return_dict, step_logs(self.train_step(self._as_data(xb, ys, sw)),
+                                                                 f"{type(self).__name__}.train_step"))
             self._train_batch(xb, ys, sw)
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
-        """Loss (and metrics) on this batch, without training."""
+        """Loss (and metrics) on this batch, without training (the model's test_step when overridden)."""
         self._require_compiled("test_on_batch")
-        xb, ys, sw = self.__call_on_batch(x, y, sample_weight, None)
+        custom = self._overrides("test_step")
+        xb, ys, sw = self.__call_on_batch(x, y, sample_weight, None, custom)
         with no_grad():
-            if self._overrides("test_step"):
-                return self._batch_result(return_dict, logs_of(self.test_step(self._as_data(xb, ys, sw)),
-                                                               "test_step"))
+            if custom:
+                return self._batch_result(return_dict, step_logs(self.test_step(self._as_data(xb, ys, sw)),
+                                                                 f"{type(self).__name__}.test_step"))
             self._test_batch(xb, ys, sw)
         return self._batch_result(return_dict)
 

@@ -3,7 +3,7 @@
 `fit` checks its arguments (`_fit_arguments`), turns the data into batch sources (`_fit_data`), builds the
 callbacks, and runs `_run_epochs`; each epoch (`_run_epoch`) resets the metrics, runs one step per batch
 (`_fit_batch`: the built-in `_train_batch` on prepared arrays, or a user's `train_step(data)` override called
-eagerly), then validates and reports. Ctrl-C stops after the batch in progress.
+eagerly), then validates every `validation_freq` epochs and reports. Ctrl-C stops after the batch in progress.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..callbacks.base import CallbackList, History
+from ..distributed.strategy import resolve as resolve_distribution
 from ..tensor import enable_grad
 from .data import is_array_like
-from .steps import logs_of
+from .steps import step_logs, unpack_x_y_sample_weight
 
 
 def _verbose(verbose: Any) -> int:
@@ -84,18 +85,28 @@ class FitLoop:
             validation_data: Any = None, shuffle: bool = True, class_weight: Mapping[Any, float] | None = None,
             sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int | Sequence[int] = 1) -> History:
+            validation_freq: int | Sequence[int] = 1, distribute: Any = None) -> History:
         """Train for `epochs` passes over the data; returns the History of the epochs' logs.
+
+        `distribute="mpi"` (or an active `neurona.distributed.DataParallel`) trains data-parallel on every
+        rank of an MPI job, `batch_size` being the global batch (docs/distributed.md).
 
         Ctrl-C stops after the batch in progress and returns the History so far, keeping the weights.
         """
         self._require_compiled("fit")
         verbose, batch_size, epochs, initial_epoch, steps_per_epoch = self._fit_arguments(
             x, verbose, batch_size, epochs, initial_epoch, steps_per_epoch, validation_split)
+        dist = resolve_distribution(distribute)
         custom = self._overrides("train_step")
+        if custom and class_weight is not None:
+            raise ValueError(f"{type(self).__name__} defines its own train_step, which receives the batches as "
+                             f"they are: class_weight cannot be applied there; pass sample_weight= (one weight "
+                             f"per sample) and use it in train_step")
         train, val = self._fit_data(x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch,
                                     validation_split, validation_data, validation_steps,
                                     validation_batch_size or batch_size, custom)
+        if dist is not None:  # shard the batches, silence ranks > 0, sync weights, gradients and logs
+            train, verbose, callbacks = dist.begin_fit(self, train, batch_size, verbose, callbacks)
         cbl = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=epochs, steps=train.steps)
         run = _Run(train, val, cbl, epochs, validation_freq, custom)
@@ -134,9 +145,8 @@ class FitLoop:
         """The training batches and the validation batches (None without validation)."""
         val_x = val_y = val_sw = None
         if validation_data is not None:
-            if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
-                val_x, val_y = validation_data[0], validation_data[1]
-                val_sw = validation_data[2] if len(validation_data) == 3 else None
+            if isinstance(validation_data, tuple) and len(validation_data) in (1, 2, 3):  # (x_val,) as Keras
+                val_x, val_y, val_sw = unpack_x_y_sample_weight(validation_data)
             elif isinstance(validation_data, (tuple, list)):
                 raise ValueError(f"validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight), got a "
                                  f"{type(validation_data).__name__} of {len(validation_data)} items")
@@ -147,13 +157,13 @@ class FitLoop:
                 raise ValueError("validation_split needs arrays; with a generator or dataset pass validation_data")
             x, y, sample_weight, val_x, val_y, val_sw = self._split(x, y, sample_weight, validation_split)
         # a custom train_step may learn from x alone (autoencoders)
-        train = self._make_batches(x, y, sample_weight, class_weight, batch_size, shuffle, steps, require_y=not custom,
+        train = self._make_batches(x, y, sample_weight, class_weight, batch_size, shuffle, steps, custom=custom,
                                    reuse=not custom)  # the built-in step is done with a batch before the next
         val = None
         if val_x is not None:
             custom_test = self._overrides("test_step")
             val = self._make_batches(val_x, val_y, val_sw, None, validation_batch_size, False, validation_steps,
-                                     what="validation_data", require_y=not custom_test, reuse=not custom_test)
+                                     what="validation_data", custom=custom_test, reuse=not custom_test)
         return train, val
 
     def _run_epochs(self, run: _Run, initial_epoch: int) -> bool:
@@ -177,7 +187,7 @@ class FitLoop:
         """Reset the metrics, one step per batch, then validation and the epoch's callbacks."""
         cbl, epoch = run.cbl, run.epoch
         run.step = -1
-        if self._ready:
+        if self._ready or run.custom:
             self._reset_all_metrics()
         cbl.on_epoch_begin(epoch)
         hooks = (cbl.has_batch_hook("on_train_batch_begin"), cbl.has_batch_hook("on_train_batch_end"),
@@ -202,13 +212,14 @@ class FitLoop:
 
     def _fit_batch(self, run: _Run, step: int, xb: Any, ysb: Any, swb: Any, hooks: tuple[bool, bool, bool]) -> None:
         """One training step with its batch callbacks."""
-        if not self._ready:
+        if not self._ready and not run.custom:  # a user's step prepares the built-in one if it calls it
             self._prepare_step()
             self._reset_all_metrics()
         if hooks[0]:
             run.cbl.batch_hook("on_train_batch_begin", step, None)
         if run.custom:
-            run.batch_logs = logs_of(self.train_step(self._as_data(xb, ysb, swb)), "train_step")
+            run.batch_logs = step_logs(self.train_step(self._as_data(xb, ysb, swb)),
+                                       f"{type(self).__name__}.train_step")
             if hooks[1]:
                 run.cbl.batch_hook("on_train_batch_end", step, dict(run.batch_logs))
             return

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..layers.base import Layer, Node, SymbolicTensor, flatten
+from ..layers.base import Layer, Node, SymbolicTensor, flatten, masked_call
+from ..layers.base import _call_of as _base_call_of
+from ..registry import registered_name
 
 
 class Graph:
@@ -118,7 +120,7 @@ class Graph:
             call = _call_of(layer)
             if isinstance(outs, int) and outs in fused:
                 if hasattr(layer, "call_logits"):
-                    call = layer.call_logits
+                    call = masked_call(layer, layer.call_logits)
                 else:  # an Activation layer: its input is the logits
                     call = _identity
             plan.append((call, ins, outs, node.kwargs))
@@ -148,11 +150,9 @@ def _identity(x: Any, training: bool = False) -> Any:
 
 
 def _call_of(layer: Layer) -> Callable[..., Any]:
-    """layer.call as f(inputs, training), for layers whose call takes no `training` argument too."""
-    if layer._call_has_training:
-        return layer.call
-    call = layer.call
-    return lambda x, training=False, **kw: call(x, **kw)
+    """layer.call as f(inputs, training), for layers whose call takes no `training` argument too, with
+    Keras's mask propagation (layers.base.masked_call)."""
+    return masked_call(layer, _base_call_of(layer))
 
 
 def _map_structure(fn: Callable[[Any], Any], structure: Any) -> Any:
@@ -181,7 +181,7 @@ def graph_config(graph: Graph) -> dict[str, Any]:
             if node.layer is layer and not node.is_input:
                 args = _map_structure(ref, node.inputs)
                 inbound.append({"args": args, "kwargs": node.kwargs})
-        layers.append({"class_name": type(layer).__name__, "name": layer.name, "config": layer.get_config(),
+        layers.append({"class_name": registered_name(type(layer)), "name": layer.name, "config": layer.get_config(),
                        "inbound_nodes": inbound})
     return {"layers": layers, "input_layers": [ref(t) for t in graph.inputs],
             "output_layers": [ref(t) for t in graph.outputs]}

@@ -17,7 +17,9 @@ import numpy as np
 from ..layers import base as layer_base
 from ..layers.base import Layer, to_snake_case, unique_name
 from ..layers.core import Activation
+from ..registry import registered_name
 from ..tensor import Tensor, no_grad
+from .custom import CustomSteps
 from .evaluation import Inference
 from .functional import Graph, graph_config, rebuild_graph
 from .leniency import adjust_input_rank, adjust_shapes
@@ -54,7 +56,7 @@ def layer_from_config(spec: dict[str, Any], custom_objects: dict[str, Any] | Non
     return cls.from_config(spec["config"])
 
 
-class Model(Trainer, Inference, Layer):
+class Model(CustomSteps, Trainer, Inference, Layer):
     """A trainable graph of layers.
 
     >>> from neurona.layers import Input, Dense
@@ -315,7 +317,7 @@ class Model(Trainer, Inference, Layer):
 
     def to_json(self, **kwargs: Any) -> str:
         """The architecture as JSON text (no weights); `neurona.models.model_from_json` reads it back."""
-        return json.dumps({"class_name": type(self).__name__, "config": self.get_config()}, **kwargs)
+        return json.dumps({"class_name": registered_name(type(self)), "config": self.get_config()}, **kwargs)
 
 
 def _saving(name: str) -> Callable[..., Any]:

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.base import Layer, SymbolicTensor, _batchless
+from ..layers.base import Layer, SymbolicTensor, _batchless, masked_call
 from ..layers.core import InputLayer
+from ..registry import registered_name
 from ..tensor import Tensor
 from .functional import Graph, _call_of
 from .model import Model, _as_tensors, layer_from_config
@@ -137,7 +138,8 @@ class Sequential(Model):
         calls = list(self._calls)
         if logits_outputs:
             last = self._layers[-1]
-            calls[-1] = last.call_logits if hasattr(last, "call_logits") else (lambda x, training=False: x)
+            calls[-1] = (masked_call(last, last.call_logits) if hasattr(last, "call_logits")
+                         else (lambda x, training=False: x))
 
         def forward(x: Any, training: bool) -> list[Tensor]:
             x = Tensor(x) if isinstance(x, np.ndarray) else _as_tensors(x)[0]
@@ -169,7 +171,7 @@ class Sequential(Model):
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
-                                  "layers": [{"class_name": type(la).__name__, "config": la.get_config()}
+                                  "layers": [{"class_name": registered_name(type(la)), "config": la.get_config()}
                                              for la in self._layers]}
         if self._output is not None:
             config["build_input_shape"] = list(self._layers[0].batch_shape)

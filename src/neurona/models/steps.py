@@ -1,21 +1,23 @@
 """One batch of training, evaluation or prediction: the default `train_step` / `test_step` / `predict_step`.
 
 The training-step contract (docs/contracts.md): `fit` calls `train_step(data)` once per batch with `data`
-as `(x, y)`, `(x, y, sample_weight)` or `(x,)`, and uses the returned dict as the batch logs; `evaluate`
-calls `test_step`, `predict` calls `predict_step`. A subclass that overrides one of them is called eagerly
-with that tuple each batch. When none is overridden, the loops call the built-in step directly on the
-prepared arrays (`_train_batch`, `_test_batch`, `_predict_batch`), which is what the public defaults run too,
-and read the logs only when something (a callback, the epoch's end) needs them.
+packed as Keras 3 packs it (`pack_x_y_sample_weight`): `(x, y)`, `(x, y, sample_weight)`, or `x` alone when
+there are no targets (`(x,)` when x is itself a list or tuple), and uses the returned dict as the batch
+logs; `evaluate` calls `test_step`, `predict` calls `predict_step`. A subclass that overrides one of them is
+called eagerly with that data each batch. When none is overridden, the loops call the built-in step directly
+on the prepared arrays (`_train_batch`, `_test_batch`, `_predict_batch`), which is what the public defaults
+run too, and read the logs only when something (a callback, the epoch's end) needs them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..layers.base import pending_losses
-from ..tensor import Tensor
+from ..layers.forward_state import pending_losses
+from ..tensor import Tensor, no_grad
 from .replay import replayable, traced_predict_forward, traced_train_forward
 
 
@@ -160,32 +162,28 @@ class Steps:
         return getattr(type(self), name) is not getattr(Steps, name)
 
     @staticmethod
-    def _as_data(x: Any, ys: list[np.ndarray] | None, sw: Any) -> tuple[Any, ...]:
-        """A prepared batch as the tuple the public steps receive: (x,), (x, y) or (x, y, sample_weight)."""
-        if ys is None:
-            return (x,)
-        y = ys[0] if len(ys) == 1 else list(ys)
-        return (x, y) if sw is None else (x, y, sw)
+    def _as_data(x: Any, ys: list[np.ndarray] | None, sw: Any) -> Any:
+        """A prepared batch as the public steps receive it (Keras's `pack_x_y_sample_weight`)."""
+        return pack_x_y_sample_weight(x, None if ys is None else ys[0] if len(ys) == 1 else list(ys), sw)
 
-    def _from_data(self, data: Any) -> tuple[Any, list[np.ndarray] | None, Any]:
-        if not isinstance(data, tuple) or not 1 <= len(data) <= 3:
-            raise ValueError(f"a step's data must be (x,), (x, y) or (x, y, sample_weight), got "
-                             f"{type(data).__name__}{'' if not isinstance(data, tuple) else f' of {len(data)}'}")
-        x = data[0]
-        y = data[1] if len(data) > 1 else None
-        sw = data[2] if len(data) > 2 else None
-        if y is None:
-            return x, None, sw
-        return x, ([y] if len(self._specs or [None]) == 1 else list(y)), sw
+    def _from_data(self, data: Any, what: str) -> tuple[Any, list[np.ndarray] | None, Any]:
+        """(x, ys, sample_weight) as the built-in step needs them, from data in any of the packed forms
+        (already prepared by fit, or given by a caller: converted again without the NaN scan)."""
+        x, y, sw = unpack_x_y_sample_weight(data)
+        self._require_compiled(what)
+        xs, ys, sw = self._prepare_arrays(x, y, sw, check=False)
+        self._ensure_ready()
+        return (xs[0] if len(xs) == 1 else xs), ys, sw
 
     def _ensure_ready(self) -> None:
         if not self._ready:
             self._prepare_step()
 
     def train_step(self, data: Any) -> dict[str, Any]:
-        """One optimizer step on `data` = (x, y) or (x, y, sample_weight); returns the running logs."""
-        self._ensure_ready()
-        x, ys, sw = self._from_data(data)
+        """One optimizer step on `data` = (x, y) or (x, y, sample_weight); returns the running logs.
+
+        Override it to write your own training step: `fit` then calls yours with every batch."""
+        x, ys, sw = self._from_data(data, "train_step")
         if ys is None:
             raise ValueError("the built-in train_step needs (x, y) batches: pass y, or override train_step")
         self._train_batch(x, ys, sw)
@@ -193,26 +191,58 @@ class Steps:
 
     def test_step(self, data: Any) -> dict[str, Any]:
         """Loss and metric updates on `data` = (x, y) or (x, y, sample_weight); returns the running logs."""
-        self._ensure_ready()
-        x, ys, sw = self._from_data(data)
+        x, ys, sw = self._from_data(data, "test_step")
         if ys is None:
             raise ValueError("the built-in test_step needs (x, y) batches: pass y, or override test_step")
-        self._test_batch(x, ys, sw)
+        with no_grad():
+            self._test_batch(x, ys, sw)
         return self._current_logs()
 
     def predict_step(self, data: Any) -> Any:
-        """The model's outputs for `data` = (x,) (an array, or a list for several outputs)."""
-        outs = self._predict_batch(data[0] if isinstance(data, tuple) else data)
+        """The model's outputs for `data` = x (an array, or a list for several outputs)."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        outs = self._predict_batch(x)
         return outs[0] if len(outs) == 1 else outs
 
 
-def logs_of(result: Any, step: str) -> dict[str, Any]:
-    """A user step's returned dict with its values as floats (scalars) or arrays."""
-    if not isinstance(result, dict):
-        raise TypeError(f"{step} must return a dict of metric values such as {{'loss': ...}}, got "
-                        f"{type(result).__name__}")
-    out = {}
-    for k, v in result.items():
-        value = v.data if isinstance(v, Tensor) else v
-        out[k] = float(value) if np.ndim(value) == 0 else np.asarray(value)
-    return out
+def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
+    """`(x, y, sample_weight)` from a batch: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (Keras's helper)."""
+    if isinstance(data, tuple):
+        if len(data) == 1:
+            return data[0], None, None
+        if len(data) == 2:
+            return data[0], data[1], None
+        if len(data) == 3:
+            return data
+        raise ValueError(f"a batch must be x, (x,), (x, y) or (x, y, sample_weight), got a tuple of {len(data)} items")
+    return data, None, None
+
+
+def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
+    """The batch a step receives: `x` alone when there are no targets (`(x,)` for a list/tuple x), else a tuple."""
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def _as_float(value: Any, key: str, where: str) -> float:
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, (bool, str)) or np.ndim(value) != 0:
+        shape = f"shape {np.shape(value)}" if hasattr(value, "shape") else type(value).__name__
+        raise TypeError(f"{where} must return a dict of scalars (name -> float, 0-d array or scalar Tensor), but "
+                        f"its value for {key!r} is a {shape}; reduce it (e.g. loss.mean()) or use a metric tracker's "
+                        f"result()")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must return a dict of scalars, but its value for {key!r} is a "
+                        f"{type(value).__name__}") from None
+
+
+def step_logs(result: Any, where: str) -> dict[str, float]:
+    """The batch logs from what a user's train_step/test_step returned, with a clear error for anything else."""
+    if not isinstance(result, Mapping):
+        raise TypeError(f"{where} must return a dict of scalars such as {{'loss': loss, 'accuracy': acc}} (Keras "
+                        f"returns {{m.name: m.result() for m in self.metrics}}), got {type(result).__name__}")
+    return {str(k): _as_float(v, k, where) for k, v in result.items()}

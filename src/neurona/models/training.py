@@ -67,6 +67,8 @@ class Trainer(Steps, FitLoop):
                          loss if isinstance(loss, (list, tuple)) else [loss]):
                 if item is not None:
                     losses.get(item)
+        for group in (metrics, weighted_metrics):  # likewise unknown metric names ('acuracy')
+            cmp.check_metric_names(group)
         self.loss = loss
         cmp.check_loss_weights(loss_weights)
         self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
@@ -115,11 +117,6 @@ class Trainer(Steps, FitLoop):
                 isinstance(v, (list, tuple)) or v is None for v in value):
             return list(value)  # one list of metrics per output
         return [value] * len(names)
-
-    @property
-    def metrics(self) -> list[Any]:
-        """The compiled metric objects (after the first fit/evaluate)."""
-        return [m for s in self._specs or [] for m, _, _ in s.metrics]
 
     @property
     def metrics_names(self) -> list[str]:
@@ -214,9 +211,17 @@ class Trainer(Steps, FitLoop):
 
     def _prepare_arrays(self, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None,
                         check: bool = True, prefix: str = "",
-                        convert: bool = True) -> tuple[list[np.ndarray], Any, Any]:
-        xs = self._prepare_x(x, check, f"{prefix}x", convert)
-        ys = None if y is None else self._prepare_y(y, check, f"{prefix}y", convert)
+                        convert: bool = True, custom: bool = False) -> tuple[list[np.ndarray], Any, Any]:
+        """x, y and the sample weights as the built-in step needs them; `custom=True`: as a user's step gets
+        them (Keras 3: not fitted to the model's inputs and outputs; floats in the model's dtype). `convert=False`
+        leaves the dtype conversion to the batches."""
+        if custom:
+            xs, ys = self._custom_arrays(x, check, f"{prefix}x", convert), None
+            if y is not None:
+                ys = self._custom_arrays(y, check, f"{prefix}y", convert)
+        else:
+            xs = self._prepare_x(x, check, f"{prefix}x", convert)
+            ys = None if y is None else self._prepare_y(y, check, f"{prefix}y", convert)
         names = [f"{prefix}x"] if len(xs) == 1 else [f"{prefix}x[{i}]" for i in range(len(xs))]
         arrays = xs + (ys or [])
         names += [f"{prefix}y"] if ys and len(ys) == 1 else [f"{prefix}y[{i}]" for i in range(len(ys or []))]
@@ -224,35 +229,59 @@ class Trainer(Steps, FitLoop):
         sw = self._prepare_weights(n, ys, sample_weight, class_weight, f"{prefix}sample_weight")
         return xs, ys, sw
 
-    def _batch_converter(self, class_weight: Any, with_y: bool, require_y: bool = True) -> Any:
+    def _custom_arrays(self, value: Any, check: bool, label: str, convert: bool = True) -> list[np.ndarray]:
+        if isinstance(value, Mapping):
+            raise ValueError(f"{label} is a dict: a model with its own train_step/test_step receives arrays or "
+                             f"lists of arrays; pass a list (or a generator yielding dict batches)")
+        parts = list(value) if isinstance(value, (list, tuple)) else [value]
+        dtype = self._dtype()
+        out = []
+        for i, a in enumerate(parts):
+            a = as_array(a, label if len(parts) == 1 else f"{label}[{i}]")
+            if convert and a.dtype.kind == "f" and a.dtype != dtype:
+                a = a.astype(dtype)
+            if check:
+                check_finite_once(a, label if len(parts) == 1 else f"{label}[{i}]", dtype)
+            out.append(a)
+        return out
+
+    def _batch_converter(self, class_weight: Any, with_y: bool, custom: bool = False) -> Any:
         state = {"first": True}
 
         def convert(batch: Any) -> tuple[Any, Any, Any]:
             x, y, sw = unpack_batch(batch)
             check = state["first"]
             state["first"] = False
-            if with_y and require_y and y is None:
+            if custom and (isinstance(x, Mapping) or isinstance(y, Mapping)):
+                return x, (None if y is None else [y]), sw  # a user's step takes the batch as it comes
+            if with_y and not custom and y is None:
                 raise ValueError("the data yields only x: training and evaluation need (x, y) batches")
-            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sw, class_weight, check=check)
+            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sw, class_weight, check=check, custom=custom)
             return (xs[0] if len(xs) == 1 else xs), ys, sw
 
         return convert
 
     def _make_batches(self, x: Any, y: Any, sample_weight: Any, class_weight: Any, batch_size: int, shuffle: bool,
                       steps: int | None, with_y: bool = True, what: str = "x",
-                      require_y: bool = True, reuse: bool = False) -> ArrayBatches | IterableBatches:
-        """Batches of prepared arrays; `require_y=False` lets a user's train_step/test_step take x alone.
+                      custom: bool = False, reuse: bool = False) -> ArrayBatches | IterableBatches:
+        """Batches of prepared arrays; `custom=True`: for a user's train_step/test_step (x alone allowed).
 
         Arrays are gathered per batch in O(batch) (x converted per batch); `reuse=True` gathers into one
         buffer per input, for loops that are done with a batch before drawing the next."""
         if is_array_like(x):
-            if with_y and require_y and y is None:
+            if with_y and not custom and y is None:
                 raise ValueError(f"{what}: y (the targets) is missing; pass fit(x, y, ...) or a data source that "
                                  f"yields (x, y) batches")
-            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight, convert=False)
-            y_dtypes = None if ys is None else [None if s.loss_kind in cmp._SPARSE else self._dtype()
-                                                for s in self._build_specs()]
-            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps, dtype=self._dtype(), reuse=reuse,
+            xs, ys, sw = self._prepare_arrays(x, y if with_y else None, sample_weight, class_weight, convert=False,
+                                              custom=custom)
+            if custom:  # a user's step: float arrays in the model's dtype, the others (ids, labels) as they are
+                x_dtypes: Any = [self._dtype() if a.dtype.kind == "f" else None for a in xs]
+                y_dtypes = None if ys is None else [self._dtype() if a.dtype.kind == "f" else None for a in ys]
+            else:
+                x_dtypes = self._dtype()
+                y_dtypes = None if ys is None else [None if s.loss_kind in cmp._SPARSE else self._dtype()
+                                                    for s in self._build_specs()]
+            return ArrayBatches(xs, ys, sw, batch_size, shuffle, steps, dtype=x_dtypes, reuse=reuse,
                                 y_dtypes=y_dtypes)
         if y is not None:
             raise ValueError(f"{what} is a generator/dataset, which yields (x, y) batches itself: do not pass y")
@@ -261,7 +290,7 @@ class Trainer(Steps, FitLoop):
                              "sample_weight) batches instead")
         if not hasattr(x, "__iter__") and not hasattr(x, "__next__"):
             raise TypeError(f"cannot use {type(x).__name__} as data: pass arrays, or an iterable of batches")
-        return IterableBatches(x, steps, self._batch_converter(class_weight, with_y, require_y), what)
+        return IterableBatches(x, steps, self._batch_converter(class_weight, with_y, custom), what)
 
     def _split(self, x: Any, y: Any, sw: Any, fraction: float) -> tuple[Any, ...]:
         """Keep the last `fraction` of the samples for validation, before shuffling (as Keras)."""

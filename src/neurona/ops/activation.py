@@ -11,33 +11,19 @@ from typing import Any
 
 import numpy as np
 
+from .. import numerics
 from ..tensor import Function, Tensor, as_tensor
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # tanh form: stable for any x and twice as fast as 1 / (1 + exp(-x)) (PERFORMANCE.md)
-    return 0.5 * np.tanh(0.5 * x) + 0.5
-
-
-# Gradients written from the output y alone: the activation ops below use them, and so do the fused
-# dense and convolution ops (ops/nn.py FUSED_ACTIVATIONS), which keep only y.
-def relu_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return gy * (y > 0)
-
-
-def sigmoid_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return gy * y * (1 - y)
-
-
-def tanh_backward(gy: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return gy * (1 - y * y)
-
-
-def softmax_backward(gy: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
+# Kernels in neurona.numerics; re-exported here because the fused ops and older imports read them here.
+_sigmoid = numerics.sigmoid
+relu_backward = numerics.relu_backward
+sigmoid_backward = numerics.sigmoid_backward
+tanh_backward = numerics.tanh_backward
+softmax_backward = numerics.softmax_backward
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -161,7 +147,7 @@ class GELU(Function):
 class Softplus(Function):
     def forward(self, x):
         self.x = x
-        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        return numerics.softplus(x)
 
     def backward(self, gy):
         return gy * _sigmoid(self.x)
@@ -183,8 +169,7 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
-        self.y = e / e.sum(axis=self.axis, keepdims=True)
+        self.y = numerics.softmax(x, self.axis)
         return self.y
 
     def backward(self, gy):
@@ -196,8 +181,7 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        z = x - x.max(axis=self.axis, keepdims=True)
-        y = z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
+        y = numerics.log_softmax(x, self.axis)
         self.p = np.exp(y)
         return y
 

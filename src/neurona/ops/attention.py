@@ -14,44 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import numerics
 from ..tensor import Function, Tensor
 
-_SAFE = 30.0  # |score| below this: exp(score) in [1e-13, 1e13], row sums far from float32's limits
-
-
-def masked_softmax(s: np.ndarray, mask: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
-    """Softmax over the last axis leaving out positions where `mask` is False (all-masked rows -> zeros).
-
-    With `out=s` it works in place (the attention op's scores are its own scratch buffer).
-    """
-    p = np.array(s, copy=True) if out is None else out
-    lo, hi = float(p.min()), float(p.max())
-    if mask is not None:
-        np.copyto(p, -np.inf, where=~mask)
-    if not -_SAFE < lo <= hi < _SAFE:
-        m = p.max(axis=-1, keepdims=True)
-        if mask is not None:
-            m[~np.isfinite(m)] = 0.0  # a fully masked row: exp(-inf - 0) = 0 everywhere, no NaN
-        p -= m  # subtract the row max so exp cannot overflow
-    # else every score is within +-_SAFE: exp can neither overflow nor underflow to 0, and softmax is the
-    # same with or without the shift, so the row maxima (30x slower than a whole-array max) are skipped
-    np.exp(p, out=p)
-    total = (p @ np.ones(p.shape[-1], p.dtype))[..., None]  # row sums as a matmul (PERFORMANCE.md)
-    if mask is not None:
-        total[total == 0] = 1.0
-    p /= total
-    return p
-
-
-def softmax_backward(p: np.ndarray, gp: np.ndarray, inplace: bool = False) -> np.ndarray:
-    """d loss / d scores from d loss / d p for p = softmax(s): p * (gp - sum(gp * p)). Masked p are 0.
-
-    `inplace=True` overwrites gp (a buffer the caller owns): no (B, H, Tq, Tk) temporaries at all."""
-    row = np.einsum("...k,...k->...", gp, p)[..., None]  # sum(gp * p) per row without the product array
-    out = gp if inplace else gp.copy()
-    out -= row
-    out *= p
-    return out
+# The kernels live in neurona.numerics; importable from here as before.
+masked_softmax = numerics.masked_softmax
+softmax_backward = numerics.softmax_rows_backward
 
 
 def causal_mask(tq: int, tk: int) -> np.ndarray:

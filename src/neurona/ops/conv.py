@@ -1,4 +1,4 @@
-"""Convolutions: one im2col copy and one matrix product, forward and backward (PERFORMANCE.md).
+"""Convolutions: one im2col copy and one matrix product, forward and backward (docs/performance.md).
 
 Images are channels_last, (batch, height, width, channels), Keras's default; kernels use Keras's
 layout (kh, kw, in_channels, filters). Patches are copied in (kh, kw, C) order, so the kernel

@@ -1,7 +1,7 @@
 """Fused hot paths: one op where the naive graph would be several.
 
-`dense` is the slides' neuron layer, y = f(x W + b), with its whole backward in one place;
-`softmax_cross_entropy` folds softmax into the loss so the backward is simply `p - y`.
+`dense` is the slides' neuron layer, y = f(x W + b), with its whole backward in one place. The fused
+cross-entropies (softmax folded into the loss, backward `p - y`) are in `ops/crossentropy.py`.
 """
 
 from __future__ import annotations
@@ -10,67 +10,23 @@ from typing import Any
 
 import numpy as np
 
+from .. import numerics
 from ..tensor import Function, Tensor
 from . import activation as act
+from .crossentropy import (  # noqa: F401  (the cross-entropy family moved to ops/crossentropy.py)
+    SigmoidCrossEntropy,
+    SoftmaxCrossEntropy,
+    SparseSoftmaxCrossEntropy,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
+    sparse_softmax_cross_entropy,
+)
 
-
-def _relu_fwd(z):
-    return np.maximum(z, 0, out=z)
-
-
-def _softmax_fwd(z):
-    z -= z.max(axis=-1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=-1, keepdims=True)
-    return z
-
-
-# Activations whose derivative can be written from the output y alone, so dense() can fuse them.
-FUSED_ACTIVATIONS = {
-    "relu": (_relu_fwd, act.relu_backward),
-    "sigmoid": (act._sigmoid, act.sigmoid_backward),
-    "tanh": (np.tanh, act.tanh_backward),
-    "softmax": (_softmax_fwd, act.softmax_backward),
-}
-
-
-_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
-
-
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    """A cached read-only vector of ones (row sums as matmuls reuse it every step)."""
-    key = (n, dtype)
-    v = _ONES.get(key)
-    if v is None:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        v = _ONES[key] = np.ones(n, dtype)
-        v.flags.writeable = False
-    return v
-
-
-def _rowmax(z: np.ndarray) -> np.ndarray:
-    """Row maxima with keepdims; NumPy's axis=-1 max is ~3x slower than a transposed copy for <= 16 columns."""
-    if z.ndim == 2 and z.shape[-1] <= 16:
-        return np.ascontiguousarray(z.T).max(axis=0)[:, None]
-    return z.max(axis=-1, keepdims=True)
-
-
-def stable_softmax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(p, m, s): softmax along the last axis, z minus its row max, and the row sums of exp(m) (kept dims).
-
-    log softmax(z) = m - log(s); the cross-entropy ops here and in `neurona.losses` share this.
-    """
-    m = z - _rowmax(z)  # subtract the row max so exp cannot overflow
-    p = np.exp(m)
-    s = (p @ _ones(z.shape[-1], z.dtype))[..., None]  # row sums as a matmul against ones (PERFORMANCE.md)
-    p /= s
-    return p, m, s
-
-
-def sigmoid_cross_entropy_values(z: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Binary cross-entropy of sigmoid(z) against t, per value, stable for any z."""
-    return np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+# Kernels live in neurona.numerics; these names stay importable from here (older imports, other branches).
+FUSED_ACTIVATIONS = numerics.OUTPUT_ACTIVATIONS  # activations dense()/conv can fuse: derivative from y alone
+_ones = numerics.ones
+stable_softmax = numerics.stable_softmax
+sigmoid_cross_entropy_values = numerics.sigmoid_cross_entropy_values
 
 
 class Dense(Function):
@@ -100,11 +56,11 @@ class Dense(Function):
                 gx = gx.reshape(self.lead + (self.w.shape[0],))
         # Small kernels: the transposed product is several times faster in OpenBLAS for these shapes;
         # large kernels: keep the gradient C-ordered so the optimizer's passes over it stay contiguous
-        # (both measured in bench/, PERFORMANCE.md).
+        # (both measured in bench/, docs/performance.md).
         gw = (g.T @ self.x2).T if self.w.size < 65536 else self.x2.T @ g
         if not self.has_b:
             return gx, gw
-        return gx, gw, _ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul (PERFORMANCE.md)
+        return gx, gw, _ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul (docs/performance.md)
 
 
 def dense(x: Any, w: Any, b: Any = None, activation: str | None = None) -> Tensor:
@@ -127,64 +83,6 @@ def dense(x: Any, w: Any, b: Any = None, activation: str | None = None) -> Tenso
     return f(x, w) if b is None else f(x, w, b)
 
 
-class SoftmaxCrossEntropy(Function):
-    """Mean over samples of -sum(t * log softmax(z)); backward is (softmax(z) * sum(t) - t) / N."""
-
-    def forward(self, z, t):
-        k = z.shape[-1]
-        e, m, s = stable_softmax(z)
-        self.p, self.t = e, t
-        self.n = max(z.size // k, 1)
-        self.tsum = (t @ _ones(k, t.dtype))[..., None]
-        # -sum t * (m - log s) = sum tsum * log s - sum t * m
-        loss = (self.tsum * np.log(s)).sum() - (t * m).sum()
-        return np.asarray(loss / self.n, dtype=z.dtype)
-
-    def backward(self, gy):
-        g = self.p * self.tsum
-        g -= self.t
-        g *= gy / self.n
-        return g, None
-
-
-class SparseSoftmaxCrossEntropy(Function):
-    """Like SoftmaxCrossEntropy with integer class labels instead of one-hot rows."""
-
-    def forward(self, z, labels):
-        k = z.shape[-1]
-        z2 = z.reshape(-1, k)
-        lab = labels.reshape(-1).astype(np.intp)
-        if lab.size != z2.shape[0]:
-            raise ValueError(
-                f"sparse cross-entropy: {lab.size} labels for {z2.shape[0]} rows of logits {z.shape}"
-            )
-        if lab.size and (lab.min() < 0 or lab.max() >= k):
-            bad = lab[(lab < 0) | (lab >= k)][0]
-            raise ValueError(f"sparse cross-entropy: label {bad} is outside [0, {k}) for {k} classes")
-        self.p, m, s = stable_softmax(z2)
-        self.lab, self.shape = lab, z.shape
-        rows = np.arange(lab.size)
-        logp = m[rows, lab] - np.log(s[:, 0])
-        return np.asarray(-logp.mean() if lab.size else 0.0, dtype=z.dtype)
-
-    def backward(self, gy):
-        g = self.p.copy()
-        g[np.arange(self.lab.size), self.lab] -= 1
-        g *= gy / max(self.lab.size, 1)
-        return g.reshape(self.shape), None
-
-
-class SigmoidCrossEntropy(Function):
-    """Mean binary cross-entropy on logits: max(z,0) - z t + log(1 + e^-|z|)."""
-
-    def forward(self, z, t):
-        self.z, self.t = z, t
-        return np.asarray(sigmoid_cross_entropy_values(z, t).mean(), dtype=z.dtype)
-
-    def backward(self, gy):
-        return gy * (act._sigmoid(self.z) - self.t) / self.z.size, None
-
-
 class DropoutMask(Function):
     """Multiply by a fixed mask already scaled by 1/(1-rate) (inverted dropout)."""
 
@@ -196,25 +94,6 @@ class DropoutMask(Function):
 
     def backward(self, gy):
         return gy * self.mask
-
-
-def softmax_cross_entropy(logits: Any, targets: Any) -> Tensor:
-    """Cross-entropy of softmax(logits) against one-hot (or probability) targets, batch mean."""
-    lshape = getattr(logits, "shape", np.shape(logits))
-    tshape = getattr(targets, "shape", np.shape(targets))
-    if tuple(lshape) != tuple(tshape):
-        raise ValueError(f"softmax_cross_entropy: logits shape {tuple(lshape)} != targets shape {tuple(tshape)}")
-    return SoftmaxCrossEntropy()(logits, targets)
-
-
-def sparse_softmax_cross_entropy(logits: Any, labels: Any) -> Tensor:
-    """Cross-entropy of softmax(logits) against integer class labels, batch mean."""
-    return SparseSoftmaxCrossEntropy()(logits, labels)
-
-
-def sigmoid_cross_entropy(logits: Any, targets: Any) -> Tensor:
-    """Binary cross-entropy of sigmoid(logits) against 0/1 targets, mean over all values."""
-    return SigmoidCrossEntropy()(logits, targets)
 
 
 def dropout(x: Any, rate: float, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:

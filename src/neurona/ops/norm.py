@@ -62,7 +62,7 @@ class BatchNorm(Function):
         m = x2.shape[0]
         ones = np.ones(m, x2.dtype)
         if self.training:
-            mean = ones @ x2 / m  # column sums as a small matmul (PERFORMANCE.md)
+            mean = ones @ x2 / m  # column sums as a small matmul (docs/performance.md)
             xhat = x2 - mean
             var = ones @ (xhat * xhat) / m
             self.batch_mean, self.batch_var = mean, var

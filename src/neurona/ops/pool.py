@@ -1,7 +1,7 @@
 """Pooling and upsampling on channels_last images (N, H, W, C) and sequences (N, L, C).
 
 A pooling window of ph x pw is ph*pw strided slices of the image, one per window offset: max
-pooling is their elementwise maximum, average and sum pooling their sum (PERFORMANCE.md: 5x faster
+pooling is their elementwise maximum, average and sum pooling their sum (docs/performance.md: 5x faster
 than a reshape and a reduction). The max backward sends each gradient to the first maximum of its
 window, as PyTorch and TensorFlow do, through equality masks. Overlapping windows (strides smaller
 than the pool) take the same path, adding instead of writing.

@@ -13,26 +13,18 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import numerics
 from ..tensor import Function
+from . import lstm_rows
 
+_sigmoid = numerics.sigmoid
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    y = np.tanh(z * 0.5)  # 2x faster than the exp form
-    y *= 0.5
-    y += 0.5
-    return y
-
-
-def _relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0, out=z)
-
-
-# name -> (forward(z) -> y (may overwrite z), derivative from the output y)
+# name -> (forward(z) -> y (may overwrite z), derivative from the output y), from neurona.numerics' table.
 _ACTS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
-    "tanh": (np.tanh, lambda y: 1 - y * y),
-    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
-    "relu": (_relu, lambda y: (y > 0).astype(y.dtype)),
-    "linear": (lambda z: z, np.ones_like),
+    "tanh": (np.tanh, numerics.DERIVATIVES["tanh"]),
+    "sigmoid": (numerics.sigmoid, numerics.DERIVATIVES["sigmoid"]),
+    "relu": (numerics.relu_, numerics.DERIVATIVES["relu"]),
+    "linear": (lambda z: z, numerics.DERIVATIVES["linear"]),
 }
 RECURRENT_ACTIVATIONS = tuple(_ACTS)
 
@@ -57,19 +49,53 @@ def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, go_backwards: b
 
 
 class _Recurrent(Function):
-    """Shared bookkeeping: unpack (x, W, U[, b]) and turn time-major gradients back into inputs' grads."""
+    """Shared bookkeeping: unpack (x, W, U[, b][, h0[, c0]]) and turn time-major gradients back into inputs' grads.
+
+    `mask` (batch, timesteps) bool: masked steps keep the previous state (and output it, or zeros with
+    `zero_output_for_mask`). `dropout_mask` (batch, units): recurrent dropout, the previous h is multiplied
+    by it before the recurrent matmul (the same mask at every step). `n_init`: initial states given after
+    the weights and bias (their gradients come back too).
+    """
 
     def __init__(self, activation: str = "tanh", recurrent_activation: str = "sigmoid",
-                 return_sequences: bool = False, go_backwards: bool = False) -> None:
+                 return_sequences: bool = False, go_backwards: bool = False, *, n_init: int = 0,
+                 mask: np.ndarray | None = None, dropout_mask: np.ndarray | None = None,
+                 zero_output_for_mask: bool = False) -> None:
         self.act = _act(activation)
         self.ract = _act(recurrent_activation)
         self.return_sequences = return_sequences
         self.go_backwards = go_backwards
+        self.n_init = n_init
+        self.mask = mask
+        self.dropout_mask = dropout_mask
+        self.zero_output_for_mask = zero_output_for_mask
+
+    def _unpack(self, arrays: tuple) -> tuple:
+        """(x, w, u, b or None, [initial states]); also prepares the time-major mask and dropout mask."""
+        x, w, u = arrays[:3]
+        self.has_bias = len(arrays) - 3 - self.n_init == 1
+        b = arrays[3] if self.has_bias else None
+        init = list(arrays[3 + self.has_bias:])
+        self.x, self.w, self.u = x, w, u
+        self.m = self.om = None
+        if self.mask is not None:
+            m = self.mask.T[:, :, None].astype(x.dtype)
+            self.m = np.ascontiguousarray(m[::-1] if self.go_backwards else m)
+            # Output at a masked step: zeros, or (Keras) the previous step's output, zeros before the first one.
+            self.om = self.m if self.zero_output_for_mask else np.maximum.accumulate(self.m, axis=0)
+        self.dm = None if self.dropout_mask is None else self.dropout_mask.astype(x.dtype)
+        return x, w, u, b, init
+
+    def _init_grads(self, *grads: np.ndarray) -> tuple:
+        return tuple(grads[:self.n_init])
 
     def _seq_out(self, hs: np.ndarray) -> np.ndarray:
         """hs (T+1, B, H) with h0 first -> the output: (B, T, H) in processing order, or the last h."""
         if self.return_sequences:
-            return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+            seq = hs[1:]
+            if self.om is not None:
+                seq = seq * self.om
+            return np.ascontiguousarray(seq.transpose(1, 0, 2))
         return hs[-1].copy()
 
     def _dh_seq(self, g_out: np.ndarray | None, g_last: np.ndarray | None, shape: tuple[int, ...],
@@ -78,7 +104,10 @@ class _Recurrent(Function):
         dh = np.zeros(shape, dtype)
         if g_out is not None:
             if self.return_sequences:
-                dh += g_out.transpose(1, 0, 2)
+                g = g_out.transpose(1, 0, 2)
+                if self.om is not None:
+                    g = g * self.om
+                dh += g
             else:
                 dh[-1] += g_out
         if g_last is not None:
@@ -96,6 +125,13 @@ class _Recurrent(Function):
             if g is not None:
                 dh += g
         return None, dh
+
+    def _initial(self, init: list, k: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        return np.zeros(shape, dtype) if len(init) <= k else np.asarray(init[k], dtype)
+
+    def _hprev(self, hs: np.ndarray) -> np.ndarray:
+        """The previous states as the recurrent matmul saw them (after recurrent dropout)."""
+        return hs[:-1] if self.dm is None else hs[:-1] * self.dm
 
     def _input_grads(self, dproj: np.ndarray, drec: np.ndarray, hprev: np.ndarray,
                      bias_shape: tuple[int, ...] | None) -> tuple:
@@ -125,43 +161,61 @@ class _Recurrent(Function):
 class SimpleRNNOp(_Recurrent):
     """h_t = act(x_t W + h_{t-1} U + b); outputs (out, h_last)."""
 
-    def forward(self, x, w, u, b=None):
-        self.x, self.w, self.u = x, w, u
-        self.has_bias = b is not None
+    def forward(self, *arrays):
+        x, w, u, b, init = self._unpack(arrays)
         f = self.act[0]
         p = _project(x, w, b, self.go_backwards)
         t, bsz, h = p.shape
         hs = np.zeros((t + 1, bsz, h), p.dtype)
+        hs[0] = self._initial(init, 0, (bsz, h), p.dtype)
+        m, dm = self.m, self.dm
+        ys = hs[1:] if m is None else np.empty((t, bsz, h), p.dtype)
         for s in range(t):
             z = p[s]
-            z += hs[s] @ u
-            hs[s + 1] = f(z)
-        self.hs = hs
+            z += (hs[s] if dm is None else hs[s] * dm) @ u
+            ys[s] = f(z)
+            if m is not None:
+                hs[s + 1] = hs[s] + m[s] * (ys[s] - hs[s])
+        self.hs, self.ys = hs, ys
         return self._seq_out(hs), hs[-1].copy()
 
     def backward(self, g_out, g_last):
-        hs, u = self.hs, self.u
+        hs, u, m, dm = self.hs, self.u, self.m, self.dm
         t = hs.shape[0] - 1
         dh_ext, dh = self._dh_split(g_out, g_last, hs)
-        deriv = self.act[1](hs[1:])
+        deriv = self.act[1](self.ys)
         da = np.empty_like(deriv)
         for s in range(t - 1, -1, -1):
             if dh_ext is not None:
                 dh += dh_ext[s]
-            np.multiply(dh, deriv[s], out=da[s])
+            np.multiply(dh if m is None else dh * m[s], deriv[s], out=da[s])
+            carry = None if m is None else dh * (1 - m[s])
             dh = da[s] @ u.T
-        return self._input_grads(da, da, hs[:-1], (1,) if self.has_bias else None)
+            if dm is not None:
+                dh *= dm
+            if carry is not None:
+                dh += carry
+        grads = self._input_grads(da, da, self._hprev(hs), (1,) if self.has_bias else None)
+        return grads + self._init_grads(dh)
 
 
 class LSTMOp(_Recurrent):
     """Keras's LSTM (gates i, f, c, o); outputs (out, h_last, c_last)."""
 
-    def forward(self, x, w, u, b=None):
-        self.x, self.w, self.u = x, w, u
-        self.has_bias = b is not None
+    def forward(self, *arrays):
+        x, w, u, b, init = self._unpack(arrays)
         h4 = w.shape[1]
         h = h4 // 4
         fast = self.act[0] is np.tanh and self.ract[0] is _sigmoid
+        self.rows = fast and self.m is None and self.dm is None
+        if self.rows:  # the hot path: gates as rows (ops.lstm_rows)
+            bsz = x.shape[0]
+            h0 = self._initial(init, 0, (bsz, h), x.dtype)
+            c0 = self._initial(init, 1, (bsz, h), x.dtype)
+            self.gates, self.hs, self.cs, self.tcs = lstm_rows.forward(x, w, u, b, h0, c0, self.go_backwards)
+            hs = self.hs
+            out = (np.ascontiguousarray(hs[1:].transpose(2, 0, 1)) if self.return_sequences else hs[-1].T.copy())
+            return out, hs[-1].T.copy(), self.cs[-1].T.copy()
         if fast:  # sigmoid(z) = 0.5 tanh(z/2) + 0.5: all four gates in one tanh call, the 1/2 folded into W, U, b
             scale = np.full(h4, 0.5, w.dtype)
             scale[2 * h:3 * h] = 1.0
@@ -172,10 +226,13 @@ class LSTMOp(_Recurrent):
         t, bsz, _ = p.shape
         hs = np.zeros((t + 1, bsz, h), p.dtype)
         cs = np.zeros((t + 1, bsz, h), p.dtype)
+        hs[0] = self._initial(init, 0, (bsz, h), p.dtype)
+        cs[0] = self._initial(init, 1, (bsz, h), p.dtype)
         tcs = np.empty((t, bsz, h), p.dtype)
+        m, dm = self.m, self.dm
         for s in range(t):
             z = p[s]
-            z += hs[s] @ u
+            z += (hs[s] if dm is None else hs[s] * dm) @ u
             if fast:
                 np.tanh(z, out=z)
                 z *= scale
@@ -193,11 +250,36 @@ class LSTMOp(_Recurrent):
             else:
                 tcs[s] = self.act[0](c.copy())
             np.multiply(o, tcs[s], out=hs[s + 1])
+            if m is not None:  # masked steps keep the previous state
+                hs[s + 1] -= hs[s]
+                hs[s + 1] *= m[s]
+                hs[s + 1] += hs[s]
+                c -= cs[s]
+                c *= m[s]
+                c += cs[s]
         self.gates, self.hs, self.cs, self.tcs = p, hs, cs, tcs
         return self._seq_out(hs), hs[-1].copy(), cs[-1].copy()
 
+    def _backward_rows(self, g_out, g_last, g_clast):
+        hs = self.hs
+        h, bsz = hs.shape[1], hs.shape[2]
+        dh_ext = None
+        dh = np.zeros((h, bsz), hs.dtype)
+        if self.return_sequences and g_out is not None:
+            dh_ext = np.ascontiguousarray(g_out.transpose(1, 2, 0), dtype=hs.dtype)
+        elif g_out is not None:
+            dh += g_out.T
+        if g_last is not None:
+            dh += g_last.T
+        dc = np.zeros((h, bsz), hs.dtype) if g_clast is None else np.array(g_clast.T, dtype=hs.dtype)
+        dz, dh0, dc0 = lstm_rows.backward(self.gates, hs, self.cs, self.tcs, self.u, dh_ext, dh, dc)
+        grads = lstm_rows.weight_grads(dz, hs, self.x, self.w, self.go_backwards, self.has_bias)
+        return grads + self._init_grads(dh0.T, dc0.T)
+
     def backward(self, g_out, g_last, g_clast):
-        gates, hs, cs, tcs, u = self.gates, self.hs, self.cs, self.tcs, self.u
+        if self.rows:
+            return self._backward_rows(g_out, g_last, g_clast)
+        gates, hs, cs, tcs, u, m, dm = self.gates, self.hs, self.cs, self.tcs, self.u, self.m, self.dm
         t, bsz, h4 = gates.shape
         h = h4 // 4
         dh_ext, dh = self._dh_split(g_out, g_last, hs)
@@ -215,29 +297,40 @@ class LSTMOp(_Recurrent):
         for s in range(t - 1, -1, -1):
             if dh_ext is not None:
                 dh += dh_ext[s]
+            if m is not None:  # the candidate gets m * grad, the previous state (1 - m) * grad
+                carry_h, carry_c = dh * (1 - m[s]), dc * (1 - m[s])
+                dh = dh * m[s]
+                dc = dc * m[s]
             dc += dh * e[s]
             np.multiply(q[s, :, :3], dc[:, None], out=dz[s, :, :3])
             np.multiply(q[s, :, 3], dh, out=dz[s, :, 3])
             dc *= f[s]
             dh = dz[s].reshape(bsz, h4) @ u.T
+            if dm is not None:
+                dh *= dm
+            if m is not None:
+                dh += carry_h
+                dc += carry_c
         dz = dz.reshape(t, bsz, h4)
-        return self._input_grads(dz, dz, hs[:-1], (1,) if self.has_bias else None)
+        grads = self._input_grads(dz, dz, self._hprev(hs), (1,) if self.has_bias else None)
+        return grads + self._init_grads(dh, dc)
 
 
 class GRUOp(_Recurrent):
     """Keras's GRU with reset_after=True (gates z, r, h; bias (2, 3u)); outputs (out, h_last)."""
 
-    def forward(self, x, w, u, b=None):
-        self.x, self.w, self.u = x, w, u
-        self.has_bias = b is not None
+    def forward(self, *arrays):
+        x, w, u, b, init = self._unpack(arrays)
         p = _project(x, w, None if b is None else b[0], self.go_backwards)
         t, bsz, h3 = p.shape
         h = h3 // 3
         b_rec = None if b is None else b[1]
         hs = np.zeros((t + 1, bsz, h), p.dtype)
+        hs[0] = self._initial(init, 0, (bsz, h), p.dtype)
+        m, dm = self.m, self.dm
         rh = np.empty((t, bsz, h), p.dtype)  # recurrent part of the candidate, before the reset gate
         for s in range(t):
-            rec = hs[s] @ u
+            rec = (hs[s] if dm is None else hs[s] * dm) @ u
             if b_rec is not None:
                 rec += b_rec
             z = p[s]
@@ -249,11 +342,13 @@ class GRUOp(_Recurrent):
             z[:, 2 * h:] = self.act[0](cand)
             zg, hh = z[:, :h], z[:, 2 * h:]
             hs[s + 1] = hh + zg * (hs[s] - hh)  # z h_prev + (1 - z) hh
+            if m is not None:
+                hs[s + 1] = hs[s] + m[s] * (hs[s + 1] - hs[s])
         self.gates, self.hs, self.rh = p, hs, rh
         return self._seq_out(hs), hs[-1].copy()
 
     def backward(self, g_out, g_last):
-        gates, hs, rh, u = self.gates, self.hs, self.rh, self.u
+        gates, hs, rh, u, m, dm = self.gates, self.hs, self.rh, self.u, self.m, self.dm
         t, bsz, h3 = gates.shape
         h = h3 // 3
         dh_ext, dh = self._dh_split(g_out, g_last, hs)
@@ -269,10 +364,20 @@ class GRUOp(_Recurrent):
         for s in range(t - 1, -1, -1):
             if dh_ext is not None:
                 dh += dh_ext[s]
+            carry = None
+            if m is not None:
+                carry = dh * (1 - m[s])
+                dh = dh * m[s]
             np.multiply(k[s], dh[:, None], out=dproj[s])
             drec[s, :, :2] = dproj[s, :, :2]
             np.multiply(dproj[s, :, 2], r[s], out=drec[s, :, 2])
-            dh = dh * zg[s] + drec[s].reshape(bsz, h3) @ u.T
+            back = drec[s].reshape(bsz, h3) @ u.T
+            if dm is not None:
+                back *= dm
+            dh = dh * zg[s] + back
+            if carry is not None:
+                dh += carry
         dproj = dproj.reshape(t, bsz, h3)
         drec = drec.reshape(t, bsz, h3)
-        return self._input_grads(dproj, drec, hs[:-1], (2, h3) if self.has_bias else None)
+        grads = self._input_grads(dproj, drec, self._hprev(hs), (2, h3) if self.has_bias else None)
+        return grads + self._init_grads(dh)

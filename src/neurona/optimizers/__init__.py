@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import registry
 from . import schedules
 from .adam import Adam, Adamax, AdamW, Nadam
 from .adaptive import Adadelta, Adagrad, RMSprop
@@ -23,35 +24,30 @@ _CLASSES: dict[str, type[Optimizer]] = {
 }
 
 
+def _lookup(name: Any) -> type[Optimizer] | None:
+    if not isinstance(name, str):
+        return None
+    return registry.lookup("optimizer", name) or registry.lookup("optimizer", name.lower())
+
+
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored with a compiled model."""
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return registry.to_config(optimizer)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
     """Rebuild an optimizer from `serialize`'s dict (Keras's too); unknown class names are refused."""
     name = config.get("class_name", "")
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name.lower())
-    if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(c.__name__ for c in _CLASSES.values())}")
-    return cls.from_config(dict(config.get("config") or {}), custom_objects)
+    if isinstance(name, str) and not (custom_objects or {}).get(name) and registry.lookup("optimizer", name) is None \
+            and registry.lookup("optimizer", name.lower()) is not None:
+        config = {**config, "class_name": name.lower()}  # Keras files may spell it "adam"
+    return registry.from_config("optimizer", config, custom_objects, pass_custom_objects=True)
 
 
 def get(identifier: Any) -> Optimizer:
     """An optimizer from a name ("sgd", "adam", "RMSprop", ...), a config dict, a class or an instance."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _CLASSES.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"unknown optimizer {identifier!r}; known names: {', '.join(sorted(_CLASSES))}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
-    raise TypeError(f"could not interpret optimizer {identifier!r} (type {type(identifier).__name__}); pass a name "
-                    f"such as 'sgd' or an Optimizer object")
+    return registry.get_instance("optimizer", identifier, Optimizer, none=False, functions=False,
+                                 deserialize=deserialize, lookup_name=_lookup)
 
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer", "RMSprop", "deserialize",

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import registry
 from ..tensor import Tensor
 from . import schedules
 
@@ -45,6 +46,12 @@ class Optimizer:
     of `clipnorm` (per gradient), `global_clipnorm` (all gradients together) and `clipvalue` may be set.
     `weight_decay` shrinks every weight by lr * weight_decay * w before the update (decoupled, as Keras 3).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        registry.register_subclass("optimizer", cls)  # "neurona>Name" (or your package's): see neurona.registry
+        if not cls.__name__.startswith("_"):
+            registry.alias("optimizer", cls.__name__.lower(), cls)  # optimizers.get("rmsprop")
 
     def __init__(self, learning_rate: Any = 0.001, weight_decay: float | None = None, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None, name: str | None = None,

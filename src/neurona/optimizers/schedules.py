@@ -15,23 +15,19 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .. import registry
 
-class LearningRateSchedule:
+
+class LearningRateSchedule(registry.Serializable):
     """Base class: `__call__(step)` returns the learning rate for that step; `get_config()` mirrors `__init__`."""
+
+    registry_kind = "schedule"
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError(f"learning rate schedule {type(self).__name__} must implement __call__(step)")
 
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError(f"learning rate schedule {type(self).__name__} must implement get_config()")
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _positive_steps(value: float, name: str) -> float:
@@ -185,16 +181,12 @@ _CLASSES: dict[str, type[LearningRateSchedule]] = {
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     """{"class_name": ..., "config": ...}, the JSON form stored in optimizer configs."""
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return registry.to_config(schedule)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> LearningRateSchedule:
     """Rebuild a schedule from `serialize`'s dict (Keras's dicts too); unknown class names are refused."""
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
-    if cls is None:
-        raise ValueError(f"unknown learning rate schedule {name!r}; known: {', '.join(sorted(_CLASSES))}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.from_config("schedule", config, custom_objects, what="learning rate schedule")
 
 
 __all__ = ["LearningRateSchedule", "deserialize", "serialize", *sorted(_CLASSES)]

@@ -1,4 +1,4 @@
-"""Pictures for judging and understanding a network, drawn with matplotlib (optional: pip install neurona[plot]).
+"""Pictures for judging and understanding a network, drawn with matplotlib (optional: pip install 'neurona[plot]').
 
 Every function returns the matplotlib Figure (shown by Jupyter when it is a cell's last value) and saves it when
 given `path=` ("curves.png"). No pyplot state is touched, so they run in scripts, tests and servers alike.

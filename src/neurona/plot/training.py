@@ -16,13 +16,15 @@ def lower_is_better(name: str) -> bool:
     return any(part in name.lower() for part in _LOWER_IS_BETTER)
 
 
-def history(history, *, metrics: list[str] | None = None, path=None, figsize=None):
+def history(history, *, metrics: list[str] | None = None, path=None, figsize=None, logy: bool = False):
     """Learning curves: one panel per quantity (loss first), training vs validation, best epoch marked.
 
     `history` is what fit() returns (anything with a `.history` dict, and optionally `.epoch`) or the dict itself,
     e.g. {"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}. The best epoch is taken
     on the validation curve when there is one (lowest loss/error, highest other metrics): a gap that grows
-    between the curves after it is the overfitting the slides warn about.
+    between the curves after it is the overfitting the slides warn about. `logy=True` draws the loss panels
+    on a logarithmic y axis (when their values are positive): a regression loss that falls by orders of
+    magnitude stays readable after its first epochs.
     """
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
@@ -53,6 +55,9 @@ def history(history, *, metrics: list[str] | None = None, path=None, figsize=Non
             ax.axvline(epochs[best], color="gray", ls="--", lw=1)
             ax.plot(epochs[best], values[best], "*", ms=14, color="tab:red", zorder=5,
                     label=f"best epoch {epochs[best]}: {values[best]:.4g}")
+        positive = all(np.nanmin(np.asarray(logs[k], dtype=np.float64)) > 0 for k, _l, _c in curves)
+        if logy and "loss" in name and positive:
+            ax.set_yscale("log")
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)

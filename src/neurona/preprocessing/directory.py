@@ -1,7 +1,7 @@
 """Images from folders: ``flow_from_directory``'s iterator and Keras's ``load_img`` / ``img_to_array`` helpers.
 
 The layout is one sub-folder per class (``train/cats/*.jpg``, ``train/dogs/*.jpg``); images are decoded
-with Pillow (``pip install neurona[images]``), resized to ``target_size``, augmented a batch at a time.
+with Pillow (``pip install 'neurona[images]'``), resized to ``target_size``, augmented a batch at a time.
 Files Pillow cannot open are skipped with a warning that names them, when the folder is scanned, and
 an image that fails to decode later is dropped from its batch with a warning, so training never stops
 halfway through an epoch.
@@ -28,7 +28,7 @@ def _pil():
         from PIL import Image
     except ImportError:
         raise ImportError(
-            "reading image files needs Pillow: pip install neurona[images] (or pip install pillow)"
+            "reading image files needs Pillow: pip install 'neurona[images]' (or pip install pillow)"
         ) from None
     return Image
 

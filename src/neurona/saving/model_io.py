@@ -264,11 +264,14 @@ def _metadata() -> dict[str, str]:
 
 
 def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, include_optimizer: bool = True,
-               training_state: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+               training_state: Mapping[str, Any] | None = None, preprocessing: Mapping[str, Any] | None = None,
+               **kwargs: Any) -> None:
     """Save architecture, compile settings, weights and optimizer state to one `.neurona` file, atomically.
 
     Everything is serialized in memory first, so a model that cannot be saved raises before the file
-    (or a previous version of it) is touched. `training_state` (JSON values) is for resumable checkpoints.
+    (or a previous version of it) is touched. `training_state` (JSON values) is for resumable checkpoints;
+    `preprocessing` (JSON values: what turns raw data into the model's input, as `neurona train` stores it)
+    becomes the config's "preprocessing" section, read back by `read_preprocessing`.
     """
     save_format = kwargs.pop("save_format", None)
     if kwargs:
@@ -285,6 +288,8 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
     config = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "model": {"class_name": get_registered_name(type(model)), "config": json_safe(model.get_config())},
               "compile_config": _compile_config(model)}
+    if preprocessing is not None:
+        config["preprocessing"] = json_safe(dict(preprocessing), "preprocessing")
     members = {"metadata.json": _dumps(_metadata()), "config.json": _dumps(config),
                "model.safetensors": safetensors_io.dumps(_weight_arrays(model), {"format": FORMAT})}
     if include_optimizer and getattr(model, "optimizer", None) is not None:
@@ -293,6 +298,19 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
     if training_state is not None:
         members["training.json"] = _dumps(json_safe(dict(training_state), "training_state"))
     archive.write_archive(filepath, members, overwrite=overwrite)
+
+
+def read_preprocessing(filepath: str | os.PathLike) -> dict[str, Any] | None:
+    """The "preprocessing" section of a `.neurona` file's config (None when it has none)."""
+    source = os.fspath(filepath)
+    members = archive.read_archive(source)
+    if "config.json" not in members:
+        raise UnsafeFileError(f"{source}: not a complete .neurona archive (config.json is missing)")
+    config = _loads(members["config.json"], f"{source}: config.json")
+    section = config.get("preprocessing") if isinstance(config, dict) else None
+    if section is not None and not isinstance(section, dict):
+        raise UnsafeFileError(f"{source}: the preprocessing section of config.json must be a JSON object")
+    return section
 
 
 def _keras_kind(filepath: Any, save_format: str | None) -> str | None:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import registry
 from .errors import UnsafeFileError
 
 _REGISTERED: dict[str, Any] = {}  # "package>Name" and "Name" -> class or function
@@ -59,9 +60,16 @@ def register_serializable(package: str | Callable | type = "Custom", name: str |
         _REGISTERED[key] = obj
         _REGISTERED.setdefault(short, obj)  # the plain name too, for configs that store type(obj).__name__
         _NAMES[id(obj)] = key
+        registry.register(_kind_of(obj), obj, name=short, package=package)
         return obj
 
     return decorator
+
+
+def _kind_of(obj: Any) -> str:
+    from ..layers.base import Layer
+
+    return "layer" if isinstance(obj, type) and issubclass(obj, Layer) else "object"
 
 
 def get_registered_name(obj: Any) -> str:

@@ -3,14 +3,14 @@
 `MLPClassifier` and `MLPRegressor` are drop-in replacements for scikit-learn's, several times faster to fit;
 `KerasClassifier` and `KerasRegressor` wrap a function that builds a compiled neurona model, so it can be
 used in `Pipeline`, `cross_val_score` and `GridSearchCV`. scikit-learn itself is needed:
-`pip install neurona[sklearn]`.
+`pip install 'neurona[sklearn]'`.
 """
 
 try:
     import sklearn
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "neurona.sklearn needs scikit-learn, which is not installed; install it with: pip install neurona[sklearn]"
+        "neurona.sklearn needs scikit-learn, which is not installed; install it with: pip install 'neurona[sklearn]'"
     ) from exc
 
 if tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit()) < (1, 6):  # pragma: no cover

@@ -13,63 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import ops
+from ..ops.losses import OutputLoss, _xlogy_self  # noqa: F401  (moved to ops/losses.py)
 from ..ops.norm import batch_norm
-from ..tensor import Function, Tensor, no_grad
+from ..tensor import Tensor, no_grad
 
 # scikit-learn's activation names → the names of neurona's fused dense activations.
 HIDDEN = {"identity": None, "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 UNFUSED = {"identity": ops.linear, "logistic": ops.sigmoid, "tanh": ops.tanh, "relu": ops.relu}
 BN_MOMENTUM, BN_EPSILON = 0.99, 1e-3  # Keras's BatchNormalization defaults
-
-
-def _xlogy_self(y: np.ndarray) -> np.ndarray:
-    """y log y with 0 log 0 = 0 (the constant term of the Poisson deviance)."""
-    out = np.zeros_like(y)
-    np.log(y, out=out, where=y > 0)
-    return out * y
-
-
-class OutputLoss(Function):
-    """scikit-learn's MLP loss on the output layer's pre-activation `z`, weighted per sample by `c`.
-
-    The value is sum_i c_i * l(y_i, act(z_i)) for one of the canonical pairs scikit-learn uses: softmax with
-    cross-entropy, logistic with binary cross-entropy (summed over outputs), identity with half the squared
-    error, exp with half the Poisson deviance. For each pair dl/dz = act(z) - y, so the backward is simply
-    c * (act(z) - y), the same `activations[-1] - y` scikit-learn starts its backpropagation from.
-    `c` is 1/n (a number) or sample_weight / sum(sample_weight) (a column).
-    """
-
-    def __init__(self, kind: str, y: np.ndarray, c: float | np.ndarray) -> None:
-        self.kind, self.y, self.c = kind, y, c
-
-    def forward(self, z):
-        y, kind = self.y, self.kind
-        if kind == "softmax":
-            m = z - z.max(axis=1, keepdims=True)  # subtract the max so exp cannot overflow
-            e = np.exp(m)
-            s = e.sum(axis=1, keepdims=True)
-            self.p = e / s
-            per = -(y * (m - np.log(s)))
-        elif kind == "logistic":
-            self.p = 0.5 * np.tanh(0.5 * z) + 0.5
-            # log(1 + e^-|z|) form: no overflow for large |z|, no log(0) for saturated outputs
-            per = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-        elif kind == "identity":
-            self.p = z
-            d = z - y
-            per = 0.5 * d * d
-        elif kind == "exp":
-            self.p = np.exp(z)
-            per = self.p - y * z + _xlogy_self(y) - y
-        else:
-            raise ValueError(f"unknown output activation {kind!r}")
-        total = per.sum() * self.c if np.ndim(self.c) == 0 else (per * self.c).sum()
-        return np.asarray(total, dtype=z.dtype)
-
-    def backward(self, gy):
-        g = self.p - self.y
-        g *= self.c * gy
-        return g
 
 
 class Network:

@@ -43,7 +43,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import random as nrandom
 
 ROUTES = ("model", "fit", "compile", "optimizer", "predict")
-_META_KEYS = ("n_features_in_", "target_type_", "n_outputs_", "output_activation_", "classes_", "n_classes_")
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ topological order, accumulating gradients.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,8 +19,12 @@ import numpy as np
 _FLOATX = np.float32
 
 
-class _Config:
-    grad_enabled = True
+class _ThreadConfig(threading.local):
+    """Execution mode, one per thread: `no_grad()` while serving must not stop a `fit()` elsewhere."""
+    grad_enabled = True  # the class attribute is every new thread's default
+
+
+_Config = _ThreadConfig()
 
 
 @contextlib.contextmanager

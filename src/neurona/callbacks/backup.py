@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 from .. import random as nrandom
+from ..saving.atomic import remove_stale_temporaries
 from .base import Callback
 
 CHECKPOINT_NAME = "latest.neurona"
@@ -50,6 +51,7 @@ class BackupAndRestore(Callback):
         from ..saving import UnsafeFileError, restore_checkpoint
 
         self._last_epoch = None
+        remove_stale_temporaries(self.checkpoint_path)  # left by a run killed while saving
         if not os.path.exists(self.checkpoint_path):
             return
         state = restore_checkpoint(self.model, self.checkpoint_path)

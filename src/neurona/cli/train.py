@@ -16,6 +16,7 @@ from ..i18n import _
 from . import tabular, train_mpi
 from .csvdata import read_csv
 from .errors import CliError
+from .outputs import check_outputs
 
 
 def optimizer_names() -> list[str]:
@@ -242,6 +243,7 @@ def write_report(args: argparse.Namespace, prep: tabular.Preprocessing, model: A
 
 def cmd_train(args: argparse.Namespace) -> int:
     """`neurona train`: the steps above, in order."""
+    check_outputs(args.model, tabular.sidecar_path(args.model))  # before any training, not after all epochs
     if args.processes > 1 and not train_mpi.inside():
         return train_mpi.relaunch(args.processes, args.argv)
     if not train_mpi.writes():  # ranks > 0 of a --processes run train silently

@@ -13,6 +13,7 @@ import functools
 import inspect
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from .. import registry
 from ..tensor import Tensor
+from .forward_state import pending_losses
 from .masks import get_mask, masked_call, set_mask  # noqa: F401  (re-exported: models import them from here)
 from .symbolic import (  # noqa: F401  (re-exported: layers import them from here)
     InputSpec,
@@ -35,7 +37,7 @@ from .symbolic import (  # noqa: F401  (re-exported: layers import them from her
 )
 
 _NAME_COUNTS: dict[str, int] = {}
-_PENDING_LOSSES: list[Tensor] = []  # add_loss() tensors of the running forward pass (see Model)
+_NAMES_LOCK = threading.Lock()  # two threads building layers must not draw the same name
 
 
 def to_snake_case(name: str) -> str:
@@ -48,14 +50,16 @@ def to_snake_case(name: str) -> str:
 
 def unique_name(prefix: str) -> str:
     """'dense', then 'dense_1', 'dense_2', ... for the session (Keras 3's numbering)."""
-    n = _NAME_COUNTS.get(prefix, 0)
-    _NAME_COUNTS[prefix] = n + 1
+    with _NAMES_LOCK:
+        n = _NAME_COUNTS.get(prefix, 0)
+        _NAME_COUNTS[prefix] = n + 1
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
 def clear_session() -> None:
     """Restart automatic layer and model names from 'dense', 'sequential', ... (Keras's clear_session)."""
-    _NAME_COUNTS.clear()
+    with _NAMES_LOCK:
+        _NAME_COUNTS.clear()
 
 
 def get(identifier: str | type[Layer]) -> type[Layer]:
@@ -344,7 +348,7 @@ class Layer:
     def add_loss(self, loss: Tensor) -> None:
         """Add a term to the training loss from inside `call` (a VAE's KL term, for instance)."""
         self._added_losses.append(loss)
-        _PENDING_LOSSES.append(loss)
+        pending_losses().append(loss)
 
     # ----------------------------------------------------------------- build / call
     def build(self, input_shape: Any) -> None:

@@ -28,6 +28,23 @@ def _activation_name(fn: Callable[..., Any]) -> str | None:
         return None
 
 
+def _shape_tuple(shape: Any, what: str, layer: str) -> tuple[int | None, ...]:
+    """`shape` as a tuple of ints and Nones; anything else (3.5, "abc", True) is a clear error, not a guess."""
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) and not hasattr(shape, "__iter__"):
+        raise ValueError(f"InputLayer '{layer}': {what} must be a tuple of sizes such as (28, 28, 1), "
+                         f"got {shape!r:.60}")
+    out = []
+    for s in shape:
+        if s is None:
+            out.append(None)
+        elif isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)):
+            out.append(int(s))
+        else:
+            raise ValueError(f"InputLayer '{layer}': {what} {tuple(shape)!r:.60} holds {s!r:.30}; every size must be "
+                             f"a whole number (or None for a size known only at run time)")
+    return tuple(out)
+
+
 class InputLayer(Layer):
     """The entry point of a graph: holds the shape of one sample (plus a None batch axis)."""
 
@@ -41,10 +58,10 @@ class InputLayer(Layer):
         if batch_shape is None:
             if shape is None:
                 raise ValueError("InputLayer needs shape= (the shape of one sample, without the batch size)")
-            if isinstance(shape, (int, np.integer)):
+            if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
                 shape = (int(shape),)
-            batch_shape = (batch_size,) + tuple(shape)
-        self.batch_shape = tuple(None if s is None else int(s) for s in batch_shape)
+            batch_shape = (batch_size,) + _shape_tuple(shape, "shape", self.name)
+        self.batch_shape = _shape_tuple(batch_shape, "batch_shape", self.name)
         for s in self.batch_shape[1:]:
             if s is not None and s <= 0:
                 raise ValueError(f"InputLayer '{self.name}': sizes must be positive, got shape {self.batch_shape}")

@@ -3,6 +3,7 @@ sigmoid when it can be), its weight, the metrics, and the checks of the labels a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -59,6 +60,22 @@ class OutputSpec:
         if self.layer is None:
             return f"the output '{self.name}'"
         return f"the last layer {type(self.layer).__name__} '{self.layer.name}'"
+
+
+def check_loss_weights(value: Any) -> None:
+    """Refuse at compile() what per_output would turn into a wrong or NaN loss: a number, None, or a
+    list/tuple/dict of them, each finite."""
+    if value is None:
+        return
+    items = list(value.values()) if isinstance(value, Mapping) else \
+        list(value) if isinstance(value, (list, tuple)) else [value]
+    for w in items:
+        if w is None:
+            continue
+        ok = isinstance(w, (int, float, np.integer, np.floating)) and not isinstance(w, bool)
+        if not ok or not math.isfinite(w):
+            raise ValueError(f"compile(loss_weights={value!r:.80}): each weight must be a finite number "
+                             f"(one for every output, or a list or dict by output name), got {w!r:.40}")
 
 
 def per_output(value: Any, names: Sequence[str], what: str) -> list[Any]:

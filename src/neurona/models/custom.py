@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.base import _PENDING_LOSSES, Layer
+from ..layers.base import Layer
+from ..layers.forward_state import pending_losses
 from ..tensor import Tensor
 from .steps import pack_x_y_sample_weight, step_logs, unpack_x_y_sample_weight
 
@@ -146,9 +147,10 @@ class CustomSteps:
         for reg, w in self._collect_all_regularizers():
             if id(w) in trainable:
                 total = reg(w) if total is None else total + reg(w)
-        for extra in _PENDING_LOSSES:
+        pending = pending_losses()
+        for extra in pending:
             total = extra if total is None else total + extra
-        _PENDING_LOSSES.clear()
+        pending.clear()
         if total is None:
             total = Tensor(np.zeros((), np.float32))
         return total

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.base import _PENDING_LOSSES
+from ..layers.forward_state import pending_losses
 from ..tensor import Tensor, no_grad
 from .replay import replayable, traced_predict_forward, traced_train_forward
 
@@ -53,8 +53,9 @@ class Steps:
 
     # ----------------------------------------------------------------- the built-in steps, on prepared arrays
     def _forward_loss(self, x: Any, ys: list[np.ndarray], sw: Any, training: bool) -> tuple[Tensor, list[Tensor]]:
-        if _PENDING_LOSSES:
-            _PENDING_LOSSES.clear()
+        pending = pending_losses()
+        if pending:
+            pending.clear()
         outs = self._train_forward(x, training)
         specs = self._specs
         if self._simple_loss:
@@ -72,10 +73,10 @@ class Steps:
                 loss = term if loss is None else loss + term
             for reg, w in self._regs:
                 loss = reg(w) if loss is None else loss + reg(w)
-        if _PENDING_LOSSES:
-            for extra in _PENDING_LOSSES:
+        if pending:
+            for extra in pending:
                 loss = extra if loss is None else loss + extra
-            _PENDING_LOSSES.clear()
+            pending.clear()
         if loss is None:
             raise ValueError("the model has no loss to minimise: pass compile(loss='categorical_crossentropy', "
                              "'mse', ...), or add losses from layers with add_loss()")

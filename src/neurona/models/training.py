@@ -71,6 +71,7 @@ class Trainer(Steps, FitLoop):
         for group in (metrics, weighted_metrics):  # likewise unknown metric names ('acuracy')
             cmp.check_metric_names(group)
         self.loss = loss
+        cmp.check_loss_weights(loss_weights)
         self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
                               "weighted_metrics": weighted_metrics}
         self.compiled = True
@@ -153,6 +154,7 @@ class Trainer(Steps, FitLoop):
         xs = [FrameColumns.of(a, label) if is_frame(a) else as_array(a, label)  # frames: gathered per batch
               for a in split_structure(x, self.input_names, label)]
         xs = adjust_input_rank(self._input_shapes(), xs)  # Keras: (N, 28, 28) for Input((28, 28, 1))
+        self._refuse_text(xs, label)
         if not self.built:
             self._build_from_data(xs)
         if convert:
@@ -164,6 +166,17 @@ class Trainer(Steps, FitLoop):
                 check_finite_once(a, name, self._dtype())
             self._check_input_arrays(xs)
         return xs
+
+    def _refuse_text(self, xs: list[np.ndarray], label: str) -> None:
+        """Strings reach only an input declared for them (Input(dtype="str") before TextVectorization)."""
+        if getattr(self, "_graph", None) is None:
+            return  # a subclassed model may turn text into numbers itself
+        for i, (a, t) in enumerate(zip(xs, self.inputs)):
+            if a.dtype.kind in "US" and np.dtype(t.dtype).kind not in "USO":
+                name = label if len(xs) == 1 else f"{label}[{i}]"
+                raise TypeError(f"{name} holds text (dtype {a.dtype}) but the model's input {t.name!r} expects numbers "
+                                f"({t.dtype}): convert the data to numbers, or start the model with "
+                                f"Input(dtype='str') and a TextVectorization or StringLookup layer")
 
     def _prepare_y(self, y: Any, check: bool, label: str = "y", convert: bool = True) -> list[np.ndarray]:
         specs = self._build_specs()

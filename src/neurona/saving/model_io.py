@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from collections.abc import Mapping
@@ -139,19 +140,42 @@ def _optimizer_arrays(optimizer: Any, model: Any) -> tuple[dict[str, np.ndarray]
     return arrays, metadata
 
 
+def _checked_scalars(optimizer: Any, scalars: dict[str, Any], source: str) -> list[tuple[str, Any]]:
+    """The file's scalars the optimizer already has, after the checks its constructor would make.
+
+    A file sets nothing else, and nothing a user could not have passed: NaN, infinities and negative step
+    counts are refused, and hyperparameters (learning rate, weight decay, clipping...) go through a
+    throwaway `from_config` so the optimizer's own validation sees them.
+    """
+    current = _optimizer_scalars(optimizer)
+    updates = []
+    for key, value in scalars.items():
+        if key not in current or type(value) is not type(current[key]):
+            continue
+        if not math.isfinite(value) or (key == "iterations" and value < 0):
+            raise ValueError(f"{source}: optimizer state {key!r} is {value!r} in the file; a saved "
+                             f"{type(optimizer).__name__} holds finite numbers (and a non-negative step count)")
+        updates.append((key, value))
+    config = optimizer.get_config()
+    changed = {k.lstrip("_"): v for k, v in updates if k.lstrip("_") in config and config[k.lstrip("_")] != v}
+    if changed:
+        try:
+            type(optimizer).from_config({**config, **changed})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{source}: the saved optimizer state is not a valid {type(optimizer).__name__}: "
+                             f"{exc}") from None
+    return updates
+
+
 def _restore_optimizer(optimizer: Any, pairing: Mapping[str, Any], data: bytes, source: str) -> None:
     arrays, metadata = safetensors_io.loads(data, source=f"{source}:optimizer.safetensors")
     if metadata.get("class_name") != type(optimizer).__name__:
         raise ValueError(f"{source}: the optimizer state belongs to {metadata.get('class_name')!r:.60}, the model's "
                          f"optimizer is {type(optimizer).__name__}")
     scalars = _loads(metadata.get("scalars", "{}"), f"{source}: optimizer scalars")
-    current = _optimizer_scalars(optimizer)
     if not isinstance(scalars, dict):
         raise UnsafeFileError(f"{source}: optimizer scalars must be a JSON object")
-    updates = []
-    for key, value in scalars.items():  # only numbers the optimizer already has: a file sets nothing else
-        if key in current and type(value) is type(current[key]):
-            updates.append((key, value))
+    updates = _checked_scalars(optimizer, scalars, source)
     plan = []
     for key, value in arrays.items():
         name, _, index = key.rpartition("/slot_")

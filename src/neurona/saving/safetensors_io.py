@@ -187,10 +187,39 @@ def _arrays_from_buffer(entries: list, buffer: bytes | bytearray | memoryview) -
     return arrays
 
 
+# What a file given to the safetensors reader often really is, by its first bytes.
+_MAGICS = (
+    (b"PK\x03\x04", "a zip archive (a .neurona or .keras model, or a PyTorch .pt checkpoint)"),
+    (b"PK\x05\x06", "an empty zip archive"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (a Keras .h5 model or weights file)"),
+    (b"\x93NUMPY", "a NumPy .npy file"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+)
+
+
+def _sniff(prefix: bytes) -> str | None:
+    """Name the format of a file whose first bytes are `prefix`, when it is a common non-safetensors one."""
+    for magic, what in _MAGICS:
+        if prefix.startswith(magic):
+            return what
+    if len(prefix) >= 2 and prefix[0] == 0x80 and 2 <= prefix[1] <= 5:
+        return "a Python pickle (a legacy PyTorch .pt/.pth file; neurona never unpickles)"
+    return None
+
+
+def _not_safetensors(prefix: bytes, source: str) -> None:
+    what = _sniff(prefix)
+    if what is not None:
+        raise UnsafeFileError(f"{source}: this is {what}, not a safetensors file")
+
+
 def _split(length: int, read_prefix, source: str, max_header_bytes: int) -> tuple[int, bytes]:
     if length < 8:
         raise UnsafeFileError(f"{source}: truncated safetensors file ({length} bytes, the header length alone is 8)")
-    (n,) = struct.unpack("<Q", read_prefix(8))
+    prefix = read_prefix(8)
+    (n,) = struct.unpack("<Q", prefix)
+    if n > max_header_bytes or 8 + n > length:
+        _not_safetensors(prefix, source)  # a zip or .pt read as a length is absurd: say what the file is
     if n > max_header_bytes:
         raise UnsafeFileError(f"{source}: safetensors header declares {n} bytes, over the limit of {max_header_bytes}")
     if 8 + n > length:

@@ -83,6 +83,7 @@ class BaseWrapper(BaseEstimator):
         shuffle=True,
         random_state=None,
         warm_start=False,
+        distribute=None,
         **kwargs,
     ):
         self.model = model
@@ -97,6 +98,7 @@ class BaseWrapper(BaseEstimator):
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
+        self.distribute = distribute
         # routed parameters (model__units) and build-function arguments live here, outside the signature
         self._kwargs = dict(kwargs)
 
@@ -210,6 +212,7 @@ class BaseWrapper(BaseEstimator):
         Y = self._encode_targets(y, reset=initialize, classes=classes)
         fit_args = {"batch_size": self.batch_size, "epochs": epochs, "verbose": self.verbose,
                     "callbacks": self.callbacks, "validation_split": self.validation_split, "shuffle": self.shuffle,
+                    "distribute": self.distribute,
                     **self._routed("fit"), **kwargs}
         with _seeded(self._seed()):
             if initialize:

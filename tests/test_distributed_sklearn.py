@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mpi_sklearn_worker  # noqa: E402
-
-
-def _mpirun() -> str:
-    pytest.importorskip("mpi4py")
-    for path in (Path(sys.executable).with_name("mpirun"), shutil.which("mpirun")):
-        if path and os.path.exists(path):
-            version = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
-            if "Open MPI" in version.stdout + version.stderr:
-                return str(path)
-    pytest.skip("Open MPI's mpirun not found (pip install 'neurona[mpi]' brings it)")
+from mpi_launch import launch  # noqa: E402
 
 
 def test_two_ranks_fit_like_one_process(tmp_path):
     """MLPClassifier (adam; sgd with sample weights and early stopping), MLPRegressor (lbfgs) and
     KerasClassifier: the same coefficients and loss curves as one process, to float32 reduction tolerance."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")]),
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    proc = subprocess.run([_mpirun(), "--allow-run-as-root", "--oversubscribe", "-n", "2", sys.executable,
-                           str(ROOT / "tests" / "mpi_sklearn_worker.py"), str(tmp_path)],
-                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    proc = launch("mpi_sklearn_worker.py", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     saved = np.load(tmp_path / "sklearn.npz", allow_pickle=False)
     reference = mpi_sklearn_worker.fit_all(None)

@@ -22,7 +22,8 @@ A model returned uncompiled is compiled with ``optimizer`` (plus ``optimizer__*`
 "mse" for regression), ``metrics`` and ``compile__*``. ``fit__*`` and ``predict__*`` go to the model's
 `fit` and `predict`; keyword arguments of the wrapper's `fit` (``sample_weight=``, ``validation_data=``)
 go to the model's `fit` too. ``random_state`` seeds neurona's generator for the whole fit (weights,
-shuffling, dropout) and restores it afterwards.
+shuffling, dropout) and restores it afterwards. ``distribute`` ("mpi" or a
+``neurona.distributed.DataParallel``) goes to the model's `fit`: data-parallel training over MPI.
 """
 
 from __future__ import annotations

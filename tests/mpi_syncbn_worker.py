@@ -13,9 +13,9 @@ from neurona import distributed, layers
 
 
 def data() -> tuple[np.ndarray, np.ndarray]:
-    """60 images in batches of 16: the last batch has 12 samples (6 + 6 on 2 ranks)."""
+    """61 images in batches of 16: the last batch has 13 samples (7 + 6 on 2 ranks: unequal shares)."""
     rng = np.random.default_rng(11)
-    x = rng.normal(size=(60, 8, 8, 1)).astype(np.float32)
+    x = rng.normal(size=(61, 8, 8, 1)).astype(np.float32)
     return x, (x[:, 2:6, 2:6, 0].mean(axis=(1, 2)) > 0).astype(np.int64)
 
 

@@ -44,10 +44,39 @@ def test_sync_batchnorm_refuses_a_last_batch_smaller_than_the_ranks():
     from neurona.distributed import DataParallel
 
     strategy = DataParallel(sync_batchnorm=True)
-    strategy.size = 5  # as if 5 ranks were running: 60 % 16 = 12 is fine, 60 % 28 = 4 is not
+    strategy.size = 6  # as if 6 ranks were running: 61 % 16 = 13 is fine, 61 % 28 = 5 is not
     x, y = mpi_syncbn_worker.data()
     m = mpi_syncbn_worker.fit(None)
-    with pytest.raises(ValueError, match=r"last batch of 60 samples in batches of 28 has 4 sample\(s\), fewer than"):
+    with pytest.raises(ValueError, match=r"last batch of 61 samples in batches of 28 has 5 sample\(s\), fewer than"):
         m.fit(x, y, batch_size=28, epochs=1, verbose=0, distribute=strategy)
     with pytest.raises(ValueError, match="sync_batchnorm must be True or False"):
         DataParallel(sync_batchnorm="yes")
+
+
+class _WholeBatch:
+    share = 1.0
+
+
+@pytest.mark.parametrize("axis,shape", [(-1, (4, 3, 3, 2)), (1, (5, 3, 2))])
+def test_synchronised_batch_norm_op_on_one_rank(axis, shape):
+    """On one rank the synchronised op is batch normalisation: NumPy's formula and a float64 gradient check."""
+    pytest.importorskip("mpi4py")
+    import neurona as nr
+    from neurona.distributed import init
+    from neurona.distributed.syncbn import BatchNormSync
+    from neurona.ops.norm import batch_norm
+
+    init()
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape) * 2 + 1
+    feat = (shape[axis],)
+    gamma, beta = rng.standard_normal(feat), rng.standard_normal(feat)
+    sync = BatchNormSync(_WholeBatch())
+    y = batch_norm(x, gamma, beta, training=True, axis=axis, sync=sync)
+    reduce = tuple(i for i in range(len(shape)) if i != axis % len(shape))
+    bshape = [1] * len(shape)
+    bshape[axis] = shape[axis]
+    mean, var = x.mean(axis=reduce, keepdims=True), x.var(axis=reduce, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-3) * gamma.reshape(bshape) + beta.reshape(bshape)
+    np.testing.assert_allclose(y.data, expected, atol=1e-12)
+    assert nr.gradcheck(lambda a, g, b: batch_norm(a, g, b, training=True, axis=axis, sync=sync), x, gamma, beta)

@@ -54,3 +54,15 @@ def test_distribute_refuses_dropout_and_small_batches():
     strategy.size = 4  # as if 4 ranks were running
     with pytest.raises(ValueError, match=r"batch_size=2 is smaller than the number of ranks \(4\)"):
         MLPClassifier((4,), max_iter=1, batch_size=2, distribute=strategy).fit(x, y)
+
+
+def test_distribute_without_mpi4py_names_the_extra(monkeypatch):
+    from neurona.distributed import comm
+    from neurona.sklearn import MLPRegressor
+
+    monkeypatch.setitem(comm._state, "mpi", None)
+    monkeypatch.setitem(comm._state, "comm", None)
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    x, y = mpi_sklearn_worker.data()
+    with pytest.raises(ImportError, match=r"neurona\[mpi\]"):
+        MLPRegressor(hidden_layer_sizes=(4,), max_iter=1, distribute="mpi").fit(x, y)

@@ -50,8 +50,7 @@ class GradientAverager:
                 offsets.append((at, at + v.data.size))
                 at += v.data.size
             flat = np.zeros(at, dtype)
-            per_bucket = max(1, self.bucket_bytes // flat.itemsize)
-            buckets = [slice(i, min(i + per_bucket, at)) for i in range(0, at, per_bucket)]
+            buckets = bucket_slices(at, flat.itemsize, self.bucket_bytes)
             self._layout = (key, flat, offsets, buckets)
         return self._layout[1], self._layout[2], self._layout[3]
 
@@ -72,9 +71,20 @@ class GradientAverager:
             else:
                 np.multiply(np.asarray(g).reshape(-1), share, out=flat[lo:hi], casting="same_kind")
         start = time.perf_counter()
-        for b in buckets:
-            comm.allreduce_sum(flat[b])
+        allreduce_buckets(flat, buckets)
         self.seconds += time.perf_counter() - start
         self.steps += 1
         reduced = [flat[lo:hi].reshape(v.data.shape) for (lo, hi), v in zip(offsets, variables)]
         return self.original(reduced, variables)
+
+
+def bucket_slices(n: int, itemsize: int, bucket_bytes: int) -> list[slice]:
+    """A flat buffer of `n` items cut into consecutive slices of at most `bucket_bytes` each."""
+    per_bucket = max(1, bucket_bytes // itemsize)
+    return [slice(i, min(i + per_bucket, n)) for i in range(0, n, per_bucket)]
+
+
+def allreduce_buckets(flat: np.ndarray, buckets: Sequence[slice]) -> None:
+    """Sum the flat buffer over the ranks in place, one Allreduce per bucket."""
+    for b in buckets:
+        comm.allreduce_sum(flat[b])

@@ -25,6 +25,7 @@ from ..callbacks.base import Callback
 from . import comm
 from .gradients import GradientAverager
 from .sharding import Sharded
+from .syncbn import attach, detach
 
 _ACTIVE: list[DataParallel] = []
 
@@ -33,13 +34,17 @@ class DataParallel:
     """Synchronous data-parallel training over MPI (one model replica per rank).
 
     `bucket_mb` is the size of each gradient allreduce (the gradients are flattened into buckets of
-    about this many megabytes). Use it as `fit(..., distribute=DataParallel())` or as a context manager
-    around `fit` calls.
+    about this many megabytes). `sync_batchnorm=True` computes every BatchNormalization's training
+    statistics over the whole global batch (all ranks), as one process would (distributed/syncbn.py).
+    Use it as `fit(..., distribute=DataParallel())` or as a context manager around `fit` calls.
     """
 
-    def __init__(self, bucket_mb: float = 25.0) -> None:
+    def __init__(self, bucket_mb: float = 25.0, sync_batchnorm: bool = False) -> None:
         if not isinstance(bucket_mb, (int, float)) or isinstance(bucket_mb, bool) or bucket_mb <= 0:
             raise ValueError(f"DataParallel: bucket_mb must be a positive number of megabytes, got {bucket_mb!r}")
+        if not isinstance(sync_batchnorm, bool):
+            raise ValueError(f"DataParallel: sync_batchnorm must be True or False, got {sync_batchnorm!r}")
+        self.sync_batchnorm = sync_batchnorm
         self.bucket_bytes = int(bucket_mb * 2**20)
         comm.init()
         self.rank, self.size = comm.rank(), comm.size()
@@ -62,7 +67,9 @@ class DataParallel:
             raise ValueError(f"batch_size={batch_size} is smaller than the number of ranks ({self.size}): batch_size "
                              f"is the global batch, split across the ranks, so it must be at least {self.size}")
         averager = GradientAverager(model.optimizer, None, self.bucket_bytes)
-        shards = Sharded(train, self.rank, self.size, lambda: averager.step_without_data(model.trainable_weights))
+        if self.sync_batchnorm:
+            _check_full_shards(train, batch_size, self.size)
+        shards = Sharded(train, self.rank, self.size, lambda: self._empty_step(averager, model))
         averager.shards = shards
         callbacks = list(callbacks or [])
         if self.rank != 0:
@@ -71,6 +78,24 @@ class DataParallel:
             callbacks = [cb for cb in callbacks if cb is not None]
         self.averager = averager
         return shards, verbose, [_Session(self, shards, averager), *callbacks]
+
+    def _empty_step(self, averager: GradientAverager, model: Any) -> None:
+        if self.sync_batchnorm:  # the other ranks' BatchNormalization layers wait for this rank's statistics
+            raise ValueError(f"rank {self.rank} got no sample of a global batch smaller than the number of ranks "
+                             f"({self.size}); sync_batchnorm=True needs every batch to have at least {self.size} "
+                             f"samples")
+        averager.step_without_data(model.trainable_weights)
+
+
+def _check_full_shards(train: Any, batch_size: int, size: int) -> None:
+    """With synchronised batch norm every rank must get a part of every batch (in-memory data: checked now)."""
+    if not hasattr(train, "n"):
+        return
+    last = train.n % batch_size
+    if 0 < last < size:
+        raise ValueError(f"sync_batchnorm=True: the last batch of {train.n} samples in batches of {batch_size} has "
+                         f"{last} sample(s), fewer than the {size} ranks, so some rank would have no part of it; "
+                         f"choose a batch_size that leaves 0 or at least {size} samples for the last batch")
 
 
 def resolve(distribute: Any) -> DataParallel | None:
@@ -122,9 +147,11 @@ class _Session(Callback):
         super().__init__()
         self.strategy, self.shards, self.averager = strategy, shards, averager
         self._synced = False
+        self._bn: list[Any] = []
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.averager.install()
+        self._bn = attach(self.model, self.shards) if self.strategy.sync_batchnorm else []
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if not self._synced:  # after every on_train_begin, so a restored backup is what gets broadcast
@@ -137,6 +164,7 @@ class _Session(Callback):
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.averager.uninstall()
+        detach(self._bn)
 
 
 # ------------------------------------------------------------------------------------------ synchronisation

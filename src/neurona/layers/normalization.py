@@ -109,7 +109,7 @@ class BatchNormalization(_Normalization):
     def call(self, inputs, training=False):
         return batch_norm(inputs, self.gamma, self.beta, self.moving_mean, self.moving_variance,
                           training=bool(training) and self.trainable, momentum=self.momentum, epsilon=self.epsilon,
-                          axis=self._axes)
+                          axis=self._axes, sync=getattr(self, "_sync", None))
 
     def get_config(self):
         from .. import initializers

@@ -51,9 +51,11 @@ class BatchNorm(Function):
     caller's moving averages; inference uses the moving statistics given.
     """
 
-    def __init__(self, axes, epsilon: float, training: bool, moving=None, has_gamma=True, has_beta=True) -> None:
+    def __init__(self, axes, epsilon: float, training: bool, moving=None, has_gamma=True, has_beta=True,
+                 sync: Any = None) -> None:
         self.axes, self.eps, self.training, self.moving = axes, epsilon, training, moving
         self.has_gamma, self.has_beta = has_gamma, has_beta
+        self.sync = sync if training else None  # statistics over all ranks' batches (neurona.distributed)
 
     def forward(self, x, *params):
         gamma = params[0].reshape(-1) if self.has_gamma else None
@@ -61,7 +63,10 @@ class BatchNorm(Function):
         x2 = _rows(x, self.axes)
         m = x2.shape[0]
         ones = np.ones(m, x2.dtype)
-        if self.training:
+        if self.sync is not None:
+            mean, xhat, var = self.sync.statistics(x2, ones)
+            self.batch_mean, self.batch_var = mean, var
+        elif self.training:
             mean = ones @ x2 / m  # column sums as a small matmul (docs/performance.md)
             xhat = x2 - mean
             var = ones @ (xhat * xhat) / m
@@ -83,7 +88,10 @@ class BatchNorm(Function):
         gbeta = ones @ g
         ggamma = ones @ (g * xhat)
         scale = self.invstd if self.gamma is None else self.gamma * self.invstd
-        if self.training:
+        if self.sync is not None:
+            total_beta, total_gamma = self.sync.gradient_sums(gbeta, ggamma)
+            gx = (g - (total_beta + xhat * total_gamma) / g.shape[0]) * scale
+        elif self.training:
             # d/dx of x̂ through the batch mean and variance, all in one line
             gx = (g - (gbeta + xhat * ggamma) / g.shape[0]) * scale
         else:
@@ -151,12 +159,14 @@ def batch_norm(
     momentum: float = 0.99,
     epsilon: float = 1e-3,
     axis: int | Sequence[int] = -1,
+    sync: Any = None,
 ) -> Tensor:
     """Batch normalisation over every axis but `axis` (the features), as Keras's BatchNormalization.
 
     Training normalises by the batch statistics and, when moving statistics are given (arrays or
     Tensors), updates them in place: moving = moving * momentum + batch * (1 - momentum), with the
-    biased batch variance, as Keras does. Inference normalises by the moving statistics.
+    biased batch variance, as Keras does. Inference normalises by the moving statistics. `sync` (set by
+    neurona.distributed for synchronised batch norm) computes the training statistics over all ranks.
     """
     x = as_tensor(x)
     axes = _axes(axis, x.ndim, "batch_norm")
@@ -169,7 +179,8 @@ def batch_norm(
             raise ValueError(f"batch_norm: moving statistics of shape {np.shape(m)} do not match features {feature}")
     if not training and moving[0] is None:
         raise ValueError("batch_norm: inference (training=False) needs moving_mean and moving_var")
-    fn = BatchNorm(axes, epsilon, training, moving if not training else None, gamma is not None, beta is not None)
+    fn = BatchNorm(axes, epsilon, training, moving if not training else None, gamma is not None, beta is not None,
+                   sync)
     y = fn(x, *(p for p in (gamma, beta) if p is not None))
     if training and moving[0] is not None:
         for stat, batch in zip(moving, (fn.batch_mean, fn.batch_var)):

@@ -20,6 +20,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
+from ..distributed.strategy import DataParallel
+from ._distributed import ShardedSteps, allreduce_scalar, strategy_for, sync_random_state, sync_start
 from ._network import Network, forward_fast
 from ._solvers import AdamSolver, SGDSolver, minimize_lbfgs
 
@@ -57,6 +59,7 @@ class BaseMLP(BaseEstimator):
         "batch_norm": ["boolean"],
         "callbacks": [list, tuple, None],
         "dtype": [StrOptions({"float32", "float64"})],
+        "distribute": [StrOptions({"mpi"}), DataParallel, None],
     }
 
     # ------------------------------------------------------------------ set-up
@@ -164,6 +167,7 @@ class BaseMLP(BaseEstimator):
         if np.any(np.array(hidden) <= 0):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         self._check_extras()
+        dp = strategy_for(self)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
@@ -173,16 +177,22 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = y.shape[1]
         layer_units = [X.shape[1], *hidden, self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
+        if dp is not None:
+            self._random_state = sync_random_state(self._random_state)
         if first_pass:
             self._initialize(y, layer_units)
         net = self._network(layer_units)
         self._expose(net)
         Xd = np.ascontiguousarray(X, dtype=net.dtype)  # validate_data already converted: no copy
         Y = np.asarray(y, dtype=net.dtype)
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(net, Xd, Y, sample_weight, incremental)
-        else:
-            self._fit_lbfgs(net, Xd, Y, sample_weight)
+        self._sharded = None if dp is None else ShardedSteps(dp, net)
+        try:
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(net, Xd, Y, sample_weight, incremental)
+            else:
+                self._fit_lbfgs(net, Xd, Y, sample_weight)
+        finally:
+            del self._sharded
         if not np.isfinite(net.params).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
@@ -200,10 +210,16 @@ class BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, net: Network, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> None:
         c, sw_sum = self._batch_weights(sw, X.shape[0], net.dtype)
+        sharded = self._sharded
+        if sharded is not None:
+            sync_start(self, net, None)
 
         def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
             net.params[...] = x
-            objective, _ = net.loss_and_grad(X, Y, c, sw_sum, self.alpha)
+            if sharded is None:
+                objective, _ = net.loss_and_grad(X, Y, c, sw_sum, self.alpha)
+            else:
+                objective = allreduce_scalar(sharded.loss_and_grad(net, X, Y, slice(None), c, sw_sum, self.alpha)[0])
             return objective, net.grads.astype(np.float64)
 
         x, value, self.n_iter_ = minimize_lbfgs(
@@ -212,7 +228,10 @@ class BaseMLP(BaseEstimator):
         net.params[...] = x
         self.loss_ = value
         if self.out_activation_ == "identity" and self.n_outputs_ > 1:
-            self.loss_ = net.loss_and_grad(X, Y, c, sw_sum, self.alpha)[1]
+            if sharded is None:
+                self.loss_ = net.loss_and_grad(X, Y, c, sw_sum, self.alpha)[1]
+            else:
+                self.loss_ = allreduce_scalar(sharded.loss_and_grad(net, X, Y, slice(None), c, sw_sum, self.alpha)[1])
 
     def _make_solver(self, net: Network):
         if self.solver == "sgd":
@@ -226,6 +245,8 @@ class BaseMLP(BaseEstimator):
         solver = getattr(self, "_optimizer", None)
         if not incremental or solver is None or solver_size(solver) != net.params.size:
             solver = self._optimizer = self._make_solver(net)
+        if self._sharded is not None:
+            sync_start(self, net, solver)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
@@ -296,9 +317,14 @@ class BaseMLP(BaseEstimator):
                 c, sw_sum = state["full"]
             else:
                 c, sw_sum = self._batch_weights(None, stop - start, net.dtype)
-            _, batch_loss = net.loss_and_grad(X_train[idx], Y_train[idx], c, sw_sum, self.alpha, rng)
+            if self._sharded is None:
+                _, batch_loss = net.loss_and_grad(X_train[idx], Y_train[idx], c, sw_sum, self.alpha, rng)
+            else:  # this rank's part of the batch's loss; the sum over the ranks comes after the epoch
+                _, batch_loss = self._sharded.loss_and_grad(net, X_train, Y_train, idx, c, sw_sum, self.alpha)
             accumulated += batch_loss * (stop - start)
             solver.update(net.params, net.grads)
+        if self._sharded is not None:
+            accumulated = allreduce_scalar(accumulated)
         return accumulated / n_samples
 
     def _stochastic_epoch_end(self, net: Network, solver: Any, n_samples: int, early_stopping: bool, val: tuple,

@@ -19,6 +19,9 @@ makes `fit` several times faster. Beyond scikit-learn they accept:
   ``cb(estimator, epoch, loss)``, with the estimator's ``coefs_`` already holding the current weights
   (so ``estimator.score(X_test, y_test)`` works inside); returning True stops training.
 - ``dtype`` ("float32" or "float64", default "float32"): the precision of training and of ``coefs_``.
+- ``distribute`` (None, "mpi" or a ``neurona.distributed.DataParallel``, default None): data-parallel
+  training over MPI (start the script with ``mpirun -n N``); every rank gets the same X and y and
+  trains on its part of each batch; see docs/distributed.md.
 
 dropout and batch_norm need solver "sgd" or "adam".
 """
@@ -41,7 +44,7 @@ _COMMON_DOC = """
     Parameters are scikit-learn's (hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
     learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, momentum,
     nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change,
-    max_fun), plus neurona's dropout, batch_norm, callbacks and dtype (see the module docstring).
+    max_fun), plus neurona's dropout, batch_norm, callbacks, dtype and distribute (see the module docstring).
 
     Fitted attributes are scikit-learn's: coefs_, intercepts_, loss_, n_iter_, n_layers_, n_outputs_,
     out_activation_, n_features_in_, t_ and, with the stochastic solvers, loss_curve_, best_loss_,
@@ -88,6 +91,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         batch_norm=False,
         callbacks=None,
         dtype="float32",
+        distribute=None,
     ):
         self._store_params(locals())
 
@@ -215,6 +219,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         batch_norm=False,
         callbacks=None,
         dtype="float32",
+        distribute=None,
     ):
         self._store_params(locals())
 

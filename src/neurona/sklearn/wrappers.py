@@ -22,7 +22,8 @@ A model returned uncompiled is compiled with ``optimizer`` (plus ``optimizer__*`
 "mse" for regression), ``metrics`` and ``compile__*``. ``fit__*`` and ``predict__*`` go to the model's
 `fit` and `predict`; keyword arguments of the wrapper's `fit` (``sample_weight=``, ``validation_data=``)
 go to the model's `fit` too. ``random_state`` seeds neurona's generator for the whole fit (weights,
-shuffling, dropout) and restores it afterwards.
+shuffling, dropout) and restores it afterwards. ``distribute`` ("mpi" or a
+``neurona.distributed.DataParallel``) goes to the model's `fit`: data-parallel training over MPI.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class BaseWrapper(BaseEstimator):
         shuffle=True,
         random_state=None,
         warm_start=False,
+        distribute=None,
         **kwargs,
     ):
         self.model = model
@@ -97,6 +99,7 @@ class BaseWrapper(BaseEstimator):
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
+        self.distribute = distribute
         # routed parameters (model__units) and build-function arguments live here, outside the signature
         self._kwargs = dict(kwargs)
 
@@ -210,6 +213,7 @@ class BaseWrapper(BaseEstimator):
         Y = self._encode_targets(y, reset=initialize, classes=classes)
         fit_args = {"batch_size": self.batch_size, "epochs": epochs, "verbose": self.verbose,
                     "callbacks": self.callbacks, "validation_split": self.validation_split, "shuffle": self.shuffle,
+                    "distribute": self.distribute,
                     **self._routed("fit"), **kwargs}
         with _seeded(self._seed()):
             if initialize:

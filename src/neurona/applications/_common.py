@@ -30,6 +30,15 @@ def global_pooling(x: Any, pooling: str | None, named: bool = False) -> Any:
     return x
 
 
+def top(x: Any, include_top: bool, classes: int, classifier_activation: Any, pooling: str | None,
+        named: bool = False) -> Any:
+    """Keras's head: global average pooling and the `predictions` Dense with the top, `global_pooling` without."""
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    return global_pooling(x, pooling, named)
+
+
 def finish(input_tensor: Any, img_input: Any, outputs: Any, name: str, weights_path: Path | None) -> Model:
     """The Model from the application's input to `outputs`, filled from `weights_path` (None: random weights)."""
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), outputs, name=name)

@@ -82,11 +82,7 @@ def DenseNet(blocks: Sequence[int], include_top: bool = True, weights: Any = "im
             x = transition_block(x, 0.5, name=f"pool{i + 2}")
     x = layers.BatchNormalization(axis=3, epsilon=1.001e-5, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.global_pooling(x, pooling, named=True)
+    x = _common.top(x, include_top, classes, classifier_activation, pooling, named=True)
     return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 

@@ -128,11 +128,7 @@ def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tenso
 
     x = _module_e(x, 0)
     x = _module_e(x, 1)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.global_pooling(x, pooling)
+    x = _common.top(x, include_top, classes, classifier_activation, pooling)
     return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 

@@ -122,11 +122,7 @@ def InceptionResNetV2(include_top: bool = True, weights: Any = "imagenet",  # no
         x = inception_resnet_block(x, scale=0.2, block_type="block8", block_idx=block_idx)
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8", block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.global_pooling(x, pooling)
+    x = _common.top(x, include_top, classes, classifier_activation, pooling)
     return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 

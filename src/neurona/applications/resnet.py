@@ -76,11 +76,7 @@ def ResNet(stack_fn: Callable[[Any], Any], weights_key: str | None, include_top:
     x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
     x = stack_fn(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.global_pooling(x, pooling, named=True)
+    x = _common.top(x, include_top, classes, classifier_activation, pooling, named=True)
     return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 

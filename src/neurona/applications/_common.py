@@ -31,10 +31,11 @@ def global_pooling(x: Any, pooling: str | None, named: bool = False) -> Any:
 
 
 def top(x: Any, include_top: bool, classes: int, classifier_activation: Any, pooling: str | None,
-        named: bool = False) -> Any:
-    """Keras's head: global average pooling and the `predictions` Dense with the top, `global_pooling` without."""
+        named: bool = False, pool_name: str | None = "avg_pool") -> Any:
+    """Keras's head: global average pooling and the `predictions` Dense with the top, `global_pooling` without.
+    `pool_name=None` leaves the pooling layer its automatic name (MobileNetV2, NASNet in Keras)."""
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.GlobalAveragePooling2D(name=pool_name)(x)
         return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     return global_pooling(x, pooling, named)
 

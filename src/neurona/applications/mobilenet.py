@@ -181,11 +181,7 @@ def MobileNetV2(input_shape: Sequence[int | None] | None = None, alpha: float = 
     x = layers.Conv2D(last, kernel_size=1, use_bias=False, name="Conv_1")(x)
     x = layers.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name="Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.global_pooling(x, pooling)
+    x = _common.top(x, include_top, classes, classifier_activation, pooling, pool_name=None)
     return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 

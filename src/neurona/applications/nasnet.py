@@ -155,11 +155,7 @@ def NASNetMobile(input_shape: Sequence[int | None] | None = None, include_top: b
     weights_path = _weights.resolve(weights, WEIGHTS[include_top], name)
     img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
     x = _nasnet_body(img_input, penultimate_filters=1056, num_blocks=4, stem_block_filters=32, filter_multiplier=2)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _common.global_pooling(x, pooling)
+    x = _common.top(x, include_top, classes, classifier_activation, pooling, pool_name=None)
     return _common.finish(input_tensor, img_input, x, name, weights_path)
 
 

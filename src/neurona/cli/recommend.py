@@ -12,18 +12,9 @@ from typing import Any
 
 from ..i18n import _
 from .errors import CliError
+from .train import positive_int
 
 METHODS = ("item-knn", "user-knn", "mf", "neural")
-
-
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(_("expected a positive whole number, got {text!r}").format(text=text))
-    return v
 
 
 def make_model(method: str, k: int, similarity: str, scale: tuple[float, float] | None, seed: int) -> Any:
@@ -82,10 +73,10 @@ def add_parser(sub: Any, make: Any) -> None:
                "neighbours or factors that drove it."))
     p.add_argument("data", metavar="RATINGS.csv", help=_("the ratings file"))
     p.add_argument("--user", required=True, help=_("the user to recommend for (an id in the file)"))
-    p.add_argument("--n", type=_positive, default=10, help=_("how many items (default 10)"))
+    p.add_argument("--n", type=positive_int, default=10, help=_("how many items (default 10)"))
     p.add_argument("--method", choices=METHODS, default="item-knn",
                    help=_("item-knn, user-knn, mf (matrix factorisation) or neural (default item-knn)"))
-    p.add_argument("--k", type=_positive, default=40, help=_("neighbours for the KNN methods (default 40)"))
+    p.add_argument("--k", type=positive_int, default=40, help=_("neighbours for the KNN methods (default 40)"))
     p.add_argument("--similarity", choices=("cosine", "adjusted_cosine", "pearson", "msd"), default="cosine",
                    help=_("similarity for the KNN methods (default cosine)"))
     p.add_argument("--scale", type=float, nargs=2, metavar=("MIN", "MAX"),

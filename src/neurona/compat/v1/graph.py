@@ -287,8 +287,8 @@ def _common_graph(inputs: Sequence[Any]) -> Graph:
     return graph
 
 
-def _needed(fetches: Sequence[Any]) -> set[int]:
-    """ids of every node the fetches depend on."""
+def _needed(fetches: Sequence[Any], stop: Any = ()) -> set[int]:
+    """ids of every node the fetches depend on; the walk does not go behind nodes whose id is in `stop` (fed)."""
     seen: set[int] = set()
     stack = list(fetches)
     while stack:
@@ -296,7 +296,8 @@ def _needed(fetches: Sequence[Any]) -> set[int]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        stack += list(node.inputs) + list(getattr(node, "control", ()))
+        if id(node) not in stop:
+            stack += list(node.inputs) + list(getattr(node, "control", ()))
     return seen
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ...tensor import Tensor as EngineTensor
 from ...tensor import enable_grad, no_grad
 from .errors import FailedPreconditionError, InvalidArgumentError
-from .graph import _TF_NAMES, Graph, Operation, Tensor, get_default_graph, shape_text
+from .graph import _TF_NAMES, Graph, Operation, Tensor, _needed, get_default_graph, shape_text
 
 _DEFAULT: list[Session] = []
 
@@ -145,15 +145,7 @@ class Session:
 
     def _order(self, flat: list[Any], feeds: dict[int, np.ndarray]) -> list[Any]:
         """The nodes the fetches need (not behind a fed tensor), in graph (creation) order."""
-        seen: set[int] = set()
-        stack = list(flat)
-        while stack:
-            n = stack.pop()
-            if id(n) in seen:
-                continue
-            seen.add(id(n))
-            if id(n) not in feeds:
-                stack += list(n.inputs) + list(getattr(n, "control", ()))
+        seen = _needed(flat, stop=feeds)
         return [n for n in self.graph.nodes if id(n) in seen]
 
     def _evaluate(self, order: list[Any], feeds: dict[int, np.ndarray], train: bool) -> dict[int, Any]:

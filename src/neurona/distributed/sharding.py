@@ -39,7 +39,9 @@ class Sharded:
         self.steps = source.steps
         self.share = 1.0
         self.samples = 0  # real samples this rank trained on in the current epoch
-        self._stream: Iterator[tuple[Any, Any, Any]] | None = None
+        from ..models.data import PassStream  # here: neurona.models imports this package when fit starts
+
+        self._stream = PassStream(self._array_pass)
 
     def __getattr__(self, name: str) -> Any:  # `exhausted` and friends of the wrapped source
         return getattr(self.source, name)
@@ -63,14 +65,7 @@ class Sharded:
         if self.source.steps == self.source.full_steps:
             yield from self._array_pass()
             return
-        for _ in range(self.steps):  # steps_per_epoch shorter than the data: one stream across epochs
-            if self._stream is None:
-                self._stream = self._array_pass()
-            try:
-                yield next(self._stream)
-            except StopIteration:
-                self._stream = self._array_pass()
-                yield next(self._stream)
+        yield from self._stream.take(self.steps)  # steps_per_epoch shorter than the data: one stream across epochs
 
     def _array_pass(self) -> Iterator[tuple[Any, Any, Any]]:
         src = self.source

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -160,7 +160,7 @@ class ArrayBatches:
         self.shuffle = shuffle
         self.full_steps = math.ceil(self.n / batch_size)
         self.steps = steps or self.full_steps
-        self._stream: Iterator[tuple[Any, Any, Any]] | None = None
+        self._stream = PassStream(self._pass)
         self.single = len(xs) == 1
         names = ["x"] if self.single else [f"x[{i}]" for i in range(len(xs))]
         self.prefetch = PREFETCH_MAPPED_BYTES is not None and any(
@@ -200,17 +200,26 @@ class ArrayBatches:
 
                 return _prefetch(self._pass(get_rng().permutation(self.n) if self.shuffle else None), 1)
             return self._pass()
-        return self._take(self.steps)
+        return self._stream.take(self.steps)
 
-    def _take(self, k: int) -> Iterator[tuple[Any, Any, Any]]:
+
+class PassStream:
+    """Batches from passes over the data that go on across epochs: with `steps_per_epoch` shorter than a pass,
+    each epoch takes the next `k` batches and a new (reshuffled) pass starts where the last one ran out."""
+
+    def __init__(self, make_pass: Callable[[], Iterator[Any]]) -> None:
+        self._make_pass = make_pass
+        self._pass: Iterator[Any] | None = None
+
+    def take(self, k: int) -> Iterator[Any]:
         for _ in range(k):
-            if self._stream is None:
-                self._stream = self._pass()
+            if self._pass is None:
+                self._pass = self._make_pass()
             try:
-                yield next(self._stream)
+                yield next(self._pass)
             except StopIteration:
-                self._stream = self._pass()
-                yield next(self._stream)
+                self._pass = self._make_pass()
+                yield next(self._pass)
 
 
 class IterableBatches:

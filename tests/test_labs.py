@@ -73,7 +73,7 @@ def test_lab_runs_quick(name, capsys):
     assert capsys.readouterr().out
     if name == "augmentation":
         assert metrics["augmented_on_moved"] > metrics["plain_on_moved"]
-    if name == "transfer":  # the few-label harder task, where transfer wins (checked on 6 seeds: tests/test_lab_figures_live.py)
+    if name == "transfer":  # the few-label harder task, where transfer wins (more seeds: test_lab_figures_live.py)
         assert metrics["hard_fine_tuning"] > metrics["hard_from_scratch"], metrics
 
 

@@ -156,6 +156,8 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[st
             "and 20 labelled images of each digit are enough to learn it; the pretrained features, tuned to the "
             "digits 0-4, constrain the network more than they help. Transfer pays off when the labels are few "
             "for how hard the task is.")
+    if metrics["from_scratch"] < max(metrics["feature_extraction"], metrics["fine_tuning"]):
+        why = _("This time transfer did better than training from scratch even on the easy task.")
     c.say(verbose, why)
 
     c.say(verbose, _("4. A harder task: the digits shifted by up to 4 pixels and covered in noise, again 20 "

@@ -1,7 +1,7 @@
 """The labs as notebooks: the committed notebooks are exactly what the generator makes from the labs' code (so
 they cannot drift), `neurona lab NAME --notebook` writes one, and the notebooks run in a kernel in fast mode.
 
-Executing all 42 notebooks (21 labs, English and Spanish) takes about 3-4 minutes on two cores, so the default
+Executing all 42 notebooks (21 labs, English and Spanish) takes 134 s of CPU (docs/notebooks.md), so the default
 run executes one lab in both languages and `pytest -m slow tests/test_notebooks.py` (a step of .ci/run)
 executes them all; both skip when nbclient, nbformat or ipykernel is not installed (`pip install
 "neurona[notebooks]"`).

@@ -113,6 +113,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
         hint = _(" (did you mean {name!r}?)").format(name=close[0]) if close else ""
         raise CliError(_("there is no lab called {name!r}{hint}; the labs are: {names}").format(
             name=args.name, hint=hint, names=", ".join(labs.names()))) from None
+    if args.notebook is not None:
+        return _write_notebook(lab.name, args.notebook)
     print(f"{_(lab.title)}  (neurona lab {lab.name})")
     print(_(lab.summary))
     print(_("slides: deck {slides} · code: {code}").format(slides=lab.slides, code=lab.path))
@@ -141,6 +143,20 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_notebook(name: str, where: str) -> int:
+    """`neurona lab NAME --notebook [PATH]`: the lab as a Jupyter notebook, in the command line's language."""
+    from ..i18n import language
+    from ..labs import notebook
+
+    try:
+        path = notebook.write(name, where or ".", language())
+    except OSError as e:
+        raise CliError(_("cannot write {path}: {reason}").format(path=where or ".", reason=e.strerror or e)) from None
+    print(_("Notebook: {path}").format(path=path))
+    print(_("Open it with: jupyter lab {path}  (pip install jupyterlab)").format(path=path))
+    return 0
+
+
 def add_parsers(sub: Any, make: Any) -> None:
     p = make(sub, "demo", _("run the course's core labs on embedded data and write an HTML report"),
              _("Trains, on data that ships with neurona (no network needed): a network that adds two numbers, "
@@ -159,4 +175,6 @@ def add_parsers(sub: Any, make: Any) -> None:
         names=", ".join(labs.names())))
     p.add_argument("--quick", action="store_true", help=_("less data and fewer epochs"))
     p.add_argument("--out", metavar="DIR", help=_("also write an HTML report to this folder"))
+    p.add_argument("--notebook", nargs="?", const="", metavar="PATH",
+                   help=_("write the lab as a Jupyter notebook (to PATH, or NAME.ipynb here) instead of running it"))
     p.set_defaults(func=cmd_lab)

@@ -154,6 +154,9 @@ METRIC_LABELS = {
     "perceptron_or": N_("perceptron on OR, accuracy"),
     "perceptron_xor": N_("perceptron on XOR, accuracy"),
     "seconds": N_("seconds"),
+    "hard_feature_extraction": N_("harder task: feature extraction, test accuracy"),
+    "hard_fine_tuning": N_("harder task: fine-tuning, test accuracy"),
+    "hard_from_scratch": N_("harder task: from scratch, test accuracy"),
 }
 
 

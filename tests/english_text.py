@@ -24,7 +24,7 @@ esta estos estas ese esa le les ya muy pero si no sobre tras hasta desde porque 
 """.split())
 _WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+(?:'[a-z]+)?")
 _STRIP = (re.compile(r"`[^`]*`"), re.compile(r"https?://\S+"), re.compile(r"'[^'\s]*'"), re.compile(r"\"[^\"\s]*\""),
-          re.compile(r"\S+[/\\]\S+"), re.compile(r"--?[\w-]+"))
+          re.compile(r"\S+[/\\]\S+"), re.compile(r"--?[\w-]+"), re.compile(r"\w*_\w*"))
 
 
 def english_words(line: str) -> tuple[int, int]:

@@ -50,6 +50,10 @@ def argparse_in_language() -> Iterator[None]:
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose messages, errors and help follow neurona's language (sub-parsers inherit it)."""
 
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+        with argparse_in_language():  # its "unrecognized arguments" message is made here
+            return super().parse_args(args, namespace)
+
     def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
         with argparse_in_language():
             return super().parse_known_args(args, namespace)

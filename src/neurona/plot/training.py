@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..i18n import N_, _
+from ..i18n.numbers import number
 from ..metrics import confusion_matrix as _confusion_matrix
 from ..metrics._inputs import label_pair, unique_labels
 from ._base import figure, finish
@@ -91,7 +92,7 @@ def _draw_matrix(fig, ax, cm: np.ndarray, names: list[str], title: str, fmt: str
     if annotate:
         for (i, j), v in np.ndenumerate(cm):
             # white text on dark cells, black on light ones
-            ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize="small",
+            ax.text(j, i, number(v, fmt), ha="center", va="center", fontsize="small",
                     color="white" if v > 0.6 * vmax else "black")
 
 

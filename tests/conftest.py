@@ -51,6 +51,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """One line per cause of skipped tests, instead of a silent count."""
     stats = terminalreporter.stats
     skipped = [r for r in stats.get("skipped", []) if getattr(r, "longrepr", None) is not None]
-    lines = skip_summary(skipped, len(stats.get("deselected", [])), config.getoption("markexpr") or "")
+    slow = sum(1 for item in stats.get("deselected", []) if getattr(item, "get_closest_marker", None)
+               and item.get_closest_marker("slow"))
+    lines = skip_summary(skipped, slow, config.getoption("markexpr") or "")
     for line in lines:
         terminalreporter.write_line(line)

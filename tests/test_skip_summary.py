@@ -20,6 +20,15 @@ def test_skips_are_grouped_by_the_module_to_install():
     assert lines[2] == "146 slow tests deselected: run them with pytest -m slow (list them with pytest -m slow --co -q)"
 
 
+def test_free_form_skip_reasons_name_their_module_too():
+    reports = [skip("tensorflow is not installed"), skip("keras (with a working backend) is not installed"),
+               skip("docs/data.md:12 needs pandas, an optional dependency"), skip("needs KERAS_BACKEND=torch")]
+    lines = skip_summary(reports, 0, "not slow")
+    assert lines == ["3 tests skipped: install keras pandas tensorflow (pip install keras pandas tensorflow) to run "
+                     "them (keras on its torch backend: KERAS_BACKEND=torch)",
+                     "1 test skipped for other reasons (pytest -rs lists them)"]
+
+
 def test_nothing_to_say_when_nothing_was_skipped():
     assert skip_summary([], 0, "not slow") == []
     assert skip_summary([skip("could not import 'tqdm': x")], 1, "not slow") == [

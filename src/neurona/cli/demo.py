@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import labs
 from ..i18n import _
+from ..i18n.numbers import number
 from .errors import CliError
 
 RULE = "=" * 78
@@ -18,7 +19,7 @@ def _headline(metrics: dict[str, float]) -> str:
     from ..labs._common import label
 
     key = next(iter(metrics))
-    return f"{label(key)} {metrics[key]:.3f}"
+    return f"{label(key)} {number(metrics[key], '.3f')}"
 
 
 def _banner(index: int, total: int, lab: labs.Lab) -> None:
@@ -29,7 +30,7 @@ def _banner(index: int, total: int, lab: labs.Lab) -> None:
 
 
 def _results_table(results: list[tuple[labs.Lab, dict[str, float]]]) -> list[list[str]]:
-    return [[lab.name, _(lab.title), _headline(m), f"{m['seconds']:.1f} s"] for lab, m in results]
+    return [[lab.name, _(lab.title), _headline(m), f"{number(m['seconds'], '.1f')} s"] for lab, m in results]
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
@@ -132,7 +133,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from ..labs._common import label
 
     for key, value in metrics.items():
-        print(f"  {label(key)}: {value:.4g}")
+        print(f"  {label(key)}: {number(value, '.4g')}")
     if report is not None:
         try:
             path = report.write(args.out)

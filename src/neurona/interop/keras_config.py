@@ -13,7 +13,6 @@ import inspect
 import json
 import os
 import zipfile
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,15 +58,17 @@ def read_keras_archive(path: str | os.PathLike) -> dict[str, bytes]:
             if missing:
                 raise UnsafeFileError(f"{source}: not a .keras archive (no {', '.join(missing)})")
             return {name: archive_checks.read_member(archive, info, source) for name, info in wanted.items()}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise UnsafeFileError(f"{source}: corrupt .keras archive ({exc})") from None
+    except (FileNotFoundError, PermissionError, UnsafeFileError):
+        raise
+    except archive_checks.ZIP_ERRORS as exc:
+        raise UnsafeFileError(f"{source}: corrupt .keras archive ({type(exc).__name__}: {exc})") from None
 
 
-def _json(data: bytes | str, where: str) -> Any:
+def _json(data: bytes | bytearray | str, where: str) -> Any:
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise UnsafeFileError(f"{where}: not valid JSON ({exc})") from None
+        return json.loads(bytes(data).decode("utf-8") if not isinstance(data, str) else data)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise UnsafeFileError(f"{where}: not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 # ------------------------------------------------------------------------------------------------ translation
@@ -247,35 +248,48 @@ def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, A
     stores as Python code) is refused unless `safe_mode=False`; even then the stored code is never run: the
     function comes from `custom_objects`, under the layer's name, with a warning.
     """
-    from .keras_h5 import assign_from_h5, open_h5
+    from ..saving import limits
+    from ..saving.sniff import describe, sniff
+    from .keras_h5 import assign_from_h5, h5_boundary, open_checked, read_attr
 
     source = os.fspath(filepath)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"no such Keras model file: {source!r}")
-    if zipfile.is_zipfile(source):
+    kind = sniff(source)
+    if kind in ("keras", "zip"):
         members = read_keras_archive(source)
         spec = _json(members["config.json"], f"{source}:config.json")
-        weights: Any = members["model.weights.h5"]
         name = f"{source}:model.weights.h5"
-        h5 = open_h5(weights, name)
-    else:
+        h5, values = open_checked(members["model.weights.h5"], name)
+    elif kind == "hdf5":
         name = source
-        h5 = open_h5(source, name)
-        raw = h5.attrs.get("model_config")
+        h5, values = open_checked(source, name)
+        try:
+            with h5_boundary(name):
+                raw = read_attr(h5, "model_config", source)
+        except BaseException:
+            h5.close()
+            raise
         if raw is None:
             h5.close()
             raise ValueError(f"{source} holds only weights (no model_config): build the model in neurona and call "
                              f"neurona.interop.load_keras_weights(model, {source!r})")
-        spec = _json(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw), f"{source}:model_config")
+        spec = _json(raw if isinstance(raw, str) else bytes(raw), f"{source}:model_config")
+    else:
+        raise UnsafeFileError(f"{source}: not a Keras model (.keras or .h5): this is {describe(kind)}")
     try:
         if not isinstance(spec, dict):
             raise UnsafeFileError(f"{source}: the model config is not a JSON object")
         _SafeMode.enabled, previous = bool(safe_mode), _SafeMode.enabled
         try:
-            model = model_from_keras_config(spec, custom_objects)
+            # Built without initial values and within the file's own size: a config declaring more values
+            # than the weights file holds stops at the first layer that does, before allocating it.
+            with limits.building_within(source, file_params=values):
+                model = model_from_keras_config(spec, custom_objects)
         finally:
             _SafeMode.enabled = previous
-        assign_from_h5(model, h5, name)
+        with h5_boundary(name):
+            assign_from_h5(model, h5, name)
     finally:
         h5.close()
     return model

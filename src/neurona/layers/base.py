@@ -221,6 +221,7 @@ class Layer:
         Keras 3's keyword form `add_weight(shape=..., initializer=..., name=None)` works too.
         """
         from .. import initializers, regularizers
+        from ..saving.limits import current_budget
         from ..variable import Variable
 
         _check_weight_kwargs(self, kwargs)
@@ -229,7 +230,10 @@ class Layer:
         shape = tuple(int(s) for s in shape)
         dtype = np.dtype(dtype or self.dtype)
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
-        if init is None or _Init.deferred:
+        budget = current_budget()  # a loader building from a file: check the size before allocating
+        if budget is not None:
+            budget.check(self, name, shape, dtype)
+        if init is None or _Init.deferred or budget is not None:
             value = np.zeros(shape, dtype)
         else:
             value = np.asarray(init(shape, dtype=dtype), dtype=dtype)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import random as nrandom
-from . import archive, safetensors_io
+from . import archive, limits, safetensors_io
 from .atomic import atomic_write
 from .errors import UnsafeFileError
 from .serialization import deserialize, get_custom_objects, get_registered_name, json_safe, serialize
@@ -361,15 +361,18 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
         raise UnsafeFileError(f"{source}: format version {config.get('format_version')!r:.20} is not supported "
                               f"(this neurona reads version {FORMAT_VERSION}); upgrade neurona")
     objects = get_custom_objects(custom_objects)
-    # Building the layers draws initial weights that the file then overwrites: keep the random stream as
-    # it was, so loading a model does not change what the rest of the program draws.
+    # The weights' header first (checked, nothing allocated past the member's bytes): the model the config
+    # declares may not hold more values than the file does, and building stops at the first layer that would.
+    arrays, _ = safetensors_io.loads(members["model.safetensors"], source=f"{source}:model.safetensors")
+    # Layers are built without drawing initial values (the file overwrites them); the random stream is kept
+    # as it was anyway, so loading a model never changes what the rest of the program draws.
     generator = nrandom.get_rng().bit_generator
     rng_state = generator.state
     try:
-        model = _model_from_config(config.get("model"), objects, f"{source}: config.json")
+        with limits.building_within(source, file_params=sum(a.size for a in arrays.values())):
+            model = _model_from_config(config.get("model"), objects, f"{source}: config.json")
     finally:
         generator.state = rng_state
-    arrays, _ = safetensors_io.loads(members["model.safetensors"], source=f"{source}:model.safetensors")
     pairing = _assign(model, arrays, source, by_position=False)
     if compile and config.get("compile_config") is not None:
         _compile_from_config(model, config["compile_config"], objects, source)

@@ -84,7 +84,12 @@ def _dtype(value: Any, where: str) -> Any:
 def _history(value: Any) -> Any:
     """A Keras tensor reference -> neurona's [layer name, node index, tensor index] (lists kept as lists)."""
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        name, node, index = value["config"]["keras_history"]
+        history = value.get("config", {}).get("keras_history") if isinstance(value.get("config"), dict) else None
+        if not (isinstance(history, list) and len(history) == 3 and isinstance(history[0], str)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in history[1:])):
+            raise ValueError(f"invalid keras_history {history!r:.100} in the Keras config (expected [layer name, "
+                             f"node index, tensor index])")
+        name, node, index = history
         return [name, int(node), int(index)]
     if isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str) and isinstance(value[1], int):
         return [value[0], int(value[1]), int(value[2])]  # Keras 2: [name, node, index, kwargs]
@@ -166,6 +171,10 @@ def translate_layer(spec: Mapping[str, Any], custom_objects: Mapping[str, Any] |
     """One Keras layer spec -> neurona's {"class_name", "config"} (plus name and inbound nodes in graphs)."""
     from ..layers import base as layer_base
 
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"a layer of the Keras config is a {type(spec).__name__} ({spec!r:.80}), not a JSON object")
+    if not isinstance(spec.get("config") or {}, Mapping):
+        raise ValueError(f"the config of Keras layer {spec.get('class_name')!r:.60} is not a JSON object")
     class_name, config = spec.get("class_name"), dict(spec.get("config") or {})
     where = f"Keras layer '{config.get('name', '?')}' ({class_name})"
     if not isinstance(class_name, str):
@@ -214,6 +223,14 @@ def translate_layer(spec: Mapping[str, Any], custom_objects: Mapping[str, Any] |
 def translate_model_config(class_name: str, config: Mapping[str, Any],
                            custom_objects: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A Keras Sequential/Functional config -> the config neurona's Sequential/Model.from_config reads."""
+    if not isinstance(config, Mapping):
+        raise ValueError(f"the Keras {class_name} config is a {type(config).__name__}, not a JSON object")
+    if not isinstance(config.get("layers", []), list):
+        raise ValueError(f"the Keras {class_name} config's 'layers' is not a list")
+    if class_name != "Sequential":
+        for key in ("input_layers", "output_layers"):
+            if not isinstance(config.get(key), list):
+                raise ValueError(f"the Keras functional config has no list '{key}' (got {config.get(key)!r:.80})")
     out: dict[str, Any] = {"name": config.get("name"), "trainable": config.get("trainable", True)}
     layers = [translate_layer(s, custom_objects) for s in config.get("layers", [])]
     if class_name == "Sequential":
@@ -231,12 +248,15 @@ def model_from_keras_config(spec: Mapping[str, Any], custom_objects: Mapping[str
     """Build (untrained) the neurona model a Keras `{"class_name", "config"}` architecture describes."""
     from ..models import Model, Sequential
 
-    class_name = spec.get("class_name")
+    class_name = spec.get("class_name") if isinstance(spec, Mapping) else None
     if class_name not in ("Sequential", "Functional", "Model"):
         raise ValueError(f"the Keras config describes a {class_name!r:.50}, not a Sequential or functional model")
-    config = translate_model_config(class_name, spec.get("config") or {}, custom_objects)
-    cls = Sequential if class_name == "Sequential" else Model
-    return cls.from_config(config, custom_objects=dict(custom_objects or {}))
+    try:
+        config = translate_model_config(class_name, spec.get("config") or {}, custom_objects)
+        cls = Sequential if class_name == "Sequential" else Model
+        return cls.from_config(config, custom_objects=dict(custom_objects or {}))
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:  # a config of the wrong shape somewhere inside
+        raise UnsafeFileError(f"malformed Keras model config ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None,
@@ -286,6 +306,11 @@ def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, A
             # than the weights file holds stops at the first layer that does, before allocating it.
             with limits.building_within(source, file_params=values):
                 model = model_from_keras_config(spec, custom_objects)
+        except ValueError as exc:  # name the file in what the config translation says
+            if source in str(exc):
+                raise
+            kind_of_error = UnsafeFileError if isinstance(exc, UnsafeFileError) else ValueError
+            raise kind_of_error(f"{source}: {exc}") from exc
         finally:
             _SafeMode.enabled = previous
         with h5_boundary(name):

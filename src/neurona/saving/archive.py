@@ -22,7 +22,9 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Collection, Mapping
+from typing import Any
 
+from . import safetensors_io
 from .atomic import atomic_write
 from .errors import UnsafeFileError
 from .sniff import describe, sniff
@@ -131,3 +133,19 @@ def read_archive(
         raise
     except ZIP_ERRORS as exc:
         raise UnsafeFileError(f"{source}: corrupt .neurona archive ({type(exc).__name__}: {exc})") from None
+
+
+def read_tensors(reader: Any, data: Any, source: str = "<bytes>") -> tuple[dict[str, Any], dict[str, str]]:
+    """`reader(data, source=...)` with NumPy's own complaints about a header (a zero-size shape whose other
+    dimensions overflow, say) reported as UnsafeFileError naming the file."""
+    try:
+        return reader(data, source=source) if reader is not safetensors_io.load_file else reader(data)
+    except (UnsafeFileError, FileNotFoundError, PermissionError):
+        raise
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise UnsafeFileError(f"{source}: unreadable safetensors data ({type(exc).__name__}: {exc})") from None
+
+
+def model_weights(members: Mapping[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The arrays of an archive's `model.safetensors` member (views into its bytes: nothing copied)."""
+    return read_tensors(safetensors_io.loads, members["model.safetensors"], source=f"{source}:model.safetensors")

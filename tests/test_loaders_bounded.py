@@ -3,6 +3,7 @@ and read HDF5 in ways that cannot spin; big declared sizes fail fast with errors
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -68,7 +69,55 @@ def _huge_h5(tmp_path):
     return path
 
 
+def _json_bomb(tmp_path):
+    """A config.json of 8 MiB of `{},{},...` (deflates to a few KB): a million dicts once parsed."""
+    path = tmp_path / "json_bomb.neurona"
+    _small_model().save(path)
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    noise = base64.b64encode(np.random.default_rng(0).bytes(60_000))  # keeps the ratio under the zip-bomb limit
+    junk = b"[" + b"{}," * (7 * 2**20 // 3) + b"{}]"
+    members["config.json"] = members["config.json"][:-1] + b', "noise": "' + noise + b'", "junk": ' + junk + b"}"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def _h5_bomb(tmp_path):
+    """A Keras .h5 whose config matches its weights: a 4000 x 4000 kernel of zeros, gzip-compressed to a few KB."""
+    h5py = pytest.importorskip("h5py")
+    plain, path = tmp_path / "plain.h5", tmp_path / "bomb.h5"
+    Sequential([Input((4000,)), Dense(4000, name="dense", use_bias=False)]).save(plain)
+
+    def copy(src, dst):
+        dst.attrs.update(dict(src.attrs))
+        for key, item in src.items():
+            if isinstance(item, h5py.Group):
+                copy(item, dst.create_group(key))
+            elif item.size > 2**20:
+                dst.create_dataset(key, shape=item.shape, dtype=item.dtype, compression="gzip", chunks=(1000, 1000),
+                                   fillvalue=0.0)
+            else:
+                dst.create_dataset(key, data=item[()])
+
+    with h5py.File(plain, "r") as src, h5py.File(path, "w") as dst:
+        copy(src, dst)
+    plain.unlink()
+    return path
+
+
 MAKERS = {"neurona": _huge_neurona, "keras": _huge_keras, "h5": _huge_h5}
+BOMBS = {"json": _json_bomb, "h5": _h5_bomb}
+
+
+@pytest.mark.parametrize("kind, match", [("json", "objects, arrays and strings, over the limit"),
+                                         ("h5", "compression bomb")])
+def test_small_files_that_inflate_are_refused(kind, match, tmp_path):
+    path = BOMBS[kind](tmp_path)
+    assert path.stat().st_size < 1_000_000
+    with pytest.raises(UnsafeFileError, match=match):
+        load_model(path)
 
 
 # ------------------------------------------------------------------------------------------ check before build
@@ -87,7 +136,7 @@ def test_config_declaring_a_huge_layer_fails_fast_naming_it(kind, tmp_path):
 
 def test_loading_a_huge_config_stays_small_in_memory(tmp_path):
     """Each hostile file (< 1 MB) loaded in a fresh process: the process peaks under 200 MB whatever it declares."""
-    paths = [maker(tmp_path) for maker in MAKERS.values()]
+    paths = [maker(tmp_path) for maker in [*MAKERS.values(), *BOMBS.values()]]
     script = textwrap.dedent("""
         import resource, sys
         from neurona.models import load_model
@@ -99,13 +148,14 @@ def test_loading_a_huge_config_stays_small_in_memory(tmp_path):
                 pass
             else:
                 raise SystemExit(f"{path} loaded")
+            print(path, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     """)
     out = subprocess.run([sys.executable, "-c", script, *map(str, paths)], capture_output=True, text=True,
                          timeout=120, env=_env())
     assert out.returncode == 0, out.stderr
     peak_mb = int(out.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
-    assert peak_mb < 200, f"peak RSS {peak_mb:.0f} MB"
+    assert peak_mb < 200, f"peak RSS {peak_mb:.0f} MB: {out.stdout}"
 
 
 def _env():

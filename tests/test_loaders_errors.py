@@ -192,8 +192,14 @@ def test_damaged_zip64_locator_is_refused(tmp_path):
             z.writestr(name, data)
     data = path.read_bytes()
     eocd = data.rfind(b"PK\x05\x06")
-    locator = b"PK\x06\x07" + struct.pack("<IQI", 0, 2**62, 1)  # points at a zip64 record far past the end
+    # A zip64 locator naming disk 1: zipfile raised a raw BadZipFile ("span multiple disks") from is_zipfile,
+    # which ran outside the reader's try; other damaged locators must be refused the same way.
+    locator = b"PK\x06\x07" + struct.pack("<IQI", 1, 0, 1)
     path.write_bytes(data[:eocd] + locator + data[eocd:])
+    for load in (load_model, lambda p: _model().load_weights(p)):
+        with pytest.raises(UnsafeFileError, match="corrupt .neurona archive.*multiple disks"):
+            load(path)
+    path.write_bytes(data[:eocd] + b"PK\x06\x07" + struct.pack("<IQI", 0, 2**62, 1) + data[eocd:])
     with pytest.raises(UnsafeFileError, match="corrupt .neurona archive"):
         load_model(path)
 

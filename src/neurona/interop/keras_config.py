@@ -19,7 +19,7 @@ from typing import Any
 from ..saving import archive as archive_checks
 from ..saving.errors import UnsafeFileError
 
-MAX_CONFIG_BYTES = 64 * 2**20
+MAX_CONFIG_BYTES = 8 * 2**20
 MAX_WEIGHTS_BYTES = 16 * 2**30
 MAX_MEMBERS = 10_000
 _KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
@@ -65,6 +65,9 @@ def read_keras_archive(path: str | os.PathLike) -> dict[str, bytes]:
 
 
 def _json(data: bytes | bytearray | str, where: str) -> Any:
+    from ..saving.limits import check_json_items
+
+    check_json_items(data, where)
     try:
         return json.loads(bytes(data).decode("utf-8") if not isinstance(data, str) else data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors

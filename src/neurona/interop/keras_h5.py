@@ -33,6 +33,7 @@ from .h5_guard import check_global_heaps, read_attr
 MAX_DEPTH = 32  # real files nest 5 levels at most; a hard-link cycle stops here
 MAX_OBJECTS = 200_000
 MAX_TOTAL_BYTES = 16 * 2**30
+MAX_RATIO = 10  # declared bytes per stored byte of a dataset over 1 MiB (weights barely compress)
 
 
 def h5py_module() -> Any:
@@ -89,6 +90,10 @@ def check_tree(h5: Any, source: str) -> int:
                 size = math.prod(int(d) for d in obj.shape)  # exact: no overflow
                 values += size
                 total += size * obj.dtype.itemsize
+                stored = obj.id.get_storage_size()  # compressed (or never written) data: Keras writes neither
+                if size * obj.dtype.itemsize > 2**20 and size * obj.dtype.itemsize > MAX_RATIO * max(stored, 1):
+                    raise UnsafeFileError(f"{source}: {where!r} declares {size * obj.dtype.itemsize} bytes stored in "
+                                          f"{stored} (ratio over {MAX_RATIO}: a compression bomb?)")
                 if total > MAX_TOTAL_BYTES:
                     raise UnsafeFileError(f"{source}: the datasets declare more than {MAX_TOTAL_BYTES} bytes")
             elif isinstance(obj, h5py.Group):
@@ -334,7 +339,10 @@ def assign_from_h5(model: Any, h5: Any, source: str, by_name: bool = False, skip
     if not checked:
         raise ValueError(f"{source}: no weights of the file fit model '{model.name}'")
     for w, ds in checked:  # only now: a refused file leaves the model untouched
-        w.data[...] = ds[()]
+        if w.data.flags.c_contiguous and w.data.size:
+            ds.read_direct(w.data)  # straight into the weight: no second copy of a big array
+        else:
+            w.data[...] = ds[()]
 
 
 def load_keras_weights(model: Any, filepath: str | os.PathLike, by_name: bool = False,

@@ -33,9 +33,10 @@ JSON_MEMBERS = ("config.json", "metadata.json", "training.json")
 TENSOR_MEMBERS = ("model.safetensors", "optimizer.safetensors")
 MEMBERS = JSON_MEMBERS + TENSOR_MEMBERS
 
-MAX_JSON_BYTES = 64 * 2**20
+MAX_JSON_BYTES = 8 * 2**20  # a config of 10,000 layers is ~3 MiB
 MAX_TENSOR_BYTES = 16 * 2**30
-MAX_RATIO = 200  # weights barely compress; a member inflating 200-fold is a bomb
+MAX_RATIO = 200  # configs compress ~10-fold; a member inflating 200-fold is a bomb
+MAX_TENSOR_RATIO = 10  # weights barely compress (and neurona and Keras store them uncompressed)
 _RATIO_FLOOR = 2**20  # below this size, any ratio is harmless
 _CHUNK = 2**20
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the same model saved twice gives the same bytes
@@ -86,9 +87,10 @@ def check_member(info: zipfile.ZipInfo, seen: set[str], source: str, limit: int 
     if info.file_size > limit:
         raise UnsafeFileError(f"{source}: member {name!r} declares {info.file_size} bytes uncompressed, "
                               f"over the limit of {limit}")
-    if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+    ratio = MAX_TENSOR_RATIO if name.endswith((".safetensors", ".h5")) else MAX_RATIO
+    if info.file_size > _RATIO_FLOOR and info.file_size > ratio * max(info.compress_size, 1):
         raise UnsafeFileError(f"{source}: member {name!r} would inflate {info.compress_size} bytes to "
-                              f"{info.file_size} (ratio over {MAX_RATIO}: a zip bomb?)")
+                              f"{info.file_size} (ratio over {ratio}: a zip bomb?)")
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes | bytearray:

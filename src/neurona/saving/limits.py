@@ -29,6 +29,7 @@ from .errors import UnsafeFileError
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
 DEFAULT_MAX_BYTES = 8 * 2**30
+MAX_JSON_ITEMS = 1_000_000  # objects, arrays and strings in one config: ~100 per layer, 10,000 layers
 
 _limits = {"max_params": DEFAULT_MAX_PARAMS, "max_bytes": DEFAULT_MAX_BYTES}
 _local = threading.local()
@@ -112,3 +113,13 @@ def building_within(source: str, file_params: int | None = None, max_params: int
 def declared_values(shapes: Any) -> int:
     """The number of values in a collection of shapes (exact integers)."""
     return sum(math.prod(int(d) for d in s) for s in shapes)
+
+
+def check_json_items(text: bytes | bytearray | str, where: str) -> None:
+    """Refuse JSON text holding more objects, arrays and strings than `MAX_JSON_ITEMS` before parsing it:
+    a few megabytes of `{},{},...` (which deflate a thousandfold) would become hundreds of megabytes of dicts."""
+    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    items = data.count(b"{") + data.count(b"[") + data.count(b'"') // 2
+    if items > MAX_JSON_ITEMS:
+        raise UnsafeFileError(f"{where}: the JSON holds about {items:,} objects, arrays and strings, over the limit "
+                              f"of {MAX_JSON_ITEMS:,}")

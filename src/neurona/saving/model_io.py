@@ -43,6 +43,7 @@ def _dumps(value: Any) -> bytes:
 
 
 def _loads(data: bytes | str, what: str) -> Any:
+    limits.check_json_items(data, what)
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         return json.loads(text, object_pairs_hook=safetensors_io.no_duplicate_keys)

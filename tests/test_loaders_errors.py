@@ -56,6 +56,17 @@ def _zero_free_space(path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _claim_huge_length(path) -> None:
+    """Make the reference to the heap object "dense" (5 bytes) claim 3,120,562,181 characters."""
+    data = bytearray(path.read_bytes())
+    address = data.find(b"GCOL").to_bytes(8, "little")
+    q = data.find(address)
+    while int.from_bytes(data[q - 4:q], "little") != len("dense"):
+        q = data.find(address, q + 1)
+    data[q - 4:q] = (0xBA000005).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
 def _env():
     src = os.path.dirname(os.path.dirname(neurona.__file__))
     return {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1"}
@@ -71,12 +82,15 @@ def test_legacy_weights_with_heap_names_load(tmp_path):
     np.testing.assert_array_equal(model.weights[1].data, [7.0, 8.0])
 
 
-def test_damaged_global_heap_is_refused_instead_of_spinning(tmp_path):
-    """h5py spins forever reading `layer_names` from this file (a free-space object of size 0); neurona refuses it
-    before h5py parses the heap. Run in a child process so a regression fails the test instead of hanging it."""
+@pytest.mark.parametrize("damage, match", [(_zero_free_space, "loop on forever"),
+                                           (_claim_huge_length, "claims 3120562181 elements")])
+def test_damaged_global_heap_is_refused_instead_of_spinning(damage, match, tmp_path):
+    """h5py spins forever reading `layer_names` from the first file (a free-space object of size 0) and churns
+    through 3 GB for the second (fuzzing found both); neurona refuses them before h5py reads the names. Run in a
+    child process so a regression fails the test instead of hanging it."""
     path = tmp_path / "w.h5"
     _legacy_weights(path, _model())
-    _zero_free_space(path)
+    damage(path)
     script = textwrap.dedent("""
         import sys
         from neurona.layers import Dense, Input
@@ -93,7 +107,7 @@ def test_damaged_global_heap_is_refused_instead_of_spinning(tmp_path):
                          env=_env())
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
-    assert len(lines) == 2 and all("global heap" in line and "loop on forever" in line for line in lines)
+    assert len(lines) == 2 and all(match in line for line in lines), out.stdout
 
 
 def test_damaged_heap_inside_a_keras_archive_is_refused(tmp_path):

@@ -6,7 +6,8 @@ heap collections" (`GCOL` blocks). The HDF5 library walks a collection object by
 saying how long it is; a damaged length can leave the walk on a free-space object of size zero, where
 it stops advancing and spins forever (found by fuzzing: one changed byte in a valid file). So before any
 attribute of an untrusted file is read, every collection in the file is walked here the way the library
-walks it, and a collection whose walk would not land exactly on its end is refused.
+walks it, and a collection whose walk would not land exactly on its end is refused; so is a reference to a
+heap object (a variable-length value) that claims more elements than the object holds.
 
 Attributes are then read after a look through the low-level API: their dataspace (at most 1-D and
 `MAX_ATTR_ITEMS` values), type (strings or numbers) and declared size are checked before any value is read.
@@ -33,18 +34,22 @@ def _lengths_size(data: Any, name: str) -> int:
     if bytes(data[:8]) != _SIGNATURE or len(data) < 16:
         raise UnsafeFileError(f"{name}: not an HDF5 file (no HDF5 signature at its start)")
     version = data[8]
-    size = data[14] if version in (0, 1) else data[10] if version in (2, 3) else None
-    if size not in (4, 8):
-        raise UnsafeFileError(f"{name}: unsupported HDF5 superblock (version {version}, size of lengths {size})")
+    offsets, size = (data[13], data[14]) if version in (0, 1) else (data[9], data[10]) if version in (2, 3) \
+        else (None, None)
+    if offsets != 8 or size not in (4, 8):
+        raise UnsafeFileError(f"{name}: unsupported HDF5 superblock (version {version}, size of offsets {offsets}, "
+                              f"size of lengths {size})")
     return size
 
 
-def _check_collection(data: Any, at: int, lengths: int, name: str) -> None:
+def _check_collection(data: Any, at: int, lengths: int, name: str) -> dict[int, int]:
     """Walk the global heap collection at offset `at` as HDF5's H5HG deserializer does; refuse a walk that
-    would stall (an object of size zero), overrun the collection, or not end exactly at its end."""
+    would stall (an object of size zero), overrun the collection, or not end exactly at its end. Returns
+    {object index: size} of the collection's objects."""
     header = 8 + lengths
+    objects: dict[int, int] = {}
     if at + header > len(data) or data[at + 4] != 1:  # not a collection HDF5 would accept: it errors, not hangs
-        return
+        return objects
     size = int.from_bytes(data[at + 8:at + 8 + lengths], "little")
     end = at + size
     if size < header or end > len(data):
@@ -54,7 +59,7 @@ def _check_collection(data: Any, at: int, lengths: int, name: str) -> None:
     object_header = 8 + lengths
     while p < end:
         if p + object_header > end:  # too small for an object: the library takes it as free space
-            return
+            return objects
         index = int.from_bytes(data[p:p + 2], "little")
         length = int.from_bytes(data[p + 8:p + 8 + lengths], "little")
         need = object_header + (length + 7) // 8 * 8 if index > 0 else length
@@ -62,9 +67,29 @@ def _check_collection(data: Any, at: int, lengths: int, name: str) -> None:
             raise UnsafeFileError(f"{name}: damaged HDF5 global heap at byte {at}: object {index} at byte {p} "
                                   f"declares {length} bytes, which the library would "
                                   f"{'loop on forever' if need == 0 else 'read past the heap'}; refused")
+        if index > 0:
+            objects[index] = length
         p += need
     if p != end:
         raise UnsafeFileError(f"{name}: damaged HDF5 global heap at byte {at}: its objects do not add up to its size")
+    return objects
+
+
+def _check_references(data: Any, at: int, objects: dict[int, int], name: str) -> None:
+    """Every reference to the collection at `at` (a variable-length value: its length, 4 bytes, then the
+    collection's address and the object's index, 4 bytes) must not claim more elements than the object
+    holds bytes: the library allocates and copies what the reference claims (a damaged length of 3e9 had
+    it churn through gigabytes for one five-letter name)."""
+    address = at.to_bytes(8, "little")
+    q = data.find(address)
+    while q != -1:
+        if q >= 4 and q + 12 <= len(data):
+            index = int.from_bytes(data[q + 8:q + 12], "little")
+            claimed = int.from_bytes(data[q - 4:q], "little")
+            if index in objects and claimed > objects[index]:
+                raise UnsafeFileError(f"{name}: a variable-length value at byte {q - 4} claims {claimed} elements but "
+                                      f"its HDF5 heap object {index} holds {objects[index]} bytes (a damaged file)")
+        q = data.find(address, q + 1)
 
 
 def check_global_heaps(source: Any, name: str) -> None:
@@ -81,10 +106,14 @@ def check_global_heaps(source: Any, name: str) -> None:
 
 def _scan(data: Any, name: str) -> None:
     lengths = _lengths_size(data, name)
+    collections = {}
     at = data.find(b"GCOL")
     while at != -1:
-        _check_collection(data, at, lengths, name)
+        collections[at] = _check_collection(data, at, lengths, name)
         at = data.find(b"GCOL", at + 4)
+    for at, objects in collections.items():
+        if objects:
+            _check_references(data, at, objects, name)
 
 
 def read_attr(obj: Any, key: str, where: str) -> Any:

@@ -275,3 +275,26 @@ def test_predict_converts_float64_per_batch():
     finally:
         tracemalloc.stop()
     assert peak < x.nbytes / 10, f"predict allocated {peak / 1e6:.1f} MB for a {x.nbytes / 1e6:.0f} MB input"
+
+
+def test_deferred_initialisation_is_per_thread():
+    """Loads build under deferred initialisation; a model built meanwhile in another thread is initialised."""
+    import threading
+
+    from neurona.layers.base import deferred_initialization
+
+    built = {}
+
+    def build_elsewhere():
+        layer = Dense(3)
+        layer.build((None, 4))
+        built["kernel"] = layer.kernel.data
+
+    with deferred_initialization():
+        thread = threading.Thread(target=build_elsewhere)
+        thread.start()
+        thread.join()
+        here = Dense(3)
+        here.build((None, 4))
+    assert not here.kernel.data.any()
+    assert built["kernel"].any() and np.unique(built["kernel"]).size == 12

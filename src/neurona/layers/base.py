@@ -80,8 +80,14 @@ def get(identifier: str | type[Layer]) -> type[Layer]:
     return cls
 
 
-class _Init:
+class _InitState(threading.local):
+    """Whether `add_weight` skips initialisers, per thread: a load building a model under
+    `deferred_initialization` in one thread leaves models built meanwhile in other threads initialised."""
+
     deferred = False
+
+
+_Init = _InitState()
 
 
 @contextlib.contextmanager

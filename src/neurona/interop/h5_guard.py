@@ -92,19 +92,24 @@ def _check_references(data: Any, at: int, objects: dict[int, int], name: str) ->
         q = data.find(address, q + 1)
 
 
-def check_global_heaps(source: Any, name: str) -> None:
-    """Refuse an HDF5 file (a path or its bytes) holding a global heap collection the library would spin on."""
+def check_global_heaps(source: Any, name: str, references: bool = True) -> None:
+    """Refuse an HDF5 file (a path or its bytes) holding a global heap collection the library would spin on,
+    and (`references`) a variable-length value claiming more than its heap object holds.
+
+    Run the references check once links, virtual datasets and non-numeric datasets have been refused
+    (`check_tree`): a virtual dataset's mapping also points into a heap, without a length in front.
+    """
     if isinstance(source, (bytes, bytearray)):
-        _scan(source, name)
+        _scan(source, name, references)
         return
     with open(os.fspath(source), "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
             raise UnsafeFileError(f"{name}: empty file")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            _scan(view, name)
+            _scan(view, name, references)
 
 
-def _scan(data: Any, name: str) -> None:
+def _scan(data: Any, name: str, references: bool) -> None:
     lengths = _lengths_size(data, name)
     collections = {}
     at = data.find(b"GCOL")
@@ -112,7 +117,7 @@ def _scan(data: Any, name: str) -> None:
         collections[at] = _check_collection(data, at, lengths, name)
         at = data.find(b"GCOL", at + 4)
     for at, objects in collections.items():
-        if objects:
+        if objects and references:
             _check_references(data, at, objects, name)
 
 

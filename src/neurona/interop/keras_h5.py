@@ -154,7 +154,7 @@ def open_checked(source: Any, name: str) -> tuple[Any, int]:
     h5py = h5py_module()
     handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
     try:
-        check_global_heaps(source, name)  # before the library parses anything it could spin on
+        check_global_heaps(source, name, references=False)  # before the library parses a heap it could spin on
         h5 = h5py.File(handle, "r")
     except (PermissionError, FileNotFoundError, UnsafeFileError):
         raise
@@ -162,6 +162,7 @@ def open_checked(source: Any, name: str) -> tuple[Any, int]:
         raise UnsafeFileError(f"{name}: not a readable HDF5 file ({type(exc).__name__}: {exc})") from None
     try:
         values = check_tree(h5, name)
+        check_global_heaps(source, name)  # now that only names can point into heaps: their lengths
     except UnsafeFileError:
         h5.close()
         raise

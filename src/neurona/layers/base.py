@@ -80,14 +80,8 @@ def get(identifier: str | type[Layer]) -> type[Layer]:
     return cls
 
 
-class _InitState(threading.local):
-    """Whether `add_weight` skips initialisers, per thread: a load building a model under
-    `deferred_initialization` in one thread leaves models built meanwhile in other threads initialised."""
-
-    deferred = False
-
-
-_Init = _InitState()
+# Per thread (`deferred_initialization`): a load building in one thread leaves other threads' models initialised.
+_Init = type("_InitState", (threading.local,), {"deferred": False})()
 
 
 @contextlib.contextmanager
@@ -236,8 +230,7 @@ class Layer:
         shape = tuple(int(s) for s in shape)
         dtype = np.dtype(dtype or self.dtype)
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
-        budget = current_budget()  # a loader building from a file: check the size before allocating
-        if budget is not None:
+        if (budget := current_budget()) is not None:  # a loader building from a file: size checked first
             budget.check(self, name, shape, dtype)
         if init is None or _Init.deferred or budget is not None:
             value = np.zeros(shape, dtype)

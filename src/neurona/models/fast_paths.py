@@ -53,7 +53,7 @@ def fast_metric_update(m: Any, y: np.ndarray, p: np.ndarray, sw: Any) -> bool:
     cls = type(m)
     if cls is CategoricalAccuracy and y.shape == p.shape:
         hits = np.count_nonzero(y.argmax(axis=1) == p.argmax(axis=1))
-    elif cls is SparseCategoricalAccuracy and y.ndim in (1, 2) and len(y) == len(p) and (y.ndim == 1 or y.shape[1] == 1):
+    elif cls is SparseCategoricalAccuracy and len(y) == len(p) and (y.ndim == 1 or y.ndim == 2 and y.shape[1] == 1):
         hits = np.count_nonzero((y if y.ndim == 1 else y[:, 0]) == p.argmax(axis=1))
     else:
         return False

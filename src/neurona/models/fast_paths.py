@@ -4,7 +4,8 @@ Each function here does exactly what the general code does (same arithmetic, sam
 with fewer layers of Python in between, and falls back to the general code for anything unusual:
 
 - `apply_gradients`: `optimizer.apply(grads, weights)` then `w.grad = None`, for optimizers that keep the base
-  class's `apply` and use no clipping or weight decay (the per-weight `_update` kernel is the optimizer's own);
+  class's `apply` (not replaced on the instance either, as data-parallel training does) and use no clipping
+  or weight decay (the per-weight `_update` kernel is the optimizer's own);
 - `fast_metric_update`: the accuracy metrics' `update_state` without sample weights, as one comparison of two
   arg-maxes and a count (the values `MeanMetricWrapper` + `Mean` would add up).
 """
@@ -21,8 +22,8 @@ from ..optimizers.base import Optimizer
 
 def apply_gradients(opt: Any, weights: list[Any]) -> None:
     """One optimizer step from the weights' `.grad`, which are then cleared (None gradients are skipped)."""
-    if type(opt).apply is not Optimizer.apply or opt.clipnorm or opt.global_clipnorm or opt.clipvalue \
-            or opt.weight_decay:
+    if type(opt).apply is not Optimizer.apply or "apply" in opt.__dict__ or opt.clipnorm or opt.global_clipnorm \
+            or opt.clipvalue or opt.weight_decay:
         opt.apply([w.grad for w in weights], weights)
         for w in weights:
             w.grad = None

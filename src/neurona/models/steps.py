@@ -19,7 +19,7 @@ import numpy as np
 from ..layers.forward_state import pending_losses
 from ..tensor import Tensor, no_grad
 from .checked import check_finite_once
-from .fast_paths import apply_gradients, fast_metric_update
+from .fast_paths import fast_metric_update
 from .replay import replayable, traced_predict_forward, traced_train_forward
 
 
@@ -110,7 +110,10 @@ class Steps:
             loss_t, outs_t = self._forward_loss(x, ys, sw, True)
             loss_t.backward()
             loss, outs = loss_t.data, [o.data for o in outs_t]
-        apply_gradients(self.optimizer, self._train_weights)
+        weights = self._train_weights
+        self.optimizer.apply([w.grad for w in weights], weights)
+        for w in weights:
+            w.grad = None
         self._track_arrays(ys, outs, sw, loss)
 
     def _test_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:

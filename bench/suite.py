@@ -244,7 +244,7 @@ def _neurona_memory(wl: Workload, data: dict[str, np.ndarray]) -> tuple[float, d
         parts["gradients (live during backward)"] = sum(w.data.nbytes for w in model.trainable_weights) / 2**20
         slots = getattr(model.optimizer, "_slots", {})
         parts["optimizer slots"] = sum(a.nbytes for _, arrays in slots.values() for a in arrays) / 2**20
-    parts["shuffle permutation (8 bytes per sample)"] = 8 * len(data["x"]) / 2**20
+    parts["shuffle permutation (4 bytes per sample)"] = 4 * len(data["x"]) / 2**20
     return peak, parts
 
 

@@ -319,8 +319,8 @@ def render(info: dict[str, Any]) -> str:
         out += ["## Where a training step's time goes (µs per step, medians over every step of two epochs)", "",
                 "neurona's phases are fit's own step functions driven batch by batch; 'fit loop + input checks' is a "
                 "real fit epoch per step (the fastest of 5) minus the phases (per-call validation of x and y, the "
-                "loop's Python). "
-                "The floor is the same step written by hand in NumPy.", ""]
+                "loop's Python). When fit replays its recorded step, 'forward' is forward and loss together "
+                "(one replayed plan) and 'loss' is 0. The floor is the same step written by hand in NumPy.", ""]
         for key, ph in info["phases"].items():
             cols = list(ph)
             out += [f"**{wls[key].title}**", "", "| phase | " + " | ".join(cols) + " | neurona − floor |",

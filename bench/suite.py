@@ -319,7 +319,8 @@ PHASES = ("gather", "forward", "loss", "backward", "optimizer", "metrics", "fit 
 def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) -> dict[str, dict[str, float]]:
     """Median µs per training step in each phase, for neurona's fit and for the hand-written NumPy floor.
 
-    neurona's phases are timed by driving fit's own step functions (Trainer internals) batch by batch; the
+    neurona's phases are timed by driving fit's own step functions (Trainer internals) batch by batch (the
+    replayed step when fit replays: then 'forward' holds forward and loss, which are one recorded plan); the
     'fit loop + input checks' row is one real `fit` epoch per step minus the sum of the phases: the per-call
     input validation and the loop's own Python (from the fastest of 5 epochs). The phases are wall-clock medians
     over all steps, so a stall barely moves them.
@@ -331,6 +332,7 @@ def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) 
     fit = P.neurona(wl, data, "train")
     fit()
     model = fit.model  # type: ignore[attr-defined]
+    replay = getattr(model, "_replay", None)
     x, y = data["x"], data["onehot"]
     ours: dict[str, list[float]] = {name: [] for name in PHASES[:-1]}
     with enable_grad():
@@ -341,18 +343,24 @@ def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) 
                 idx = perm[start:start + wl.batch]
                 xb, ys = np.take(x, idx, axis=0), [np.take(y, idx, axis=0)]
                 t1 = clock()
-                outs = model._train_forward(xb, True)
-                t2 = clock()
-                loss = model._specs[0].loss_fn(ys[0], outs[0], None)
-                t3 = clock()
-                loss.backward()
+                if replay is not None:  # fit's replayed step: forward and loss are one recorded plan
+                    loss, *outs = replay.arrays(xb, ys[0], None)
+                    t2 = t3 = clock()
+                    replay.backward()
+                else:
+                    outs = model._train_forward(xb, True)
+                    t2 = clock()
+                    loss = model._specs[0].loss_fn(ys[0], outs[0], None)
+                    t3 = clock()
+                    loss.backward()
+                    loss, outs = loss.data, [o.data for o in outs]
                 t4 = clock()
                 weights = model._train_weights
                 model.optimizer.apply([w.grad for w in weights], weights)
                 for w in weights:
                     w.grad = None
                 t5 = clock()
-                model._track(ys, outs, None, loss)
+                model._track_arrays(ys, outs, None, loss)
                 t6 = clock()
                 for name, a, b in zip(PHASES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
                     ours[name].append(b - a)

@@ -82,3 +82,26 @@ def test_predict_on_batch_short_path_checks_and_follows_the_model():
     model.layers[-1].kernel = Tensor(np.zeros_like(kernel.data), requires_grad=True)
     model.layers[-1]._trainable_weights[0] = model.layers[-1].kernel
     np.testing.assert_allclose(model.predict_on_batch(x[:1]), np.full((1, 3), 1 / 3), rtol=1e-6)
+
+
+def test_fit_in_a_loop_traces_once_and_retraces_after_a_change():
+    """fit(epochs=1) called again keeps the recorded step; a changed layer configuration records it anew."""
+    model = _model()
+    r = np.random.default_rng(4)
+    x = r.random((40, 8)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[r.integers(0, 3, 40)]
+    for _ in range(3):
+        model.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    assert model._replay.trace_count == 2 and model._replay.replayed
+    first = model._replay
+    model.layers[0].activation = "tanh"
+    model.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    assert model._replay is not first
+    eager = _model()
+    eager.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"], run_eagerly=True)
+    for _ in range(3):
+        eager.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    eager.layers[0].activation = "tanh"
+    eager.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    for a, b in zip(model.get_weights(), eager.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -37,8 +37,22 @@ class Steps:
         self._multi_loss = len(specs) > 1
         self._simple_loss = (len(specs) == 1 and specs[0].weight == 1.0 and specs[0].loss is not None
                              and not self._regs)
-        self._replay = traced_train_forward(self) if replayable(self) else None
+        self._replay = self._recorded_step() if replayable(self) else None
         self._ready = True
+
+    def _recorded_step(self) -> Any:
+        """The traced training step, kept from one fit call to the next while nothing it recorded can differ: the
+        same compiled specs, layers, trainable weight Tensors and layer configurations (fit(epochs=1) in a loop
+        then traces once, not twice per call)."""
+        try:
+            key = (id(self._specs), *map(id, self._layers), *map(id, self._train_weights),
+                   repr([layer.get_config() for layer in self._layers]))
+        except Exception:  # a configuration that cannot be read: trace anew, as before  # noqa: BLE001
+            return traced_train_forward(self)
+        cached = self.__dict__.get("_recorded")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_recorded"] = (key, traced_train_forward(self))
+        return cached[1]
 
     def _collect_regularizers(self) -> list[tuple[Any, Tensor]]:
         out, seen = [], set()

@@ -18,8 +18,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 rounds, no torch.compile/keras-jax")
     parser.add_argument("--repeats", type=int, help="interleaved rounds (default 5, 3 with --quick)")
-    parser.add_argument("--threads", type=int, help="threads for every peer (default: all cores; 1 with --quick, "
-                                                    "which must stay fast on a busy machine)")
+    parser.add_argument("--threads", type=int, help="threads for every peer, one pass (default: two passes, all "
+                                                    "cores then 1; 1 alone with --quick, which must stay fast on a "
+                                                    "busy machine)")
     parser.add_argument("--peers", help="comma-separated subset, e.g. neurona,torch eager")
     parser.add_argument("--workloads", help=f"comma-separated subset of {','.join(suite.WORKLOADS)}")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile breakdown of neurona's fit")
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
         repeats=args.repeats or (3 if args.quick else 5),
         min_time=0.05 if args.quick else 0.3,
         threads=args.threads or (1 if args.quick else os.cpu_count() or 1),
+        thread_counts=None if args.threads or args.quick else (os.cpu_count() or 1, 1),
         peers=args.peers.split(",") if args.peers else None,
         workloads=args.workloads.split(",") if args.workloads else None,
         predict_samples=500 if args.quick else suite.PREDICT_SAMPLES,

@@ -86,6 +86,7 @@ def neurona(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
         x1 = x[:1]
         work = lambda: model.predict_on_batch(x1)  # noqa: E731
     work.model = model  # type: ignore[attr-defined]  # for the suite's profile and memory breakdown
+    work.data = (x, y)  # type: ignore[attr-defined]  # what fit trains on (the suite's algorithmic minimum)
     return work
 
 

@@ -128,6 +128,21 @@ class Config:
     memory: bool = True
     profile: bool = True
     output: str | None = None
+    thread_counts: Sequence[int] | None = None  # several passes, e.g. (all cores, 1); None: (threads,)
+
+    def counts(self) -> list[int]:
+        """The thread counts to run, in order: the first gives the plain rows, the others rows 'key@N'."""
+        return list(dict.fromkeys(self.thread_counts or (self.threads,)))
+
+
+def row_key(key: str, threads: int, first: int) -> str:
+    """The results' key of a workload at a thread count: the workload's key at the first count, 'key@N' after."""
+    return key if threads == first else f"{key}@{threads}"
+
+
+def base_key(row: str) -> str:
+    """The workload key of a results row ('wide_mlp@1' -> 'wide_mlp')."""
+    return row.split("@", 1)[0]
 
 
 def _want(cfg: Config, name: str) -> bool:
@@ -229,8 +244,49 @@ def _neurona_memory(wl: Workload, data: dict[str, np.ndarray]) -> tuple[float, d
         parts["gradients (live during backward)"] = sum(w.data.nbytes for w in model.trainable_weights) / 2**20
         slots = getattr(model.optimizer, "_slots", {})
         parts["optimizer slots"] = sum(a.nbytes for _, arrays in slots.values() for a in arrays) / 2**20
-    parts["shuffle permutation (8 bytes per sample)"] = 8 * len(data["x"]) / 2**20
+    parts["shuffle permutation (4 bytes per sample)"] = 4 * len(data["x"]) / 2**20
     return peak, parts
+
+
+# optimizer state a step cannot do without, per weight (scratch buffers excluded); unknown optimizers count
+# every slot array they hold
+_STATE_SLOTS = {"SGD": lambda opt: 1 if getattr(opt, "momentum", 0) else 0, "Adam": lambda opt: 2,
+                "AdamW": lambda opt: 2, "RMSprop": lambda opt: 1 + bool(getattr(opt, "momentum", 0))}
+
+
+def algorithmic_minimum(wl: Workload, data: dict[str, np.ndarray]) -> dict[str, float]:
+    """MiB a training step cannot do without, from the model itself (any layer kind): weights, their gradients,
+    the optimizer's state slots, the activations the recorded graph keeps for backward (every op's outputs for one
+    batch) and the batch itself. The suite's memory ratio is neurona's traced peak over their sum."""
+    from neurona.tensor import _topological, enable_grad
+
+    work = P.neurona(wl, data, "train")
+    model = work.model  # type: ignore[attr-defined]
+    x, y = getattr(work, "data", (data["x"], data.get("onehot", data.get("y"))))
+    x, y = x[:wl.batch], y[:wl.batch]
+    model.fit(x, y, batch_size=wl.batch, epochs=1, verbose=0)  # builds the weights and the optimizer's slots
+    opt = model.optimizer
+    per_weight = _STATE_SLOTS.get(type(opt).__name__)
+    trainable = model.trainable_weights
+    if per_weight is not None:
+        slots = per_weight(opt) * sum(w.data.nbytes for w in trainable)
+    else:
+        slots = sum(a.nbytes for _, arrays in getattr(opt, "_slots", {}).values() for a in arrays)
+    model._prepare_step()
+    prepared_x, ys, _ = model._prepare_arrays(x, y, check=False)
+    with enable_grad():
+        loss, _ = model._forward_loss(prepared_x[0] if len(prepared_x) == 1 else prepared_x, ys, None, True)
+    seen, acts = set(), 0
+    for f in _topological(loss.creator):
+        for o in f.outs:
+            if o.ndim and id(o) not in seen:
+                seen.add(id(o))
+                acts += o.nbytes
+    mib = 2.0**20
+    return {"weights": sum(w.data.nbytes for w in model.weights) / mib,
+            "gradients": sum(w.data.nbytes for w in trainable) / mib, "optimizer state": slots / mib,
+            "activations kept for backward": acts / mib,
+            "one batch": (sum(a.nbytes for a in prepared_x) + sum(a.nbytes for a in ys)) / mib}
 
 
 def profile_fit(wl: Workload, data: dict[str, np.ndarray], top: int = 12) -> list[tuple[str, float, int]]:
@@ -263,7 +319,8 @@ PHASES = ("gather", "forward", "loss", "backward", "optimizer", "metrics", "fit 
 def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) -> dict[str, dict[str, float]]:
     """Median µs per training step in each phase, for neurona's fit and for the hand-written NumPy floor.
 
-    neurona's phases are timed by driving fit's own step functions (Trainer internals) batch by batch; the
+    neurona's phases are timed by driving fit's own step functions (Trainer internals) batch by batch (the
+    replayed step when fit replays: then 'forward' holds forward and loss, which are one recorded plan); the
     'fit loop + input checks' row is one real `fit` epoch per step minus the sum of the phases: the per-call
     input validation and the loop's own Python (from the fastest of 5 epochs). The phases are wall-clock medians
     over all steps, so a stall barely moves them.
@@ -275,6 +332,7 @@ def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) 
     fit = P.neurona(wl, data, "train")
     fit()
     model = fit.model  # type: ignore[attr-defined]
+    replay = getattr(model, "_replay", None)
     x, y = data["x"], data["onehot"]
     ours: dict[str, list[float]] = {name: [] for name in PHASES[:-1]}
     with enable_grad():
@@ -285,18 +343,24 @@ def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) 
                 idx = perm[start:start + wl.batch]
                 xb, ys = np.take(x, idx, axis=0), [np.take(y, idx, axis=0)]
                 t1 = clock()
-                outs = model._train_forward(xb, True)
-                t2 = clock()
-                loss = model._specs[0].loss_fn(ys[0], outs[0], None)
-                t3 = clock()
-                loss.backward()
+                if replay is not None:  # fit's replayed step: forward and loss are one recorded plan
+                    loss, *outs = replay.arrays(xb, ys[0], None)
+                    t2 = t3 = clock()
+                    replay.backward()
+                else:
+                    outs = model._train_forward(xb, True)
+                    t2 = clock()
+                    loss = model._specs[0].loss_fn(ys[0], outs[0], None)
+                    t3 = clock()
+                    loss.backward()
+                    loss, outs = loss.data, [o.data for o in outs]
                 t4 = clock()
                 weights = model._train_weights
                 model.optimizer.apply([w.grad for w in weights], weights)
                 for w in weights:
                     w.grad = None
                 t5 = clock()
-                model._track(ys, outs, None, loss)
+                model._track_arrays(ys, outs, None, loss)
                 t6 = clock()
                 for name, a, b in zip(PHASES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
                     ours[name].append(b - a)
@@ -320,47 +384,70 @@ def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) 
     return result
 
 
-def run(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the suite and return everything the report needs (also written to cfg.output when set)."""
-    t_start = time.perf_counter()
-    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
-    keys = list(cfg.workloads or WORKLOADS)
-    results: dict[str, dict[str, dict[str, Cell]]] = {}
-    profiles: dict[str, list[tuple[str, float, int]]] = {}
-    phases: dict[str, dict[str, dict[str, float]]] = {}
-    sizes: dict[str, int] = {}
-    with equal_threads(cfg.threads):
-        peaks = [matmul_peak()]
-        remote, remote_reason = _start_remote(cfg, log)
+def _run_pass(cfg: Config, threads: int, first: int, keys: list[str], info: dict[str, Any],
+              log: Callable[[str], None]) -> None:
+    """Every workload and task at one thread count (the matmul peak measured at the same count)."""
+    tcfg = dataclasses.replace(cfg, threads=threads)
+    peak_n = info["peak_n"] = 512 if cfg.quick else 2048  # --quick: a smaller product, a rougher peak
+    with equal_threads(threads):
+        peaks = [matmul_peak(peak_n)]
+        remote, remote_reason = _start_remote(tcfg, log)
         try:
             for key in keys:
                 wl = WORKLOADS[key]
+                row = row_key(key, threads, first)
                 samples = cfg.samples.get(key, wl.quick_samples if cfg.quick else wl.samples)
-                sizes[key] = samples
-                results[key] = {}
+                info["sizes"][row], info["workloads"][row], info["threads_of"][row] = samples, wl, threads
+                info["results"][row] = {}
+                log(f"{key}, {threads} thread(s)")
                 for task in TASKS:
                     n = samples if task == "train" else cfg.predict_samples
                     data = make_data(wl, n)
-                    results[key][task] = run_task(cfg, wl, task, data, n, remote, remote_reason, log)
+                    # memory is thread-independent: measured in the first pass only
+                    info["results"][row][task] = run_task(dataclasses.replace(tcfg, memory=cfg.memory and
+                                                                              threads == first),
+                                                          wl, task, data, n, remote, remote_reason, log)
                     gc.collect()
-                if cfg.profile and wl.layers[0][0] == "dense" and _want(cfg, "neurona"):
-                    train_data = make_data(wl, samples)
-                    profiles[key] = profile_fit(wl, train_data)
+                if threads == first and cfg.memory and _want(cfg, "neurona"):
                     try:
-                        phases[key] = phase_breakdown(wl, train_data)
-                    except (AttributeError, TypeError, IndexError, StopIteration) as e:  # it drives fit's internals
+                        info["minimum"][key] = algorithmic_minimum(wl, make_data(wl, wl.batch))
+                    except Exception as e:  # a layer kind the minimum cannot walk: reported, not fatal
+                        log(f"  {key}: no algorithmic minimum ({type(e).__name__}: {e})")
+                profile_here = threads == min(cfg.counts())  # the least disturbed pass
+                if cfg.profile and profile_here and _want(cfg, "neurona"):
+                    train_data = make_data(wl, samples)
+                    try:
+                        info["profiles"][key] = profile_fit(wl, train_data)
+                        info["phases"][key] = phase_breakdown(wl, train_data)
+                    except (AttributeError, TypeError, IndexError, StopIteration, KeyError) as e:
                         log(f"  {key}: no phase breakdown ({type(e).__name__}: {e}); the Trainer's internals changed")
                     log(f"  {key}: profiled")
         finally:
             if remote is not None:
                 remote.close()
-        peaks.append(matmul_peak())
-    info = {
-        "results": results, "profiles": profiles, "phases": phases, "sizes": sizes, "peaks": peaks, "config": cfg,
-        "workloads": {k: WORKLOADS[k] for k in keys}, "skipped_workloads": SKIPPED,
+        peaks.append(matmul_peak(peak_n))
+    info["peaks_by_threads"][threads] = peaks
+
+
+def run(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the suite and return everything the report needs (also written to cfg.output when set).
+
+    With several thread counts (`Config.thread_counts`, the default of `python -m bench`) every workload runs at
+    each of them in turn, in this one process; the rows of the later counts are keyed 'key@N'."""
+    t_start = time.perf_counter()
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    keys = list(cfg.workloads or WORKLOADS)
+    counts = cfg.counts()
+    info: dict[str, Any] = {"results": {}, "profiles": {}, "phases": {}, "sizes": {}, "workloads": {},
+                            "threads_of": {}, "peaks_by_threads": {}, "minimum": {}, "config": cfg,
+                            "skipped_workloads": SKIPPED}
+    for threads in counts:
+        _run_pass(cfg, threads, counts[0], keys, info, log)
+    info.update({
+        "peaks": info["peaks_by_threads"][counts[0]],
         "load": (load_before, os.getloadavg() if hasattr(os, "getloadavg") else None),
         "seconds": time.perf_counter() - t_start, "argv": " ".join(sys.argv[1:]),
-    }
+    })
     text = render(info)
     if cfg.output:
         with open(cfg.output, "w", encoding="utf-8") as f:

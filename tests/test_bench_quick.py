@@ -88,3 +88,25 @@ def test_lstm_bench_step_runs():
     step = lstm.neurona_step()
     loss = step()
     assert math.isfinite(float(loss))
+
+
+def test_two_thread_counts_in_one_run_and_the_algorithmic_minimum():
+    """Each workload at every thread count (rows 'key@N' after the first), the memory ratio against the
+    minimum computed from the model itself, printed, and each target per row with met/missed."""
+    info = suite.run(tiny_config(workloads=["slide_mlp"], peers=("neurona", "numpy floor"), memory=True,
+                                 thread_counts=(2, 1)), log=lambda s: None)
+    assert set(info["results"]) == {"slide_mlp", "slide_mlp@1"}
+    assert info["threads_of"] == {"slide_mlp": 2, "slide_mlp@1": 1} and set(info["peaks_by_threads"]) == {1, 2}
+    minimum = info["minimum"]["slide_mlp"]
+    weights = 4 * (785 * 10 + 11 * 10)  # kernels and biases, float32
+    assert minimum["weights"] * 2**20 == weights == minimum["gradients"] * 2**20
+    assert minimum["optimizer state"] == 0  # plain SGD keeps no state
+    # one batch of 100: the two dense outputs and the loss's softmax (the scalar loss not counted)
+    assert minimum["activations kept for backward"] * 2**20 >= 4 * 100 * (10 + 10)
+    assert minimum["one batch"] * 2**20 == 4 * 100 * (784 + 10)
+    text = info["text"]
+    assert "2 threads" in text and "1 thread" in text and f"**{sum(minimum.values()):.2f}**" in text
+    targets = text.split("## Targets")[1].split("##")[0]
+    assert "PyTorch eager" not in targets  # torch eager was not among the peers
+    assert "within 1.15x of the hand-written floor (#18) — 1 thread" in targets
+    assert all(("**met**" in ln) or ("**missed**" in ln) for ln in targets.splitlines() if ln.startswith("| slide"))

@@ -58,7 +58,7 @@ def test_replayed_fit_is_bit_identical_to_eager(make, n):
     np.testing.assert_array_equal(eager.predict(x, verbose=0), replay.predict(x, verbose=0))
     for i in range(4):  # predict_on_batch replays its inference forward from the third call
         np.testing.assert_array_equal(eager.predict_on_batch(x[i:i + 1]), replay.predict_on_batch(x[i:i + 1]))
-    assert replay.__dict__["_predict_plan"][1].replayed
+    assert replay.__dict__["_predict_cache"][1].replayed
 
 
 def test_a_new_batch_shape_retraces():

@@ -105,16 +105,33 @@ class Plan:
         return True
 
     # ----------------------------------------------------------------- replay
-    def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        vals: list[Any] = [None] * len(self.need)
+    def _compile(self) -> None:
+        """Flatten the plan into tuples the replay loops read without lookups (done once per plan)."""
+        self._args = tuple((s, v) for s, kind, v in self.leaves if kind == _ARG)
+        self._params = tuple((s, v) for s, kind, v in self.leaves if kind == _PARAM)
+        template: list[Any] = [None] * len(self.need)
         for s, kind, v in self.leaves:
-            vals[s] = arrays[v] if kind == _ARG else v.data if kind == _PARAM else v
-        for f, ins, outs in self.ops:
-            ys = f.forward(*[vals[i] for i in ins])
-            if len(outs) == 1:
-                vals[outs[0]] = ys if type(ys) is np.ndarray else np.asarray(ys)
+            if kind == _CONST:
+                template[s] = v
+        self._template = template
+        self._fwd = tuple((f.forward, tuple(ins), outs[0] if len(outs) == 1 else tuple(outs))
+                          for f, ins, outs in self.ops)
+        self._compiled = True
+
+    def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        if not self.__dict__.get("_compiled"):
+            self._compile()
+        vals = self._template[:]
+        for s, i in self._args:
+            vals[s] = arrays[i]
+        for s, t in self._params:
+            vals[s] = t.data
+        for fwd, ins, out in self._fwd:
+            ys = fwd(*[vals[i] for i in ins])
+            if type(out) is int:
+                vals[out] = ys if type(ys) is np.ndarray else np.asarray(ys)
             else:
-                for s, y in zip(outs, ys):
+                for s, y in zip(out, ys):
                     vals[s] = y if type(y) is np.ndarray else np.asarray(y)
         self.vals = vals
         return [vals[s] for s in self.outputs]
@@ -127,22 +144,31 @@ class Plan:
                                "parameter that requires grad")
         if self.backward_order is None:
             self._order_backward()
-        params = {s: v for s, kind, v in self.leaves if kind == _PARAM}
-        grads: dict[int, np.ndarray] = {root: np.ones_like(vals[root])}
-        for k in self.backward_order:
-            f, ins, outs = self.ops[k]
-            gys = [grads.pop(s, None) for s in outs]
-            gxs = f.backward(*[np.zeros_like(vals[s]) if g is None else g for s, g in zip(outs, gys)])
-            if not isinstance(gxs, tuple):
+        seed = self._seed
+        if seed is None or seed.shape != vals[root].shape or seed.dtype != vals[root].dtype:
+            seed = self._seed = np.ones_like(vals[root])
+            seed.flags.writeable = False  # ops never write into an incoming gradient; a parameter copies it
+        grads: list[Any] = [None] * len(vals)
+        grads[root] = seed
+        for bwd, outs, ins in self._bwd:
+            if type(outs) is int:
+                g = grads[outs]
+                grads[outs] = None
+                gxs = bwd(np.zeros_like(vals[outs]) if g is None else g)
+            else:
+                gys = [grads[s] for s in outs]
+                for s in outs:
+                    grads[s] = None
+                gxs = bwd(*[np.zeros_like(vals[s]) if g is None else g for s, g in zip(outs, gys)])
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
-            for s, gx in zip(ins, gxs):
-                if gx is None or not self.need[s]:
+            for (s, t), gx in zip(ins, gxs):
+                if gx is None or s < 0:
                     continue
                 if gx.shape != vals[s].shape:
                     gx = sum_to(gx, vals[s].shape)
-                t = params.get(s)
                 if t is None:
-                    prev = grads.get(s)
+                    prev = grads[s]
                     grads[s] = gx if prev is None else prev + gx
                 elif t.grad is not None:
                     t.grad = t.grad + gx
@@ -150,11 +176,19 @@ class Plan:
                     t.grad = gx if gx.flags.writeable else gx.copy()
 
     def _order_backward(self) -> None:
-        """The engine's reverse topological order from the first output (`_topological`)."""
+        """The engine's reverse topological order from the first output (`_topological`), flattened: for each op
+        its backward, its output slots and, per input, (slot, parameter Tensor or None), slot -1 when unneeded."""
         root = self.outputs[0]
         creator = next(f for f, _, outs in self.ops if root in outs)
         index = {id(f): k for k, (f, _, _) in enumerate(self.ops)}
         self.backward_order = [index[id(f)] for f in _topological(creator) if self.need[self.ops[index[id(f)]][2][0]]]
+        params = {s: v for s, kind, v in self.leaves if kind == _PARAM}
+        self._bwd = []
+        for k in self.backward_order:
+            f, ins, outs = self.ops[k]
+            self._bwd.append((f.backward, outs[0] if len(outs) == 1 else tuple(outs),
+                              tuple((s if self.need[s] else -1, params.get(s)) for s in ins)))
+        self._seed: np.ndarray | None = None
 
 
 def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> bool:
@@ -201,13 +235,37 @@ class TracedFunction:
                     sig.append(("static", v if v is None or isinstance(v, (bool, int, float, str)) else id(v)))
         return arrays, tuple(sig)
 
+    @staticmethod
+    def _split_fast(args: tuple) -> tuple[list[np.ndarray], tuple] | None:
+        """The signature of plain arrays and Nones (fit's and predict's calls) without the general walk."""
+        arrays, sig = [], []
+        for a in args:
+            if type(a) is np.ndarray:
+                arrays.append(a)
+                sig.append((a.shape, a.dtype.str))
+            elif a is None:
+                sig.append(("static", None))
+            else:
+                return None
+        return arrays, tuple(sig)
+
     def __call__(self, *args: Any) -> Any:
-        arrays, sig = self._split(args)
+        arrays, sig = self._split_fast(args) or self._split(args)
         plan = self._plans.get(sig, ())
         if isinstance(plan, Plan):
             self._last, self._last_eager, self.replayed = plan, None, True
             return self._wrap(plan.forward(arrays), self._structures[sig])
         return self._trace(sig, plan, arrays, args)
+
+    def arrays(self, *args: Any) -> list[np.ndarray]:
+        """The call's outputs as a list of arrays (no Tensors made): what fit and predict read."""
+        arrays, sig = self._split_fast(args) or self._split(args)
+        plan = self._plans.get(sig, ())
+        if isinstance(plan, Plan):
+            self._last, self._last_eager, self.replayed = plan, None, True
+            return plan.forward(arrays)
+        out = self._trace(sig, plan, arrays, args)
+        return [o.data for o in ([out] if isinstance(out, Tensor) else out)]
 
     def _trace(self, sig: Any, seen: Any, arrays: list[np.ndarray], args: tuple) -> Any:
         self.trace_count += 1

@@ -90,8 +90,8 @@ class Inference:
                 if hasattr(x, "__len__") or steps is not None else _Unbounded(x, self._batch_converter(None, False))
         cbl = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            steps=getattr(data, "steps", None))
-        forward = self._make_forward([])
         custom = self._overrides("predict_step")
+        run = None if custom else self._predict_plan()[2]  # the replayed inference plan when the model allows it
         hook_end = cbl.has_batch_hook("on_predict_batch_end")
         chunks: list[list[np.ndarray]] = []
         cbl.on_predict_begin()
@@ -102,7 +102,7 @@ class Inference:
                     chunks.append([np.asarray(getattr(o, "data", o)) for o in (out if isinstance(out, (list, tuple))
                                                                                else [out])])
                 else:
-                    chunks.append([o.data for o in forward(xb, False)])
+                    chunks.append(run(xb))
                 if hook_end:
                     cbl.batch_hook("on_predict_batch_end", step, {"outputs": chunks[-1]})
         cbl.on_predict_end()
@@ -160,9 +160,13 @@ class Inference:
 
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs for one batch, in one forward pass."""
+        outs = self._predict_fast(x)
+        if outs is not None:
+            return outs[0] if len(outs) == 1 else outs
         xs = self._prepare_x(x, check=True)
         with no_grad():
             outs = self._predict_batch(xs[0] if len(xs) == 1 else xs)
+        self._remember_fast(x, xs)
         return outs[0] if len(outs) == 1 else outs
 
 

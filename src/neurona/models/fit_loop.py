@@ -192,11 +192,22 @@ class FitLoop:
         cbl.on_epoch_begin(epoch)
         hooks = (cbl.has_batch_hook("on_train_batch_begin"), cbl.has_batch_hook("on_train_batch_end"),
                  cbl.needs_batch_logs["on_train_batch_end"])
-        for step, (xb, ysb, swb) in enumerate(run.train.epoch()):
-            run.step = step
-            self._fit_batch(run, step, xb, ysb, swb, hooks)
-            if self.stop_training or run.guard.requested:
-                break
+        if run.custom or hooks[0] or hooks[1]:
+            for step, (xb, ysb, swb) in enumerate(run.train.epoch()):
+                run.step = step
+                self._fit_batch(run, step, xb, ysb, swb, hooks)
+                if self.stop_training or run.guard.requested:
+                    break
+        else:  # no per-batch callback: the built-in step, batch after batch, logs read at the epoch's end
+            guard, train = run.guard, self._train_batch
+            for step, (xb, ysb, swb) in enumerate(run.train.epoch()):
+                run.step = step
+                if not self._ready:
+                    self._prepare_step()
+                    self._reset_all_metrics()
+                train(xb, ysb, swb)
+                if self.stop_training or guard.requested:
+                    break
         if run.guard.requested:
             raise KeyboardInterrupt
         if getattr(run.train, "exhausted", False):

@@ -18,6 +18,8 @@ import numpy as np
 
 from ..layers.forward_state import pending_losses
 from ..tensor import Tensor, no_grad
+from .checked import check_finite_once
+from .fast_paths import fast_metric_update
 from .replay import replayable, traced_predict_forward, traced_train_forward
 
 
@@ -35,8 +37,22 @@ class Steps:
         self._multi_loss = len(specs) > 1
         self._simple_loss = (len(specs) == 1 and specs[0].weight == 1.0 and specs[0].loss is not None
                              and not self._regs)
-        self._replay = traced_train_forward(self) if replayable(self) else None
+        self._replay = self._recorded_step() if replayable(self) else None
         self._ready = True
+
+    def _recorded_step(self) -> Any:
+        """The traced training step, kept from one fit call to the next while nothing it recorded can differ: the
+        same compiled specs, layers, trainable weight Tensors and layer configurations (fit(epochs=1) in a loop
+        then traces once, not twice per call)."""
+        try:
+            key = (id(self._specs), *map(id, self._layers), *map(id, self._train_weights),
+                   repr([layer.get_config() for layer in self._layers]))
+        except Exception:  # a configuration that cannot be read: trace anew, as before  # noqa: BLE001
+            return traced_train_forward(self)
+        cached = self.__dict__.get("_recorded")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_recorded"] = (key, traced_train_forward(self))
+        return cached[1]
 
     def _collect_regularizers(self) -> list[tuple[Any, Tensor]]:
         out, seen = [], set()
@@ -83,30 +99,36 @@ class Steps:
         return loss, outs
 
     def _track(self, ys: list[np.ndarray], outs: list[Tensor], sw: Any, loss: Tensor) -> None:
+        self._track_arrays(ys, [o.data for o in outs], sw, loss.data)
+
+    def _track_arrays(self, ys: list[np.ndarray], outs: list[np.ndarray], sw: Any, loss: np.ndarray) -> None:
+        """The running loss total and the metric updates of one batch (a few array ops, no Tensors)."""
         n = len(ys[0])
         totals = self._totals  # mutated in place: no attribute assignment on the model per batch
-        totals[0] += float(loss.data) * n
+        totals[0] += float(loss) * n
         totals[1] += n
         for spec, y, out in zip(self._specs, ys, outs):
             if spec.metrics:
-                p = spec.probabilities(out.data)
+                p = spec.probabilities(out)
                 for m, _, weighted in spec.metrics:
-                    m.update_state(y, p, sw if weighted else None)
+                    if not fast_metric_update(m, y, p, sw if weighted else None):
+                        m.update_state(y, p, sw if weighted else None)
 
     def _train_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
         """Forward, loss, backward (replayed when recorded), one optimizer update, metric updates."""
         replay = self._replay
         if replay is not None:
-            loss, *outs = replay(x, ys[0], sw)
+            loss, *outs = replay.arrays(x, ys[0], sw)
             replay.backward()
         else:
-            loss, outs = self._forward_loss(x, ys, sw, True)
-            loss.backward()
+            loss_t, outs_t = self._forward_loss(x, ys, sw, True)
+            loss_t.backward()
+            loss, outs = loss_t.data, [o.data for o in outs_t]
         weights = self._train_weights
         self.optimizer.apply([w.grad for w in weights], weights)
         for w in weights:
             w.grad = None
-        self._track(ys, outs, sw, loss)
+        self._track_arrays(ys, outs, sw, loss)
 
     def _test_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
         loss, outs = self._forward_loss(x, ys, sw, False)
@@ -114,13 +136,56 @@ class Steps:
 
     def _predict_batch(self, x: Any) -> list[np.ndarray]:
         """Outputs of the inference forward, whose plan is kept while the model's layers stay the same."""
-        key = (*map(id, self._layers), *map(id, self.weights))  # a weight replaced by another Tensor: new plan
-        cached = self.__dict__.get("_predict_plan")
+        return self._predict_plan()[2](x)
+
+    def _predict_key(self) -> tuple[int, ...]:
+        """What the inference plan depends on: the layers, and the weight Tensors they hold (a weight replaced
+        by another Tensor needs a new plan). Replayed models hold their weights in their own layers."""
+        layers = self._layers
+        return (*map(id, layers), *[id(w) for layer in layers for w in layer._trainable_weights])
+
+    def _predict_plan(self) -> Any:
+        """(key, traced function or eager forward, a function of x returning the output arrays), kept per model."""
+        key = self._predict_key() if self.__dict__.get("_predict_replays") else \
+            (*map(id, self._layers), *map(id, self.weights))
+        cached = self.__dict__.get("_predict_cache")
         if cached is None or cached[0] != key:
-            cached = (key, traced_predict_forward(self) if replayable(self, for_training=False) else
-                      (lambda xb, forward=self._make_forward([]): forward(xb, False)))
-            self.__dict__["_predict_plan"] = cached
-        return [o.data for o in cached[1](x)]
+            replays = replayable(self, for_training=False)
+            self.__dict__["_predict_replays"] = replays
+            if replays:
+                key = self._predict_key()
+                traced = traced_predict_forward(self)
+                cached = (key, traced, traced.arrays)
+            else:
+                forward = self._make_forward([])
+                run = lambda xb: [o.data for o in forward(xb, False)]  # noqa: E731
+                cached = (key, run, run)
+            self.__dict__["_predict_cache"] = cached
+        return cached
+
+    def _predict_fast(self, x: Any) -> list[np.ndarray] | None:
+        """predict_on_batch's short path: an array of a signature already validated (same trailing shape and
+        dtype, no conversion needed) goes straight to the replayed plan after the NaN/inf check; None
+        otherwise (the full path runs, and remembers the signature when it qualifies)."""
+        sig = self.__dict__.get("_fast_x")
+        if sig is None or type(x) is not np.ndarray or x.dtype != sig[1] or x.shape[1:] != sig[0] or not x.ndim:
+            return None
+        cached = self.__dict__.get("_predict_cache")
+        if cached is None or cached[0] is not sig[2] or cached[0] != self._predict_key():
+            return None  # the layers or their weights changed since: the full path checks x again
+        if x.size <= 65536:
+            if not np.isfinite(x).all():
+                return None  # the full path names the bad value
+        else:
+            check_finite_once(x, "x", x.dtype)
+        return cached[2](x)
+
+    def _remember_fast(self, x: Any, xs: list[np.ndarray]) -> None:
+        """After the full path accepted `x` unchanged, its signature may take the short path next time."""
+        if len(xs) == 1 and xs[0] is x and type(x) is np.ndarray and x.ndim and x.dtype.kind == "f":
+            cached = self.__dict__.get("_predict_cache")
+            if cached is not None and self.__dict__.get("_predict_replays"):
+                self.__dict__["_fast_x"] = (x.shape[1:], x.dtype, cached[0])
 
     # ----------------------------------------------------------------- running values
     def _reset_metrics(self) -> None:

@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+SLIDE_CNN_LAYERS = (("conv", 32, 5, "relu"), ("pool", 2), ("conv", 64, 5, "relu"), ("pool", 2), ("flatten",),
+                    ("dense", 10, "softmax"))
+
 
 def _pool_max(z: np.ndarray) -> np.ndarray:
     """2x2 max-pool of (N, H, W, C) by four strided slices."""

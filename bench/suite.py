@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import peers as P
-from ._timing import equal_threads, interleaved_runs, matmul_peak, peak_memory, timed, traced_peak
+from ._timing import equal_threads, interleaved_runs, matmul_peak, peak_memory, settle_allocator, timed, traced_peak
 from .report import render
 
 PREDICT_SAMPLES = 10_000
@@ -329,6 +329,7 @@ def run(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     profiles: dict[str, list[tuple[str, float, int]]] = {}
     phases: dict[str, dict[str, dict[str, float]]] = {}
     sizes: dict[str, int] = {}
+    settle_allocator()  # the same malloc state for every peer (docs/performance.md, "Convolutions (#18)")
     with equal_threads(cfg.threads):
         peaks = [matmul_peak()]
         remote, remote_reason = _start_remote(cfg, log)

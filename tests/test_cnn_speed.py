@@ -133,3 +133,19 @@ def test_replayed_conv_reuses_its_patch_matrix():
         del SCRATCH.take
     steady = taken[len(taken) // 2:]
     assert steady and all(steady)  # every patch matrix came back: no fresh allocation per replayed step
+
+
+def test_fit_in_parts_restores_blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from neurona import layers, models
+
+    libs = [c for c in threadpoolctl.ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    before = [c.num_threads for c in libs]
+    model = models.Sequential([layers.Input((10, 10, 2)), layers.Conv2D(4, 3, activation="relu"),
+                               layers.Flatten(), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x = np.random.default_rng(0).random((8, 10, 10, 2), dtype=np.float32)
+    with conv_parts.forced_workers(2):
+        model.fit(x, np.eye(2, dtype=np.float32)[np.arange(8) % 2], batch_size=4, epochs=1, verbose=0)
+        model.predict(x, verbose=0)
+    assert [c.num_threads for c in libs] == before

@@ -63,7 +63,8 @@ def workers(n_images: int, work: int) -> int:
     libs = _blas_controllers()
     if libs is None:
         return 1
-    allowed = max(c.num_threads for c in libs)
+    held = getattr(_state, "held", None)
+    allowed = max(k for _, k in held) if held else max(c.num_threads for c in libs)
     return max(1, min(allowed, os.cpu_count() or 1, n_images, MAX_WORKERS))
 
 
@@ -92,6 +93,43 @@ def _inside(fn: Callable[[], Any]) -> Any:
         _state.inside = False
 
 
+@contextlib.contextmanager
+def held_blas() -> Iterator[None]:
+    """While it lasts (a whole fit or predict), BLAS stays at one thread from the first conv run in parts on.
+
+    Restoring BLAS's threads after every op cost more than the parts gained: OpenBLAS's woken threads spin
+    for a while after each call and take the core the other part needs (measured: 6x the CPU time per step
+    on a loaded 2-core machine). Without any conv run in parts, BLAS's threads are never touched.
+    """
+    outer = getattr(_state, "held", None)
+    if outer is not None:  # nested (predict inside fit's validation): the outer one restores
+        yield
+        return
+    _state.held = []
+    try:
+        yield
+    finally:
+        for c, k in _state.held:
+            c.set_num_threads(k)
+        _state.held = None
+
+
+def _blas_to_one() -> list[tuple[Any, int]]:
+    """Set BLAS to one thread; returns what to restore (nothing when a `held_blas` block restores it)."""
+    libs = _blas_controllers() or []
+    held = getattr(_state, "held", None)
+    if held is not None:
+        if not held:
+            held.extend((c, c.num_threads) for c in libs)
+            for c in libs:
+                c.set_num_threads(1)
+        return []
+    old = [(c, c.num_threads) for c in libs]
+    for c in libs:
+        c.set_num_threads(1)
+    return old
+
+
 def run(fns: list[Callable[[], Any]]) -> list[Any]:
     """Call each function, the first on this thread and the others on the pool, BLAS at one thread meanwhile."""
     if len(fns) == 1:
@@ -100,16 +138,13 @@ def run(fns: list[Callable[[], Any]]) -> list[Any]:
         with _lock:
             if not _pool:
                 _pool.append(ThreadPoolExecutor(MAX_WORKERS - 1, thread_name_prefix="neurona-conv"))
-    libs = _blas_controllers() or []
-    old = [c.num_threads for c in libs]
-    for c in libs:
-        c.set_num_threads(1)
+    restore = _blas_to_one()
     try:
         futures = [_pool[0].submit(_inside, fn) for fn in fns[1:]]
         first = _inside(fns[0])
         return [first] + [f.result() for f in futures]
     finally:
-        for c, k in zip(libs, old):
+        for c, k in restore:
             c.set_num_threads(k)
 
 

@@ -64,6 +64,20 @@ def equal_threads(n: int) -> Iterator[None]:
             torch.set_num_threads(old_torch)
 
 
+def settle_allocator() -> None:
+    """Put glibc's malloc in its steady state before timing anything: free one 31 MiB block.
+
+    glibc serves blocks above M_MMAP_THRESHOLD (128 KiB at start) with fresh mmap pages, page-faulted on every
+    use, and raises the threshold to the size of the largest mmapped block freed so far (up to 32 MiB). So a
+    peer's speed depended on what ran before it in the process: torch eager's CNN step took 5,500 page faults
+    and ~1.25x the time until some NumPy array of tens of MB had been freed (docs/performance.md,
+    "Convolutions (#18)"). Every training program frees such blocks in its first steps; this does it once,
+    for every peer alike.
+    """
+    block = np.ones(31 << 18, np.float32)
+    del block
+
+
 def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
     """NumPy's float32 matmul speed on a large square product, GFLOP/s (median of a few)."""
     a = np.random.default_rng(0).random((n, n), dtype=np.float32)

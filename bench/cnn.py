@@ -3,7 +3,8 @@
 Conv2D(32, 5x5, relu) -> MaxPool 2x2 -> Conv2D(64, 5x5, relu) -> MaxPool 2x2 -> Flatten -> Dense(10, softmax),
 plain SGD, synthetic 28x28x1 images, batch 100. Rows:
   neurona fit      `model.fit(x, y, batch_size=100, epochs=1)`, the whole Keras workflow (metrics included)
-  neurona ops      the same step written directly with neurona's ops, no Model (the framework's floor)
+  neurona ops      the same step written directly with neurona's ops, no Model
+  numpy floor      the step written by hand in NumPy (bench/cnn_floor.py): what the framework should approach
   torch eager      the same network and SGD loop in PyTorch
 Prints ms per training step (median and best of interleaved repeats: the host is noisy), ratios (peer time /
 neurona fit time; > 1 means neurona is faster) and the achieved GFLOP/s against NumPy's float32 matmul peak
@@ -27,7 +28,8 @@ from neurona.ops.nn import dense, softmax_cross_entropy
 from neurona.ops.pool import max_pool2d
 from neurona.ops.shape import reshape
 
-from ._timing import blas_info
+from ._timing import blas_info, settle_allocator
+from .cnn_floor import floor_work
 
 BATCH = 100
 
@@ -137,10 +139,15 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000, help="images per epoch (a multiple of 100)")
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
+    settle_allocator()
     x, y = data(args.samples)
     steps = args.samples // BATCH
     print(blas_info())
     fns = {"neurona fit": neurona_fit(x, y), "neurona ops": neurona_ops(x, y)}
+    from .peers import blas_threads
+    from .suite import WORKLOADS
+
+    fns["numpy floor"] = floor_work(WORKLOADS["slide_cnn"], {"x": x, "onehot": y}, "train", workers=blas_threads())
     try:
         import torch
 

@@ -111,7 +111,7 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[st
     step appends the seconds of its gather / forward / loss / backward / optimizer parts.
     """
     if any(layer[0] != "dense" for layer in wl.layers):
-        raise Unavailable("hand-written floor only for MLPs")
+        return cnn_floor(wl, data, task, phases)
     rng = np.random.default_rng(0)
     dims = [wl.input_shape[0]] + [layer[1] for layer in wl.layers]
     acts = [layer[2] for layer in wl.layers]
@@ -186,6 +186,28 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[st
         return lambda: np.concatenate([forward(x[i:i + 1000])[-1] for i in range(0, len(x), 1000)])
     x1 = x[:1]
     return lambda: forward(x1)[-1]
+
+
+def cnn_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[str, list[float]] | None = None) -> Work:
+    """The slide CNN's step written by hand in NumPy (bench/cnn_floor.py); other conv nets have no floor.
+
+    With BLAS allowed more than one thread, each thread runs a part of the batch end to end, as neurona's
+    conv layers do; so the floor and neurona use the same cores."""
+    from .cnn_floor import SLIDE_CNN_LAYERS, floor_work
+
+    if tuple(wl.layers) != SLIDE_CNN_LAYERS or tuple(wl.input_shape) != (28, 28, 1):
+        raise Unavailable("hand-written floor only for MLPs and the slide CNN")
+    return floor_work(wl, data, task, phases, workers=blas_threads())
+
+
+def blas_threads() -> int:
+    """Threads NumPy's BLAS may use now (threadpoolctl; 1 without it), at most 2 as neurona's conv parts."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return 1
+    counts = [d.get("num_threads", 1) for d in threadpool_info() if d.get("user_api") == "blas"]
+    return max(1, min(max(counts, default=1), os.cpu_count() or 1, 2))
 
 
 # ----------------------------------------------------------------------------- PyTorch

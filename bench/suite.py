@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import peers as P
-from ._timing import equal_threads, interleaved_runs, matmul_peak, peak_memory, timed, traced_peak
+from ._timing import equal_threads, interleaved_runs, matmul_peak, peak_memory, settle_allocator, timed, traced_peak
 from .report import render
 
 PREDICT_SAMPLES = 10_000
@@ -389,6 +389,7 @@ def _run_pass(cfg: Config, threads: int, first: int, keys: list[str], info: dict
     """Every workload and task at one thread count (the matmul peak measured at the same count)."""
     tcfg = dataclasses.replace(cfg, threads=threads)
     peak_n = info["peak_n"] = 512 if cfg.quick else 2048  # --quick: a smaller product, a rougher peak
+    settle_allocator()  # the same malloc state for every peer (docs/performance.md, "Convolutions (#18)")
     with equal_threads(threads):
         peaks = [matmul_peak(peak_n)]
         remote, remote_reason = _start_remote(tcfg, log)

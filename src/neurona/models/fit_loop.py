@@ -18,6 +18,7 @@ import numpy as np
 
 from ..callbacks.base import CallbackList, History
 from ..distributed.strategy import resolve as resolve_distribution
+from ..ops.conv_parts import held_blas
 from ..tensor import enable_grad
 from .data import is_array_like
 from .steps import step_logs, unpack_x_y_sample_weight
@@ -114,7 +115,8 @@ class FitLoop:
         self._ready = False
         self._initial_epoch = initial_epoch
         cbl.on_train_begin()
-        interrupted = self._run_epochs(run, self._initial_epoch)  # a callback may move it (BackupAndRestore)
+        with held_blas():  # conv layers in parts on two threads keep BLAS at one thread for the fit (#18)
+            interrupted = self._run_epochs(run, self._initial_epoch)  # a callback may move it (BackupAndRestore)
         cbl.on_train_end(run.logs)
         if interrupted:
             done = len(cbl.history.epoch) if cbl.history is not None else 0

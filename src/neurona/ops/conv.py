@@ -15,18 +15,17 @@ import numpy as np
 
 from ..tensor import Function, Tensor, as_tensor, is_grad_enabled
 from . import activation as act
+from . import conv_parts as parts
 from .nn import FUSED_ACTIVATIONS
 from .patches import (
     SCRATCH,
     check_data_format,
     col2im,
-    copy_windows,
     offset_view,
     output_sizes,
     pad_image,
     padding_amounts,
-    tap_products,
-    taps_matrix,
+    tapwise_col2im,
     to_channels_first,
     to_channels_last,
     tuplify,
@@ -69,6 +68,10 @@ class Conv(Function):
         self.act = None if activation in (None, "linear") else activation
 
     def forward(self, x, w, b=None):
+        if getattr(self, "cols", None) is not None:
+            # run again (neurona.function replays the same op every step): the last run's patches are dead,
+            # and without handing them back every step would allocate (and page-fault) a fresh patch matrix
+            self._give_back()
         self.one_d = x.ndim == 3
         if self.one_d:
             x, w = x[:, None], w[None]
@@ -94,15 +97,10 @@ class Conv(Function):
             z = cols @ w2
             if self.has_b:
                 z += b
-        elif self.layout == "taps":
-            cols = taps_matrix(xp, *geometry, ones_row=self.has_b)
-            z = cols.T @ w2
-        elif self.layout == "pixels":
-            cols = SCRATCH.take((m, k + self.has_b), x.dtype)
-            copy_windows(cols[:, :k].reshape(n, oh, ow, kh, kw, c), xp, *geometry)  # splitting axes: a view
-            if self.has_b:
-                cols[:, k] = 1
-            z = cols @ w2
+        elif self.layout in ("taps", "pixels"):  # by parts of the batch, on threads when it pays
+            self.geometry, self.w = geometry, w
+            z = parts.forward(self, xp, w2, geometry, activate)
+            cols = self.cols
         else:  # one patch matrix per group: (G, M, kh*kw*C/G)
             win = windows(xp, *geometry).reshape(n, oh, ow, kh, kw, g, cg)
             cols = SCRATCH.take((g, m, k), x.dtype)
@@ -110,38 +108,39 @@ class Conv(Function):
             z = (cols @ w.reshape(k, g, f // g).transpose(1, 0, 2)).transpose(1, 0, 2).reshape(m, f)
             if self.has_b:
                 z += b
-        y = activate(z, self.act)
+        y = z if self.layout in ("taps", "pixels") else activate(z, self.act)
         self.cols, self.w, self.y, self.xp_shape, self.geometry = cols, w, y, xp.shape, geometry
         self.x_shape = x.shape
-        if self.layout != "image" and not is_grad_enabled():
-            SCRATCH.give(cols)  # inference: no backward will need the patches
-            self.cols = None
+        if not is_grad_enabled():
+            self._give_back()  # inference: no backward will need the patches
         y = y.reshape(n, oh, ow, f)
         return y[:, 0] if self.one_d else y
 
     def backward(self, gy):
         w, cols, layout = self.w, self.cols, self.layout
         kh, kw, cg, f = w.shape
-        g = gy.reshape(-1, f)
-        g = activation_grad(g, self.y, self.act)
         need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         gx = gw = gb = None
         if layout in ("taps", "pixels"):
-            if need_w or self.has_b:  # weights and bias (the ones row) from one product
-                # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
-                gwb = cols @ g if layout == "taps" else (g.T @ cols).T
-                gw = gwb[: kh * kw * cg].reshape(w.shape)
+            gwb, gxp = parts.backward(self, gy, activation_grad, need_w, need_x)
+            if gwb is not None:
+                gw = gwb[: kh * kw * cg].reshape(w.shape) if need_w else None
                 gb = gwb[-1] if self.has_b else None
-        else:
-            if need_w and layout == "image":
-                gw = (g.T @ cols).T.reshape(w.shape)
-            elif need_w:
-                gg = g.reshape(-1, self.groups, f // self.groups).transpose(1, 0, 2)
-                gw = (cols.transpose(0, 2, 1) @ gg).transpose(1, 0, 2).reshape(w.shape)
-            if self.has_b:
-                gb = np.ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul
+            if need_x:
+                gx = self._crop(gxp)
+            if gw is not None and self.one_d:
+                gw = gw[0]
+            return (gx, gw, gb) if self.has_b else (gx, gw)
+        g = activation_grad(gy.reshape(-1, f), self.y, self.act)
+        if need_w and layout == "image":
+            gw = (g.T @ cols).T.reshape(w.shape)
+        elif need_w:
+            gg = g.reshape(-1, self.groups, f // self.groups).transpose(1, 0, 2)
+            gw = (cols.transpose(0, 2, 1) @ gg).transpose(1, 0, 2).reshape(w.shape)
+        if self.has_b:
+            gb = np.ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul
         if need_x:
-            gx = self._input_gradient(g)
+            gx = self._crop(self._padded_input_gradient(g, self.x_shape[0]))
         if self.act:
             SCRATCH.give(g)
         if gw is not None and self.one_d:
@@ -149,23 +148,29 @@ class Conv(Function):
         return (gx, gw, gb) if self.has_b else (gx, gw)
 
     def release(self) -> None:
-        if getattr(self, "cols", None) is not None and self.layout != "image":
-            SCRATCH.give(self.cols)  # the patch matrix is ours; the image layout's is the input itself
+        self._give_back()
         super().release()
 
-    def _input_gradient(self, g: np.ndarray) -> np.ndarray:
+    def _give_back(self) -> None:
+        cols = getattr(self, "cols", None)
+        if isinstance(cols, list):
+            parts.give_back(self)
+        elif cols is not None and self.layout != "image":
+            SCRATCH.give(cols)  # the patch matrix is ours; the image layout's is the input itself
+        self.cols = None
+
+    def _padded_input_gradient(self, g: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
+        """The gradient of n padded images from their rows g (n*OH*OW, F) of the output gradient."""
         w, layout, geometry = self.w, self.layout, self.geometry
         kh, kw, cg, f = w.shape
-        n, (oh, ow), shape = self.x_shape[0], geometry[3], self.xp_shape
+        (oh, ow), shape = geometry[3], (n,) + self.xp_shape[1:]
         if layout == "image":
             gxp = (g @ w.reshape(-1, f).T).reshape(shape)
         elif layout == "taps":
             g6 = (w.reshape(-1, f) @ g.T).reshape(kh, kw, cg, n, oh, ow)  # (kh*kw*C, M), as the taps matrix
             gxp = col2im(lambda a, b: g6[a, b].transpose(1, 2, 3, 0), shape, *geometry, g.dtype)
         elif layout == "pixels":
-            taps = tap_products(g, w.reshape(kh * kw, cg, f).transpose(0, 2, 1))
-            gxp = col2im(lambda a, b: taps[a * kw + b].reshape(n, oh, ow, cg), shape, *geometry, g.dtype)
-            SCRATCH.give(taps)
+            return tapwise_col2im(g, w, shape, *geometry, out=out)
         else:
             gn = self.groups
             gg = g.reshape(-1, gn, f // gn).transpose(1, 0, 2)
@@ -174,6 +179,12 @@ class Conv(Function):
             grouped = shape[:3] + (gn, cg)
             gxp = col2im(lambda a, b: g7[:, :, :, :, a, b].transpose(1, 2, 3, 0, 4), grouped, *geometry,
                          g.dtype).reshape(shape)
+        if out is not None:
+            out[...] = gxp
+            return out
+        return gxp
+
+    def _crop(self, gxp: np.ndarray) -> np.ndarray:
         (t, _), (lft, _) = self.pads
         gx = gxp[:, t : t + self.x_shape[1], lft : lft + self.x_shape[2]]
         return gx[:, 0] if self.one_d else gx
@@ -237,63 +248,6 @@ class DepthwiseConv(Function):
         if not self.has_b:
             return gx, gw
         return gx, gw, np.ones(n * oh * ow, g.dtype) @ g.reshape(-1, c * dm)
-
-
-class ConvTranspose(Function):
-    """The adjoint of Conv: each input pixel stamps the kernel, weighted, onto the output (col2im).
-
-    Kernel (kh, kw, filters, in_channels), as Keras's Conv2DTranspose. The output is the window
-    [before, before + size) of the full stamped canvas.
-    """
-
-    def __init__(self, strides, dilation, out_hw, before, activation: str | None = None) -> None:
-        self.strides, self.dilation, self.out_hw, self.before = strides, dilation, out_hw, before
-        self.act = None if activation in (None, "linear") else activation
-
-    def forward(self, x, w, b=None):
-        self.one_d = x.ndim == 3
-        if self.one_d:
-            x, w = x[:, None], w[None]
-        n, h, wd, c = x.shape
-        kh, kw, f, _ = w.shape
-        x2 = x.reshape(-1, c)
-        taps = tap_products(x2, w.reshape(kh * kw, f, c).transpose(0, 2, 1))  # (kh*kw, N*H*W, F)
-        (oh, ow), (bh, bw) = self.out_hw, self.before
-        full = [(s - 1) * st + (k - 1) * d + 1 for s, st, k, d in zip((h, wd), self.strides, (kh, kw), self.dilation)]
-        canvas_hw = (max(full[0], bh + oh), max(full[1], bw + ow))
-        canvas = col2im(lambda a, b: taps[a * kw + b].reshape(n, h, wd, f), (n,) + canvas_hw + (f,), (kh, kw),
-                        self.strides, self.dilation, (h, wd), x.dtype)
-        SCRATCH.give(taps)
-        z = canvas[:, bh : bh + oh, bw : bw + ow]
-        z = z + b if b is not None else np.ascontiguousarray(z)
-        y = activate(z, self.act)
-        self.x2, self.w, self.y, self.canvas_hw, self.x_shape, self.has_b = x2, w, y, canvas_hw, x.shape, b is not None
-        return y[:, 0] if self.one_d else y
-
-    def backward(self, gy):
-        w, x2 = self.w, self.x2
-        kh, kw, f, c = w.shape
-        g = gy.reshape(self.y.shape)
-        g = activation_grad(g, self.y, self.act)
-        n, oh, ow, _ = g.shape
-        (bh, bw), (h, wd) = self.before, self.x_shape[1:3]
-        gcanvas = np.zeros((n,) + self.canvas_hw + (f,), g.dtype)
-        gcanvas[:, bh : bh + oh, bw : bw + ow] = g
-        gcols = SCRATCH.take((n * h * wd, kh * kw * f), g.dtype)
-        copy_windows(gcols.reshape(n, h, wd, kh, kw, f), gcanvas, (kh, kw), self.strides, self.dilation, (h, wd))
-        gx = gw = gb = None
-        if self.inputs[0].requires_grad:
-            gx = (gcols @ w.reshape(-1, c)).reshape(self.x_shape)
-            gx = gx[:, 0] if self.one_d else gx
-        if self.inputs[1].requires_grad:
-            gw = (gcols.T @ x2).reshape(w.shape)
-            gw = gw[0] if self.one_d else gw
-        if self.has_b:
-            gb = np.ones(n * oh * ow, g.dtype) @ g.reshape(-1, f)
-        SCRATCH.give(gcols)
-        if self.act:
-            SCRATCH.give(g)
-        return (gx, gw, gb) if self.has_b else (gx, gw)
 
 
 # ----------------------------------------------------------------------------- wrappers
@@ -417,81 +371,10 @@ def depthwise_conv2d(
     return _conv_nd(2, "depthwise_conv2d", x, w, b, strides, padding, dilation, 1, activation, data_format, True)
 
 
-def transpose_output_length(size: int, kernel: int, stride: int, dilation: int, padding: str, output_padding) -> int:
-    """Output length of a transposed convolution, Keras's `deconv_output_length`."""
-    span = (kernel - 1) * dilation + 1
-    if output_padding is None:
-        return size * stride + max(span - stride, 0) if padding == "valid" else size * stride
-    pad = span // 2 if padding == "same" else 0
-    return (size - 1) * stride + span - 2 * pad + output_padding
-
-
-def conv2d_transpose(
-    x: Any,
-    w: Any,
-    b: Any = None,
-    strides: Any = 1,
-    padding: str = "valid",
-    output_padding: Any = None,
-    dilation: Any = 1,
-    activation: Any = None,
-    data_format: str = "channels_last",
-) -> Tensor:
-    """Transposed ("de-")convolution: the adjoint of `conv2d`, which upsamples by `strides`.
-
-    `w` is (kh, kw, filters, C) as in Keras's Conv2DTranspose; the output size follows Keras, and
-    the result equals the gradient of `conv2d(·, w, padding=padding)` on an input of that size.
-    """
-    return _conv_transpose_nd(2, x, w, b, strides, padding, output_padding, dilation, activation, data_format)
-
-
-def conv1d_transpose(
-    x: Any,
-    w: Any,
-    b: Any = None,
-    strides: Any = 1,
-    padding: str = "valid",
-    output_padding: Any = None,
-    dilation: Any = 1,
-    activation: Any = None,
-    data_format: str = "channels_last",
-) -> Tensor:
-    """Transposed 1-D convolution; kernel (k, filters, C)."""
-    return _conv_transpose_nd(1, x, w, b, strides, padding, output_padding, dilation, activation, data_format)
-
-
-def _conv_transpose_nd(rank, x, w, b, strides, padding, output_padding, dilation, activation, data_format):
-    name = f"conv{rank}d_transpose"
-    x = as_tensor(x)
-    channels_first = check_data_format(data_format)
-    xs, ws = x.shape, _shape(w)
-    if len(xs) != rank + 2 or len(ws) != rank + 2:
-        raise ValueError(f"{name}: expected {rank + 2}-D input and kernel, got shapes {xs} and {ws}")
-    c = xs[1] if channels_first else xs[-1]
-    if ws[-1] != c:
-        raise ValueError(f"{name}: kernel {ws} expects {ws[-1]} input channels, input {xs} has {c}")
-    if b is not None and _shape(b) != (ws[-2],):
-        raise ValueError(f"{name}: bias shape {_shape(b)} does not match {ws[-2]} filters")
-    if padding not in ("valid", "same"):
-        raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
-    strides, dilation = tuplify(strides, rank, "strides"), tuplify(dilation, rank, "dilation")
-    if output_padding is None:
-        ops_pad = (None,) * rank
-    else:
-        ops_pad = (output_padding,) * rank if isinstance(output_padding, (int, np.integer)) else output_padding
-        ops_pad = tuple(int(p) for p in ops_pad)
-        if len(ops_pad) != rank or any(not 0 <= p < s for p, s in zip(ops_pad, strides)):
-            raise ValueError(f"{name}: output_padding must be {rank} ints in [0, stride), got {output_padding!r}")
-    x = to_channels_last(x, data_format)
-    sizes, kernel = x.shape[1:-1], ws[:rank]
-    out = tuple(transpose_output_length(*args, padding, p) for args, p in
-                zip(zip(sizes, kernel, strides, dilation), ops_pad))
-    # the op is the gradient of a conv on an input of size `out`: that conv's padding says where to crop
-    before = tuple(p[0] for p in padding_amounts(out, kernel, strides, dilation, padding))
-    if rank == 1:
-        strides, dilation, out, before = (1,) + strides, (1,) + dilation, (1,) + out, (0,) + before
-    fused, after = _split_activation(activation, data_format)
-    fn = ConvTranspose(strides, dilation, out, before, fused)
-    y = fn(x, w) if b is None else fn(x, w, b)
-    y = to_channels_first(y, data_format)
-    return after(y) if after else y
+# the transposed convolutions live in conv_transpose.py; their old import path keeps working
+from .conv_transpose import (  # noqa: E402
+    ConvTranspose,  # noqa: F401
+    conv1d_transpose,  # noqa: F401
+    conv2d_transpose,  # noqa: F401
+    transpose_output_length,  # noqa: F401
+)

@@ -205,6 +205,38 @@ def tap_products(g: np.ndarray, w_taps: np.ndarray) -> np.ndarray:
 
 
 
+def tapwise_col2im(g: np.ndarray, w: np.ndarray, padded_shape, kernel, strides, dilation, out_hw,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """A conv's input gradient, g (N*OH*OW, F) against kernel w (kh, kw, C, F), without the (M, kh*kw*C) matrix.
+
+    For a band of images at a time, each tap's (rows, C) product is written to one small buffer that stays in
+    cache and added at its shift at once; the whole-batch form wrote and re-read kh*kw*M*C floats (20 MB for the
+    slides' second conv), 1.2-1.4x slower (docs/performance.md, "Convolutions (#18)").
+    """
+    kh, kw, c, f = w.shape
+    n, (oh, ow) = padded_shape[0], out_hw
+    dtype = np.result_type(g, w)
+    if out is None:
+        img = np.zeros(padded_shape, dtype)
+    else:
+        img = out
+        img[...] = 0
+    wt = np.ascontiguousarray(w.reshape(kh * kw, c, f).transpose(0, 2, 1), dtype)  # (taps, F, C)
+    band = max(1, min(n, 1024 // max(oh * ow, 1)))  # images per band: ~1024 rows of products
+    buf = SCRATCH.take((band * oh * ow, c), dtype)
+    for i in range(0, n, band):
+        j = min(n, i + band)
+        rows, part = g[i * oh * ow:j * oh * ow], img[i:j]
+        out = buf[:rows.shape[0]]
+        for a in range(kh):
+            for b in range(kw):
+                np.matmul(rows, wt[a * kw + b], out=out)
+                view = offset_view(part, a, b, strides, dilation, out_hw)
+                view += out.reshape(j - i, oh, ow, c)
+    SCRATCH.give(buf)
+    return img
+
+
 # ----------------------------------------------------------------------------- layouts
 
 

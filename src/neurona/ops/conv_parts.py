@@ -1,0 +1,226 @@
+"""A convolution's patch-matrix layouts run over parts of the batch, on two threads when BLAS may use two.
+
+The slides' CNN is ~60 % matrix products and ~35 % data movement (the im2col copy, col2im adds, activation
+masks) that NumPy runs on one core. Splitting the batch into one part per thread, each running its own copy,
+product and col2im with BLAS at one thread, puts the second core to work on the data movement too
+(docs/performance.md, "Convolutions (#18)"). The parts' weight gradients are added, so with threads the
+weight gradient's float32 sums run in another order (equal to the one-thread result to rounding); with one
+part the arithmetic is exactly the one-thread code's.
+
+Threads are used only when the work is large (`MIN_WORK` patch entries), the batch has two images or more,
+threadpoolctl is importable (to hold BLAS at one thread meanwhile: numpy is neurona's only hard dependency,
+so without it everything runs on the calling thread) and NumPy's BLAS is allowed more than one thread, so
+`threadpoolctl.threadpool_limits(1)` or `OPENBLAS_NUM_THREADS=1` keep neurona on one core.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ..tensor import is_grad_enabled
+from .patches import SCRATCH, copy_windows, taps_matrix
+
+MIN_WORK = 1 << 21  # patch-matrix entries (rows x columns) from which two threads pay off
+MAX_WORKERS = 2
+INFERENCE_ROWS = 8192  # patch rows per band when predicting (the slides' conv2 at batch 1,000: 205 MB -> 26 MB)
+
+_state = threading.local()
+_lock = threading.Lock()
+_forced: list[int | None] = [None]
+_blas: list[Any] = []  # [threadpoolctl lib controllers of BLAS] once looked up; [None] when unavailable
+_pool: list[ThreadPoolExecutor] = []
+
+
+def _blas_controllers() -> Any:
+    if not _blas:
+        with _lock:
+            if not _blas:
+                try:
+                    from threadpoolctl import ThreadpoolController
+
+                    libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+                    _blas.append(libs or None)
+                except Exception:  # not installed, or an unusual BLAS it cannot drive: stay on one thread
+                    _blas.append(None)
+    return _blas[0]
+
+
+def workers(n_images: int, work: int) -> int:
+    """How many parts to run a convolution of `n_images` with `work` patch entries in (1: no threads)."""
+    if getattr(_state, "inside", False) or n_images < 2:
+        return 1
+    if _forced[0] is not None:
+        return max(1, min(_forced[0], n_images))
+    if work < MIN_WORK:
+        return 1
+    libs = _blas_controllers()
+    if libs is None:
+        return 1
+    held = getattr(_state, "held", None)
+    allowed = max(k for _, k in held) if held else max(c.num_threads for c in libs)
+    return max(1, min(allowed, os.cpu_count() or 1, n_images, MAX_WORKERS))
+
+
+@contextlib.contextmanager
+def forced_workers(n: int | None) -> Iterator[None]:
+    """Run every convolution in `n` parts whatever its size (None: decide as usual); for tests and benchmarks."""
+    old = _forced[0]
+    _forced[0] = n
+    try:
+        yield
+    finally:
+        _forced[0] = old
+
+
+def bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    """Image ranges [start, stop) of `parts` near-equal parts of a batch of n."""
+    cuts = [n * i // parts for i in range(parts + 1)]
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def _inside(fn: Callable[[], Any]) -> Any:
+    _state.inside = True
+    try:
+        return fn()
+    finally:
+        _state.inside = False
+
+
+@contextlib.contextmanager
+def held_blas() -> Iterator[None]:
+    """While it lasts (a whole fit or predict), BLAS stays at one thread from the first conv run in parts on.
+
+    Restoring BLAS's threads after every op cost more than the parts gained: OpenBLAS's woken threads spin
+    for a while after each call and take the core the other part needs (measured: 6x the CPU time per step
+    on a loaded 2-core machine). Without any conv run in parts, BLAS's threads are never touched.
+    """
+    outer = getattr(_state, "held", None)
+    if outer is not None:  # nested (predict inside fit's validation): the outer one restores
+        yield
+        return
+    _state.held = []
+    try:
+        yield
+    finally:
+        for c, k in _state.held:
+            c.set_num_threads(k)
+        _state.held = None
+
+
+def _blas_to_one() -> list[tuple[Any, int]]:
+    """Set BLAS to one thread; returns what to restore (nothing when a `held_blas` block restores it)."""
+    libs = _blas_controllers() or []
+    held = getattr(_state, "held", None)
+    if held is not None:
+        if not held:
+            held.extend((c, c.num_threads) for c in libs)
+            for c in libs:
+                c.set_num_threads(1)
+        return []
+    old = [(c, c.num_threads) for c in libs]
+    for c in libs:
+        c.set_num_threads(1)
+    return old
+
+
+def run(fns: list[Callable[[], Any]]) -> list[Any]:
+    """Call each function, the first on this thread and the others on the pool, BLAS at one thread meanwhile."""
+    if len(fns) == 1:
+        return [fns[0]()]
+    if not _pool:
+        with _lock:
+            if not _pool:
+                _pool.append(ThreadPoolExecutor(MAX_WORKERS - 1, thread_name_prefix="neurona-conv"))
+    restore = _blas_to_one()
+    try:
+        futures = [_pool[0].submit(_inside, fn) for fn in fns[1:]]
+        first = _inside(fns[0])
+        return [first] + [f.result() for f in futures]
+    finally:
+        for c, k in restore:
+            c.set_num_threads(k)
+
+
+# ----------------------------------------------------------------------------- forward and backward by parts
+
+
+def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: Callable) -> np.ndarray:
+    """z = act(patches(xp) @ w2) as (N*OH*OW, F), one patch matrix per part kept in `op.cols` (a list)."""
+    (kh, kw), _, _, (oh, ow) = geometry
+    n, c = xp.shape[0], xp.shape[3]
+    k, f, per = kh * kw * c, w2.shape[1], oh * ow
+    z = np.empty((n * per, f), np.result_type(xp, w2))
+    threads = workers(n, n * per * k)
+    inference = not is_grad_enabled()
+    # inference keeps no patches: bands of INFERENCE_ROWS rows reuse one small patch matrix per thread
+    parts = bounds(n, max(threads, -(-n * per // INFERENCE_ROWS))) if inference else bounds(n, threads)
+
+    def part(i0: int, i1: int) -> np.ndarray:
+        rows = z[i0 * per:i1 * per]
+        if op.layout == "taps":
+            cols = taps_matrix(xp[i0:i1], *geometry, ones_row=op.has_b)
+            np.matmul(cols.T, w2, out=rows)
+        else:
+            cols = SCRATCH.take(((i1 - i0) * per, k + op.has_b), xp.dtype)
+            copy_windows(cols[:, :k].reshape(i1 - i0, oh, ow, kh, kw, c), xp[i0:i1], *geometry)
+            if op.has_b:
+                cols[:, k] = 1
+            np.matmul(cols, w2, out=rows)
+        out = activate(rows, op.act)
+        if out is not rows:
+            rows[...] = out
+        return cols
+
+    if inference:
+        def band(ranges: list[tuple[int, int]]) -> None:
+            for i0, i1 in ranges:
+                SCRATCH.give(part(i0, i1))
+
+        run([lambda r=parts[i::threads]: band(r) for i in range(threads)])
+        op.parts, op.cols = parts, None
+        return z
+    op.parts = parts
+    op.cols = run([lambda i0=i0, i1=i1: part(i0, i1) for i0, i1 in parts])
+    return z
+
+
+def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, need_x: bool):
+    """(gradient of the weights with the bias as its last row or None, gradient of the padded input or None)."""
+    w, per = op.w, op.geometry[3][0] * op.geometry[3][1]
+    f = w.shape[-1]
+    g_all = gy.reshape(-1, f)
+    single = len(op.parts) == 1
+    gxp = np.empty(op.xp_shape, np.result_type(gy, w)) if need_x and not single else None
+
+    def part(i0: int, i1: int, cols: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        g = activation_grad(g_all[i0 * per:i1 * per], op.y[i0 * per:i1 * per], op.act)
+        gwb = None
+        if need_w or op.has_b:  # weights and bias (the ones row) from one product
+            # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
+            gwb = cols @ g if op.layout == "taps" else (g.T @ cols).T
+        gx = op._padded_input_gradient(g, i1 - i0, None if single else gxp[i0:i1]) if need_x else None
+        if op.act:
+            SCRATCH.give(g)
+        return gwb, gx
+
+    results = run([lambda i0=i0, i1=i1, cols=cols: part(i0, i1, cols) for (i0, i1), cols in zip(op.parts, op.cols)])
+    gwb = results[0][0]
+    for other, _ in results[1:]:
+        gwb = gwb + other
+    return gwb, results[0][1] if single else gxp
+
+
+def give_back(op: Any) -> None:
+    """Hand the parts' patch matrices back to SCRATCH (after backward, or before the op runs again)."""
+    cols = getattr(op, "cols", None)
+    if isinstance(cols, list):
+        for c in cols:
+            SCRATCH.give(c)
+    op.cols = None

@@ -31,7 +31,7 @@ from .errors import CliError
 # what pandas reads as missing by default, plus the UCI datasets' '?', compared in lower case
 MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "?", "#n/a", "#na", "<na>", "nil"})
 NUMERIC_SHARE = 0.9  # a column with at least this share of numbers among its non-missing cells holds numbers
-CHUNK_CELLS = 400_000  # cells per chunk: a few MB of text at a time
+CHUNK_CELLS = 100_000  # cells per chunk: a MB or two of text at a time
 SEPARATORS = (",", ";", "\t", "|")
 
 
@@ -387,14 +387,16 @@ class _Reader:
                 chunk = list(islice(f, self.chunk_rows))
                 if not chunk:
                     break
-                while "".join(chunk).count('"') % 2:  # a quoted field goes on past the chunk: complete it
+                quotes = sum(t.count('"') for t in chunk)
+                while quotes % 2:  # a quoted field goes on past the chunk: complete it
                     more = next(f, None)
                     if more is None:
                         break
                     chunk.append(more)
+                    quotes += more.count('"')
                 if self.lines is None:
                     self._allocate(chunk)
-                self._chunk(chunk, line + 1)
+                self._chunk(chunk, line + 1, quotes > 0)
                 line += len(chunk)
         lines = self.lines.finish() if self.lines is not None else np.empty(0, np.int32)
         columns = {}
@@ -417,14 +419,14 @@ class _Reader:
             st = self.states[j] = _ColumnState(self.source.header[j], kind, capacity)
             st.forced = j in self.text or j in self.numbers
 
-    def _chunk(self, chunk: list[str], first_line: int) -> None:
-        if not self._fast(chunk, first_line):
+    def _chunk(self, chunk: list[str], first_line: int, quoted: bool) -> None:
+        if quoted or not self._fast(chunk, first_line):
             self._general(chunk, first_line)
 
     def _fast(self, chunk: list[str], first_line: int) -> bool:
         """NumPy's C parser, for chunks of plain numbers (no quotes, every line complete)."""
         live = [j for j in self.picks if j not in self.flipped]
-        if self.decimal != "." or any(self.states[j].kind != "number" for j in live) or '"' in "".join(chunk):
+        if self.decimal != "." or any(self.states[j].kind != "number" for j in live):
             return False
         sep, width = self.source.sep, self.width - 1
         if any(t.count(sep) != width for t in chunk):

@@ -16,7 +16,7 @@ import numpy as np
 from ..i18n import _
 from .csv_stream import Column, CsvFile, Table, unknown_column
 from .errors import CliError
-from .pipeline import Pipeline
+from .pipeline import Pipeline, text_kind
 from .tabular import Preprocessing
 
 MIN_ROWS = 10
@@ -43,6 +43,7 @@ class Splits:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray] = ()  # the table rows of each part (for checks)
 
 
 def feature_names(source: CsvFile, target: str, drop: list[str], features: list[str] | None) -> list[str]:
@@ -142,7 +143,8 @@ def _check_columns(table: Table, names: list[str], explicit: bool, missing: str,
             print(_("{path}: column {name!r} is empty; it is left out").format(path=table.path, name=name),
                   file=sys.stderr, flush=True)
             continue
-        if col.kind == "text" and not explicit and len(col.categories) > max(20, present / 2):
+        if col.kind == "text" and not explicit and len(col.categories) > max(20, present / 2) and \
+                text_kind(col.categories) == "category":
             print(_("{path}: column {name!r} has {k} different texts in {n} rows, an identifier rather than a "
                     "category; it is left out (--keep it to one-hot encode it anyway)").format(
                 path=table.path, name=name, k=len(col.categories), n=present), file=sys.stderr, flush=True)
@@ -233,7 +235,7 @@ def split_and_fit(args: argparse.Namespace, design: Design) -> Splits:
 
     return Splits(prep.inputs(design.table, rows_train, report=False), ys(y_train),
                   prep.inputs(design.table, rows_val, report=False), ys(y_val),
-                  prep.inputs(design.table, rows_test, report=False), y_test)
+                  prep.inputs(design.table, rows_test, report=False), y_test, (rows_train, rows_val, rows_test))
 
 
 def describe_columns(prep: Preprocessing) -> str:

@@ -180,7 +180,8 @@ def test_bad_reading_options_give_one_clear_line(tmp_path, capsys, case):
     data = write(tmp_path / "c.csv", *messy_rows(30, 0))
     options, expected = BAD[case]
     encoding = () if "--encoding" in options else ("--encoding", "cp1252")
-    argv = ["train", data, "--target", "clase", "--decimal", ",", *encoding, *options, "--model", tmp_path / "m.neurona"]
+    argv = ["train", data, "--target", "clase", "--decimal", ",", *encoding, *options,
+            "--model", tmp_path / "m.neurona"]
     code, _out, err = run(capsys, *argv)
     last = err.strip().splitlines()[-1]  # (notes such as 'a saved index is left out' may come before)
     assert code == 2 and last.startswith("neurona: error: ") and expected in last and err.count("error:") == 1, err

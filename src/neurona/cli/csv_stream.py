@@ -23,6 +23,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from itertools import islice
+
 import numpy as np
 
 from ..i18n import _
@@ -33,6 +34,7 @@ MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "?", "#n/a"
 NUMERIC_SHARE = 0.9  # a column with at least this share of numbers among its non-missing cells holds numbers
 CHUNK_CELLS = 100_000  # cells per chunk: a MB or two of text at a time
 SEPARATORS = (",", ";", "\t", "|")
+MAX_RECORD_LINES = 10_000  # a quoted field longer than this is a stray quote, not a field to complete
 
 
 @dataclass
@@ -387,9 +389,10 @@ class _Reader:
                 chunk = list(islice(f, self.chunk_rows))
                 if not chunk:
                     break
-                quotes = sum(t.count('"') for t in chunk)
-                while quotes % 2:  # a quoted field goes on past the chunk: complete it
+                quotes, extra = sum(t.count('"') for t in chunk), 0
+                while quotes % 2 and extra < MAX_RECORD_LINES:  # a quoted field goes on past the chunk
                     more = next(f, None)
+                    extra += 1
                     if more is None:
                         break
                     chunk.append(more)

@@ -14,8 +14,8 @@ import numpy as np
 from ..i18n import _
 from . import table_design, tabular, train_mpi
 from .errors import CliError
-from .table_design import Splits
 from .outputs import check_outputs
+from .table_design import Splits
 
 
 def optimizer_names() -> list[str]:

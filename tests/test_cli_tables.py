@@ -268,3 +268,19 @@ def test_a_million_rows_train_within_three_times_the_parsed_data(tmp_path):
     peak = int(result.stdout.split("peak")[-1]) * 1024
     parsed = n * (k + 1) * 8          # every column read, as float64
     assert peak <= 3 * parsed, peak / parsed
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfea,b\n1,2\n", b"\xff\xfe\x00\"\t,-\n\xe9;\t\"2.5", b"a,b\n1,inf\n",
+                                     b"a\n\n1\n", b'a,b\n1,"2\n', b"a,b\n1,\x00\n"])
+def test_odd_bytes_give_a_table_or_one_clear_error(tmp_path, content):
+    from neurona.cli.csv_stream import read_csv
+    from neurona.cli.errors import CliError
+
+    path = tmp_path / "odd.csv"
+    path.write_bytes(content)
+    try:
+        table = read_csv(str(path))
+    except CliError as e:
+        assert str(e).startswith(str(path))
+    else:
+        assert len(table) >= 1 and all(len(table.strings(name)) == len(table) for name in table.header)

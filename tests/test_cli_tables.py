@@ -284,3 +284,30 @@ def test_odd_bytes_give_a_table_or_one_clear_error(tmp_path, content):
         assert str(e).startswith(str(path))
     else:
         assert len(table) >= 1 and all(len(table.strings(name)) == len(table) for name in table.header)
+
+
+def test_models_saved_before_the_pipeline_still_predict(tmp_path, capsys):
+    """Format 1 kept only the feature columns' means and scales, in a sidecar file: predict reads it as before."""
+    import json
+
+    from neurona.cli import tabular
+    from neurona.models import load_model
+    from neurona.saving import save_model
+
+    x = np.random.default_rng(0).normal(size=(80, 3))
+    rows = [[f"{v:.4f}" for v in r] + [str(int(r[0] + r[1] > 0))] for r in x]
+    data = write(tmp_path / "d.csv", ["a", "b", "c", "y"], rows, "utf-8", ",")
+    new, old = tmp_path / "new.neurona", tmp_path / "old.neurona"
+    assert main(["train", str(data), "--target", "y", "--epochs", "3", "--report", "", "--model", str(new)]) == 0
+    prep = tabular.load_preprocessing(str(new))
+    save_model(load_model(new), old)                    # no preprocessing section, as old files were
+    numbers = prep.pipeline.numbers
+    tabular.sidecar_path(old).write_text(json.dumps({
+        "format": "neurona-tabular", "format_version": 1, "task": prep.task, "target": "y", "features": ["a", "b", "c"],
+        "mean": [f["mean"] for f in numbers], "scale": [f["scale"] for f in numbers], "classes": prep.classes}))
+    capsys.readouterr()
+    outputs = []
+    for model in (new, old):
+        assert main(["predict", str(model), str(data)]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 81

@@ -63,7 +63,11 @@ def _score(prep: tabular.Preprocessing, table: Any, predicted: list[str], out: A
         print(_("the file has the target column {name!r}: accuracy {acc:.4f}").format(name=prep.target, acc=acc),
               file=out)
     else:
-        m = regression_metrics(table.numeric(prep.target), np.array(predicted, dtype=float))
+        truth = table.columns[prep.target]
+        if truth.kind != "number" or np.isnan(truth.values).all():
+            return
+        known = ~np.isnan(truth.values)  # rows without a target value are predicted, not scored
+        m = regression_metrics(truth.values[known], np.array(predicted, dtype=float)[known])
         print(_("the file has the target column {name!r}: R2 {r2:.4f}, mean absolute error {mae:.4g}").format(
             name=prep.target, r2=m["r2"], mae=m["mae"]), file=out)
 

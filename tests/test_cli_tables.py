@@ -311,3 +311,22 @@ def test_models_saved_before_the_pipeline_still_predict(tmp_path, capsys):
         assert main(["predict", str(model), str(data)]) == 0
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 81
+
+
+def test_c_parser_and_csv_module_read_the_same_table(tmp_path, monkeypatch):
+    """Chunks of plain numbers and text go through np.loadtxt, others through the csv module: same result."""
+    from neurona.cli import csv_stream
+
+    rng = np.random.default_rng(0)
+    rows = [[f"{v:.6g}", rng.choice([" norte", "sur ", "NA", "este"]), str(i % 3)] for i, v in
+            enumerate(rng.normal(size=3000))]
+    rows[2500][0] = ""                                  # one chunk with a gap in the numbers: the csv module
+    path = write(tmp_path / "m.csv", ["x", "zona", "y"], rows, "utf-8", ",")
+    monkeypatch.setattr(csv_stream, "CHUNK_CELLS", 900)  # 300-line chunks
+    tables = [CsvFile(str(path)).read()]
+    monkeypatch.setattr(csv_stream._Reader, "_fast", lambda *args: False)
+    tables.append(CsvFile(str(path)).read())
+    for name in ("x", "zona", "y"):
+        assert tables[0].strings(name) == tables[1].strings(name)
+    assert set(tables[0].columns["zona"].categories) == {"norte", "sur", "este"}  # stripped, 'NA' missing
+    np.testing.assert_array_equal(tables[0].lines, tables[1].lines)

@@ -264,20 +264,26 @@ class _ColumnState:
         self.store = _Growing(np.int32, self.capacity)
         self.store.extend(np.full(n, -1, np.int32))
 
-    def encode(self, cells: tuple[str, ...]) -> None:
-        codes, categories, get = self.codes, self.categories, self.codes.get
-        out = []
-        for cell in cells:
-            k = get(cell)
+    def code(self, cell: str) -> int:
+        """The category code of a cell as written (-1 for a missing marker), a new one for a new value."""
+        k = self.codes.get(cell)
+        if k is None:
+            value = cell.strip()
+            k = -1 if value.lower() in MISSING else self.codes.get(value)
             if k is None:
-                value = cell.strip()
-                k = -1 if value.lower() in MISSING else codes.get(value)
-                if k is None:
-                    k = codes[value] = len(categories)
-                    categories.append(value)
-                codes[cell] = k
-            out.append(k)
-        self.store.extend(np.array(out, dtype=np.int32))
+                k = self.codes[value] = len(self.categories)
+                self.categories.append(value)
+            self.codes[cell] = k
+        return k
+
+    def encode(self, cells: tuple[str, ...] | np.ndarray) -> None:
+        if isinstance(cells, np.ndarray):  # NumPy strings: look up each distinct value once
+            distinct, inverse = np.unique(cells, return_inverse=True)
+            lut = np.array([self.code(c) for c in distinct.tolist()], dtype=np.int32)
+            self.store.extend(lut[inverse.ravel()])
+            return
+        code, get = self.code, self.codes.get
+        self.store.extend(np.array([get(c) if c in self.codes else code(c) for c in cells], dtype=np.int32))
 
 
 def _numbers(cells: tuple[str, ...], decimal: str) -> tuple[np.ndarray, list[int]]:
@@ -366,26 +372,32 @@ class _Reader:
             self._general(chunk, first_line)
 
     def _fast(self, chunk: list[str], first_line: int) -> bool:
-        """NumPy's C parser, for chunks of plain numbers (no quotes, every line complete)."""
+        """NumPy's C parser, for chunks of plain numbers and text (no quotes, every line complete, no gaps in
+        the numbers); anything else is left to `_general`."""
         live = [j for j in self.picks if j not in self.flipped]
-        if self.decimal != "." or any(self.states[j].kind != "number" for j in live):
-            return False
+        numeric = [j for j in live if self.states[j].kind == "number"]
+        text = [j for j in live if self.states[j].kind == "text"]
         sep, width = self.source.sep, self.width - 1
-        if any(t.count(sep) != width for t in chunk):
+        blank = sep + " \t\r\n"
+        if self.decimal != "." or any(t.count(sep) != width or not t.strip(blank) for t in chunk):
             return False
         try:
-            with warnings.catch_warnings():  # "input contained no data": blank lines, left to the csv module
+            with warnings.catch_warnings():  # "input contained no data": left to the csv module
                 warnings.simplefilter("ignore", UserWarning)
-                block = np.loadtxt(chunk, delimiter=sep, usecols=live, dtype=np.float64, comments=None, ndmin=2,
-                                   quotechar=None)
+                options = {"delimiter": sep, "comments": None, "ndmin": 2, "quotechar": None}
+                block = np.loadtxt(chunk, usecols=numeric, dtype=np.float64, **options) if numeric else None
+                words = np.loadtxt(chunk, usecols=text, dtype=str, **options) if text else None
         except ValueError:
             return False
-        if len(block) != len(chunk) or np.isinf(block).any():
+        if any(a is not None and len(a) != len(chunk) for a in (block, words)) or \
+                (block is not None and np.isinf(block).any()):
             return False
-        for k, j in enumerate(live):
+        for k, j in enumerate(numeric):
             st = self.states[j]
             st.store.extend(block[:, k])
             st.numbers += len(block)
+        for k, j in enumerate(text):
+            self.states[j].encode(words[:, k])
         self.lines.extend(np.arange(first_line, first_line + len(chunk), dtype=np.int32))
         self.rows += len(chunk)
         return True

@@ -3,8 +3,8 @@
 `neurona train` used to hold every cell as a Python string (about 15x the file in RAM) and convert them one by
 one with `float()`. Here the file is read in chunks of lines; a chunk without quotes, gaps in the numbers or
 decimal commas goes through NumPy's C parser (`np.loadtxt`, text dictionary-encoded with `np.unique`), any
-other through the `csv` module, and each column's values are copied into one growing typed array. What stays in memory is the parsed data (8 bytes a number, 4 a category code, 4 for
-each row's line number) plus one chunk.
+other through the `csv` module, and each column's values are copied into one growing typed array. What stays
+in memory is the parsed data (8 bytes a number, 4 a category code, 4 for each row's line number) plus one chunk.
 
 A column is *numbers* when at least 90% of its non-missing cells are numbers (the rest, typos such as `12a`,
 are counted as bad cells and read as missing), else *text*, dictionary-encoded (codes into `categories`, -1

@@ -178,8 +178,9 @@ MALFORMED = {
     "only_blank_lines": ("\n\n  \n", "is empty"),
     "header_only": ("a,b,t\n", "no data lines"),
     "ragged_rows": ("a,b,t\n1,2,3\n4,5\n6,7,8\n", "line 3: 2 values, but the header has 3 columns"),
-    "text_in_numeric_column": ("a,colour,t\n1,2,0\n2,red,1\n", "column 'colour' is not numeric: line 3 holds 'red'"),
-    "missing_value": ("a,b,t\n1,,0\n2,3,1\n", "column 'b' has a missing value"),
+    "text_in_numeric_column": ("a,colour,t\n1,2,0\n2,red,1\n" + "3,4,0\n" * 10,
+                               "column 'colour' is not numeric: line 3 holds 'red'"),
+    "missing_value": ("a,b,t\n1,,0\n2,3,1\n" + "3,4,0\n" * 10, "line 2: column 'b' has a missing value"),
     "missing_target": ("a,b,label\n1,2,0\n2,3,1\n", "there is no column 't'"),
     "duplicate_column": ("a,a,t\n1,2,0\n", "appears more than once"),
 }
@@ -191,7 +192,8 @@ def test_malformed_csv_gives_one_line_and_exit_2(tmp_path, capsys, case):
     path = tmp_path / "bad.csv"
     if content is not None:
         path.write_text(content)
-    code, out, err = run_cli(capsys, "train", path, "--target", "t", "--model", tmp_path / "m.neurona")
+    code, out, err = run_cli(capsys, "train", path, "--target", "t", "--model", tmp_path / "m.neurona",
+                             "--missing", "error")  # (--missing impute, the default, reads such cells as missing)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("neurona: error: "), err
     assert expected in err and "Traceback" not in err

@@ -1,9 +1,10 @@
-"""A table of numbers → an MLP: what `neurona train` learns besides the weights, and how `predict` reuses it.
+"""A table → an MLP: what `neurona train` learns besides the weights, and how `predict` reuses it.
 
 The model file (`model.neurona`) holds the network and, in the "preprocessing" section of its config, what
-turns a CSV row into the network's input and its output back into an answer: the feature columns in order,
-their training means and standard deviations, the task, the class labels (as written in the CSV) or the
-target's mean and standard deviation. It is plain JSON, read without running anything. Files written before
+turns a CSV row into the network's input and its output back into an answer: the feature columns, the fitted
+column pipeline (`pipeline.py`: medians, means and scales, categories, missing-value indicators), how the file
+was read (--missing, --decimal), the task, the class labels or the target's mean and standard deviation. It is
+plain JSON, read without running anything. Files written before
 the section existed kept it beside them in `model.preprocessing.json`, which is still read for them.
 """
 
@@ -11,18 +12,21 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..i18n import N_, _
-from .csvdata import Table
+from .csv_stream import CsvFile, Table
 from .errors import CliError
+from .pipeline import Pipeline
 
 FORMAT = "neurona-tabular"
-VERSION = 1
+VERSION = 2  # 1: numeric columns standardised (mean, scale); 2: the column pipeline of pipeline.py
+MISSING_MODES = ("impute", "drop", "error")
 TASKS = (N_("classification"), N_("regression"))  # shown translated
 MODEL_NAME = "tabular_mlp"  # the name of the networks `neurona train` builds
 
@@ -33,24 +37,50 @@ class Preprocessing:
 
     task: str  # "classification" or "regression"
     target: str
-    features: list[str]
-    mean: list[float]
-    scale: list[float]
+    features: list[str]  # the CSV columns the inputs come from
+    pipeline: Pipeline = field(default_factory=Pipeline)
     classes: list[str] = field(default_factory=list)
     target_mean: float = 0.0
     target_scale: float = 1.0
+    missing: str = "impute"  # what --missing said: impute, drop or error
+    decimal: str = "."
 
-    def inputs(self, table: Table) -> np.ndarray:
-        """The standardised feature matrix of a table (float32), columns looked up by name."""
-        missing = [name for name in self.features if name not in table.header]
+    def read(self, source: CsvFile, decimal: str | None = None, extra: tuple[str, ...] = ()) -> Table:
+        """The columns this model needs from a CSV file, each read as the kind it had in training."""
+        missing = [name for name in self.features if name not in source.header]
         if missing:
             raise CliError(_("{path} lacks the column(s) the model was trained on: {columns}").format(
-                path=table.path, columns=", ".join(missing)))
-        x = np.column_stack([table.numeric(name) for name in self.features])
-        return ((x - np.asarray(self.mean)) / np.asarray(self.scale)).astype(np.float32)
+                path=source.path, columns=", ".join(missing)))
+        wanted = self.features + [c for c in extra if c in source.header and c not in self.features]
+        return source.read(wanted, decimal=decimal or self.decimal, text=tuple(self.pipeline.text_columns()),
+                           numbers=tuple(self.pipeline.number_columns()))
+
+    def inputs(self, table: Table, rows: np.ndarray | None = None, report: bool = True) -> np.ndarray:
+        """The network's input matrix (float32) for `rows` of a table (all by default).
+
+        Missing values are filled in as in training (said on stderr), or refused when the model was trained
+        with --missing drop/error; categories not seen in training get all-zero one-hot columns (said too).
+        """
+        if self.missing != "impute":
+            for name in self.features:
+                col = table.columns[name]
+                gaps = col.missing() if rows is None else col.missing()[rows]
+                if gaps.any():
+                    line = int(table.lines[np.flatnonzero(gaps)[0] if rows is None else rows[np.argmax(gaps)]])
+                    raise CliError(_("{path}, line {line}: column {name!r} has no value, and the model was trained "
+                                     "with --missing {mode}, which has nothing to fill it with").format(
+                        path=table.path, line=line, name=name, mode=self.missing))
+        notes: dict = {}
+        x = self.pipeline.transform(table, rows, np.float32, notes)
+        if report:
+            tell_notes(table, notes, rows)
+        return x
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "format_version": VERSION, **asdict(self)}
+        return {"format": FORMAT, "format_version": VERSION, "task": self.task, "target": self.target,
+                "features": self.features, "classes": self.classes, "target_mean": self.target_mean,
+                "target_scale": self.target_scale, "missing": self.missing, "decimal": self.decimal,
+                "pipeline": self.pipeline.to_dict()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1) + "\n"
@@ -70,16 +100,41 @@ class Preprocessing:
                 raise ValueError("expected a JSON object")
             if data.get("format") != FORMAT:
                 raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
-            kwargs = {k: data[k] for k in ("task", "target", "features", "mean", "scale")}
-            kwargs.update({k: data[k] for k in ("classes", "target_mean", "target_scale") if k in data})
-            prep = cls(**kwargs)
-            if prep.task not in ("classification", "regression") or len(prep.mean) != len(prep.features) or \
-                    len(prep.scale) != len(prep.features):
+            features = [str(f) for f in data["features"]]
+            if data.get("format_version", 1) == 1:  # numbers only, standardised: no imputation was learnt
+                if len(data["mean"]) != len(features) or len(data["scale"]) != len(features):
+                    raise ValueError("inconsistent fields")
+                pipeline = Pipeline([{"name": f, "column": f, "kind": "number", "median": float(m), "mean": float(m),
+                                      "scale": float(s)} for f, m, s in zip(features, data["mean"], data["scale"])])
+                missing = "error"
+            else:
+                pipeline, missing = Pipeline.from_dict(data["pipeline"]), data.get("missing", "impute")
+                if set(pipeline.columns) - set(features):
+                    raise ValueError("the pipeline reads columns that are not features")
+            prep = cls(data["task"], data["target"], features, Pipeline.from_dict(pipeline.to_dict()),
+                       [str(c) for c in data.get("classes", [])], float(data.get("target_mean", 0.0)),
+                       float(data.get("target_scale", 1.0)), missing, str(data.get("decimal", ".")))
+            if prep.task not in ("classification", "regression") or missing not in MISSING_MODES:
                 raise ValueError("inconsistent fields")
             return prep
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise CliError(_("{path} is not a valid preprocessing file: {reason}").format(path=source, reason=e)) \
                 from None
+
+
+def tell_notes(table: Table, notes: dict, rows: np.ndarray | None) -> None:
+    """Say on stderr which missing values were filled in and which categories were new."""
+    for (what, column), (count, first, value) in notes.items():
+        line = int(table.lines[first if rows is None else rows[first]])
+        if what == "missing":
+            message = _("{path}: column {name!r} has {n} missing value(s) (first on line {line}), filled in as in "
+                        "training")
+            value = ""
+        else:
+            message = _("{path}: column {name!r} has {n} value(s) not seen in training (such as {value!r} on line "
+                        "{line}); their one-hot columns are all zero")
+        print(message.format(path=table.path, name=column, n=count, line=line, value=value), file=sys.stderr,
+              flush=True)
 
 
 def sidecar_path(model_path: str | os.PathLike) -> Path:
@@ -115,75 +170,8 @@ def load_preprocessing(model_path: str, model: Any = None) -> Preprocessing | No
     return prep
 
 
-def _sort_labels(labels: set[str]) -> list[str]:
-    try:
-        return sorted(labels, key=float)
-    except ValueError:
-        return sorted(labels)
-
-
-def infer_task(values: list[str]) -> str:
-    """'classification' for text labels or a few whole numbers (at most 20, fewer than half the rows), else
-    'regression'.
-
-    >>> infer_task(["1", "3", "2", "3", "1", "2", "1"]), infer_task(["red", "white"]), infer_task(["0.5", "2.25"])
-    ('classification', 'classification', 'regression')
-    """
-    try:
-        numbers = np.array([float(v) for v in values])
-    except ValueError:
-        return "classification"
-    distinct = np.unique(numbers)
-    if np.all(distinct == np.round(distinct)) and len(distinct) <= 20 and len(distinct) < len(values) / 2:
-        return "classification"
-    return "regression"
-
-
-def feature_names(table: Table, target: str, drop: list[str], features: list[str] | None) -> list[str]:
-    """The input columns: those asked for, else every column but the target and the dropped ones."""
-    table.index(target)
-    for name in drop + (features or []):
-        table.index(name)
-    chosen = features if features else [h for h in table.header if h != target and h not in drop]
-    if target in chosen:
-        raise CliError(_("the target column {name!r} cannot also be a feature").format(name=target))
-    if not chosen:
-        raise CliError(_("{path}: no feature columns are left besides the target {name!r}").format(
-            path=table.path, name=target))
-    return chosen
-
-
-def design(table: Table, target: str, task: str | None, drop: list[str], features: list[str] | None
-           ) -> tuple[np.ndarray, np.ndarray, Preprocessing]:
-    """Raw features (float64), targets (class indices or float64 values) and the preprocessing, not yet fitted."""
-    names = feature_names(table, target, drop, features)
-    hint = _("; leave a non-numeric column out with --drop COLUMN")
-    x = np.column_stack([table.numeric(name, hint) for name in names])
-    labels = table.strings(target)
-    task = task or infer_task(labels)
-    prep = Preprocessing(task, target, names, [0.0] * len(names), [1.0] * len(names))
-    if task == "classification":
-        prep.classes = _sort_labels(set(labels))
-        if len(prep.classes) < 2:
-            raise CliError(_("column {name!r} holds a single class ({value!r}): nothing to learn").format(
-                name=target, value=prep.classes[0]))
-        index = {c: i for i, c in enumerate(prep.classes)}
-        y = np.array([index[v] for v in labels], dtype=np.int64)
-    else:
-        y = table.numeric(target)
-    return x, y, prep
-
-
-def fit_scalers(prep: Preprocessing, x_train: np.ndarray, y_train: np.ndarray) -> None:
-    """Means and standard deviations from the training rows only (a constant column is only centred)."""
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    prep.mean, prep.scale = mean.tolist(), np.where(std > 0, std, 1.0).tolist()
-    if prep.task == "regression":
-        prep.target_mean = float(y_train.mean())
-        prep.target_scale = float(y_train.std()) or 1.0
-
-
 def build_model(n_inputs: int, hidden: list[int], activation: str, prep: Preprocessing) -> Any:
+    """The MLP `neurona train` trains: `hidden` layers, then softmax over the classes or one linear unit."""
     from ..layers import Dense, Input
     from ..models import Sequential
 

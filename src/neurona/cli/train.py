@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,10 @@ import numpy as np
 
 from ..i18n import _
 from ..i18n.numbers import number
-from . import tabular, train_mpi
-from .csvdata import read_csv
+from . import table_design, tabular, train_mpi
 from .errors import CliError
 from .outputs import check_outputs
+from .table_design import Splits
 
 
 def optimizer_names() -> list[str]:
@@ -25,7 +24,6 @@ def optimizer_names() -> list[str]:
     from .. import optimizers, registry  # noqa: F401  (importing optimizers registers them)
 
     return [name.lower() for name in registry.names("optimizer", package="neurona") if name != "Optimizer"]
-MIN_ROWS = 10
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -62,14 +60,6 @@ def fraction(text: str) -> float:
     return value
 
 
-def _split(x: np.ndarray, y: np.ndarray, size: float, stratify: bool, seed: int) -> list[np.ndarray]:
-    from ..preprocessing import train_test_split
-
-    if stratify and np.bincount(y).min() >= 2:
-        return train_test_split(x, y, test_size=size, stratify=y, seed=seed)
-    return train_test_split(x, y, test_size=size, seed=seed)
-
-
 def _print_rows(rows: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _v in rows)
     for key, value in rows:
@@ -98,54 +88,16 @@ def _evaluate(model: Any, prep: tabular.Preprocessing, x: np.ndarray, y: np.ndar
     return metrics, values, ""
 
 
-@dataclass
-class Splits:
-    """The raw (unscaled) training, validation and test rows."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
-def load_table(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, tabular.Preprocessing]:
-    """Step 1: the CSV's feature matrix, targets and (unfitted) preprocessing, with the options checked."""
+def load_table(args: argparse.Namespace) -> table_design.Design:
+    """Step 1: the CSV's columns, targets and (unfitted) preprocessing, with the options checked."""
     from .. import activations
 
-    table = read_csv(args.data)
-    drop = [c for part in args.drop or [] for c in part.split(",") if c]  # --drop A --drop B,C
-    features = [c for part in args.features or [] for c in part.split(",") if c] or None
-    x, y, prep = tabular.design(table, args.target, args.task, drop, features)
-    if len(x) < MIN_ROWS:
-        raise CliError(_("{path} has {n} data lines; training needs at least {min}").format(
-            path=args.data, n=len(x), min=MIN_ROWS))
+    design = table_design.load(args)
     try:
         activations.get(args.activation)
     except ValueError as e:
         raise CliError(str(e)) from None
-    return x, y, prep
-
-
-def split_and_fit_scalers(args: argparse.Namespace, x: np.ndarray, y: np.ndarray,
-                          prep: tabular.Preprocessing) -> Splits:
-    """Step 2: test, validation and training rows; the scalers learn from the training rows only."""
-    classify = prep.task == "classification"
-    x_rest, x_test, y_rest, y_test = _split(x, y, args.test_size, classify, args.seed)
-    x_train, x_val, y_train, y_val = _split(x_rest, y_rest, args.val_size, classify, args.seed + 1)
-    tabular.fit_scalers(prep, x_train, y_train)
-    return Splits(x_train, y_train, x_val, y_val, x_test, y_test)
-
-
-def scale_x(prep: tabular.Preprocessing, a: np.ndarray) -> np.ndarray:
-    return ((a - np.asarray(prep.mean)) / np.asarray(prep.scale)).astype(np.float32)
-
-
-def scale_y(prep: tabular.Preprocessing, a: np.ndarray) -> np.ndarray:
-    if prep.task == "classification":
-        return a
-    return ((a - prep.target_mean) / prep.target_scale).astype(np.float32)[:, None]
+    return design
 
 
 def describe(args: argparse.Namespace, prep: tabular.Preprocessing, n_rows: int, data: Splits) -> None:
@@ -156,6 +108,7 @@ def describe(args: argparse.Namespace, prep: tabular.Preprocessing, n_rows: int,
         if classify else _("regression")
     print(_("{path}: {n} rows, {d} feature columns, target {target!r}").format(
         path=args.data, n=n_rows, d=len(prep.features), target=prep.target))
+    print(table_design.describe_columns(prep))
     if args.task is None:
         other = "regression" if classify else "classification"
         print(_("task: {what} (inferred; --task {other} to change it)").format(what=what, other=other))
@@ -173,7 +126,7 @@ def build_and_compile(args: argparse.Namespace, prep: tabular.Preprocessing) -> 
     classify = prep.task == "classification"
     clear_session()
     set_random_seed(args.seed)
-    model = tabular.build_model(len(prep.features), args.hidden, args.activation, prep)
+    model = tabular.build_model(prep.pipeline.width, args.hidden, args.activation, prep)
     optimizer = optimizers.get(args.optimizer)
     if args.lr is not None:
         optimizer.learning_rate = args.lr
@@ -194,9 +147,8 @@ def train(args: argparse.Namespace, model: Any, prep: tabular.Preprocessing, dat
     options["callbacks"] = options.get("callbacks", []) + [stop]
     if train_mpi.inside():
         options["distribute"] = "mpi"
-    history = model.fit(scale_x(prep, data.x_train), scale_y(prep, data.y_train), batch_size=args.batch_size,
-                        epochs=args.epochs,
-                        validation_data=(scale_x(prep, data.x_val), scale_y(prep, data.y_val)), **options)
+    history = model.fit(data.x_train, data.y_train, batch_size=args.batch_size, epochs=args.epochs,
+                        validation_data=(data.x_val, data.y_val), **options)
     if stop.stopped_epoch:
         print(_("early stopping after epoch {epoch}: the validation loss stopped improving; the weights of the best "
                 "epoch ({best}) are kept").format(epoch=len(history.epoch), best=stop.best_epoch + 1))
@@ -207,7 +159,7 @@ def score_on_test(model: Any, prep: tabular.Preprocessing, data: Splits) -> tupl
     """Step 6: metrics on the test rows, printed."""
     from ..labs._common import label
 
-    metrics, predicted, text = _evaluate(model, prep, scale_x(prep, data.x_test), data.y_test)
+    metrics, predicted, text = _evaluate(model, prep, data.x_test, data.y_test)
     print(_("Results on the test set ({n} rows):").format(n=len(data.x_test)))
     _print_rows([(label(k), number(v, ".4f" if abs(v) < 1e4 else ".4g")) for k, v in metrics.items()])
     if text:
@@ -251,9 +203,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not train_mpi.writes():  # ranks > 0 of a --processes run train silently
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the rest of this process)
     started = time.perf_counter()
-    x, y, prep = load_table(args)
-    data = split_and_fit_scalers(args, x, y, prep)
-    describe(args, prep, len(x), data)
+    design = load_table(args)
+    prep, n_rows = design.prep, len(design.rows)
+    data = table_design.split_and_fit(args, design)
+    del design  # the table's columns: training needs only the matrices
+    describe(args, prep, n_rows, data)
     model = build_and_compile(args, prep)
     history = train(args, model, prep, data)
     results = score_on_test(model, prep, data)
@@ -296,4 +250,19 @@ def add_parser(sub: Any, make: Any) -> None:
                    help=_("folder of the HTML report (default: neurona-report; '' for none)"))
     p.add_argument("--processes", type=positive_int, default=1, metavar="N",
                    help=_("train data-parallel on N MPI processes (needs the mpi extra; default: 1)"))
+    add_reading_options(p)
+    p.add_argument("--missing", choices=tabular.MISSING_MODES, default="impute",
+                   help=_("missing values: impute (median or most frequent, with an indicator column), drop the "
+                          "rows, or stop with an error (default: impute)"))
     p.set_defaults(func=cmd_train)
+
+
+def add_reading_options(p: argparse.ArgumentParser, decimal_default: str | None = ".") -> None:
+    """--sep, --decimal and --encoding: how to read the CSV file (shared by train and predict)."""
+    p.add_argument("--sep", metavar="CHAR", default=None,
+                   help=_("the column separator (default: taken from the header among , ; tab |)"))
+    p.add_argument("--decimal", choices=(".", ","), default=decimal_default,
+                   help=_("the decimal mark of the numbers: . or , (default: '.'; for predict, the training file's)"))
+    p.add_argument("--encoding", metavar="NAME", default=None,
+                   help=_("the file's text encoding, such as utf-8 or cp1252 (default: UTF-8, else Windows-1252 "
+                          "with a message)"))

@@ -25,9 +25,18 @@ def train_report(args: argparse.Namespace, prep: tabular.Preprocessing, model: A
     if prep.classes:
         rows.append([_("classes"), ", ".join(prep.classes)])
     data.table([_("what"), _("value")], rows)
-    data.table([_("feature"), _("training mean"), _("training standard deviation")],
-               [[f, f"{m:.4g}", f"{s:.4g}"] for f, m, s in zip(prep.features, prep.mean, prep.scale)],
-               _("Standardisation: each feature becomes (x - mean) / standard deviation"))
+    pipe = prep.pipeline
+    data.table([_("feature"), _("training median"), _("training mean"), _("training standard deviation")],
+               [[f["name"], f"{f['median']:.4g}", f"{f['mean']:.4g}", f"{f['scale']:.4g}"] for f in pipe.numbers],
+               _("Numbers: a missing value becomes the median, then each becomes (x - mean) / standard deviation"))
+    if pipe.categories:
+        data.table([_("column"), _("categories (one input each)"), _("most frequent")],
+                   [[c["column"], ", ".join(c["categories"][:30]) + (" ..." if len(c["categories"]) > 30 else ""),
+                     c["most_frequent"]] for c in pipe.categories],
+                   _("Categories: one-hot encoded; a category not seen in training gives all zeros"))
+    if pipe.indicators:
+        data.table([_("missing-value indicator")], [[name] for name in pipe.indicators],
+                   _("Columns with missing values in training get an extra 0/1 input: 1 where the value was missing"))
 
     net = report.section(_("Network and training"))
     lines: list[str] = []

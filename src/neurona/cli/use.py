@@ -11,7 +11,8 @@ import numpy as np
 
 from ..i18n import _
 from . import tabular
-from .csvdata import read_csv, write_csv
+from .csv_stream import CsvFile
+from .csvdata import write_csv
 from .errors import CliError
 
 
@@ -30,10 +31,12 @@ def load(path: str) -> Any:
 def cmd_predict(args: argparse.Namespace) -> int:
     model = load(args.model)
     prep = tabular.load_preprocessing(args.model, model)
-    table = read_csv(args.data)
+    source = CsvFile(args.data, encoding=args.encoding, sep=args.sep)
     if prep is not None:
+        table = prep.read(source, args.decimal, extra=(prep.target,))
         x = prep.inputs(table)
     else:
+        table = source.read(decimal=args.decimal or ".")
         x = np.column_stack([table.numeric(name) for name in table.header]).astype(np.float32)
     try:
         outputs = model.predict(x, verbose=0)
@@ -55,13 +58,26 @@ def _score(prep: tabular.Preprocessing, table: Any, predicted: list[str], out: A
 
     if prep.task == "classification":
         truth = table.strings(prep.target)
-        acc = float(np.mean([t == p for t, p in zip(truth, predicted)]))
+        known = [(t, p) for t, p in zip(truth, predicted) if t != ""]
+        acc = float(np.mean([t == p or _same_number(t, p) for t, p in known])) if known else float("nan")
         print(_("the file has the target column {name!r}: accuracy {acc:.4f}").format(name=prep.target, acc=acc),
               file=out)
     else:
-        m = regression_metrics(table.numeric(prep.target), np.array(predicted, dtype=float))
+        truth = table.columns[prep.target]
+        if truth.kind != "number" or np.isnan(truth.values).all():
+            return
+        known = ~np.isnan(truth.values)  # rows without a target value are predicted, not scored
+        m = regression_metrics(truth.values[known], np.array(predicted, dtype=float)[known])
         print(_("the file has the target column {name!r}: R2 {r2:.4f}, mean absolute error {mae:.4g}").format(
             name=prep.target, r2=m["r2"], mae=m["mae"]), file=out)
+
+
+def _same_number(truth: str, label: str) -> bool:
+    """'1.0' in the file is the class '1' the model learnt from a numeric column."""
+    try:
+        return float(truth) == float(label)
+    except ValueError:
+        return False
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -94,7 +110,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(_("cannot write {path}: {reason}").format(path=args.onnx, reason=e.strerror or e)) from None
     print(_("ONNX model written to {path}").format(path=args.onnx))
     if tabular.load_preprocessing(args.model) is not None:
-        print(_("its inputs are standardised features: (x - mean) / scale with the values in {path}").format(
+        print(_("its inputs are the preprocessed features (standardised numbers, one-hot categories, missing-value "
+                "indicators) described in the preprocessing section of {path}").format(
             path=args.model if tabular.load_sidecar(args.model) is None else tabular.sidecar_path(args.model)))
     return 0
 
@@ -106,6 +123,9 @@ def add_parsers(sub: Any, make: Any) -> None:
     p.add_argument("model", metavar="MODEL", help=_("a model saved by neurona train (model.neurona)"))
     p.add_argument("data", metavar="DATA.csv", help=_("the CSV file to predict"))
     p.add_argument("--out", metavar="PREDICTIONS.csv", help=_("where to write the predictions (default: stdout)"))
+    from .train import add_reading_options
+
+    add_reading_options(p, decimal_default=None)
     p.set_defaults(func=cmd_predict)
 
     p = make(sub, "summary", _("print a saved model's layers and parameters"), None)

@@ -46,6 +46,8 @@ def shape_after(layer: tuple, shape: tuple[int, ...]) -> tuple[int, ...]:
         return (shape[0] // layer[1], shape[1] // layer[1], shape[2])
     if kind == "flatten":
         return (int(np.prod(shape)),)
+    if kind in SEQUENCE_KINDS:
+        return sequence_shape_after(layer, shape)
     raise ValueError(f"unknown layer kind {kind!r}")
 
 
@@ -72,6 +74,8 @@ def neurona(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
             stack.append(layers.Conv2D(layer[1], (layer[2], layer[2]), activation=layer[3]))
         elif kind == "pool":
             stack.append(layers.MaxPooling2D((layer[1], layer[1])))
+        elif kind in SEQUENCE_KINDS:
+            stack.append(_neurona_sequence_layer(layers, layer))
         else:
             stack.append(layers.Flatten())
     model = models.Sequential(stack)
@@ -97,6 +101,8 @@ def neurona_weights_bytes(wl: Any) -> int:
             total += (shape[-1] + 1) * layer[1]
         elif layer[0] == "conv":
             total += (layer[2] * layer[2] * shape[-1] + 1) * layer[1]
+        elif layer[0] in SEQUENCE_KINDS:
+            total += sequence_params(layer, shape)
         shape = shape_after(layer, shape)
     return 4 * total
 
@@ -109,8 +115,10 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[st
     gathered from a per-epoch permutation, SGD with optional momentum. MLPs only. With `phases`, each training
     step appends the seconds of its gather / forward / loss / backward / optimizer parts.
     """
+    if wl.layers[0][0] == "lstm" and [layer[0] for layer in wl.layers] == ["lstm", "dense"]:
+        return lstm_floor(wl, data, task)
     if any(layer[0] != "dense" for layer in wl.layers):
-        raise Unavailable("hand-written floor only for MLPs")
+        raise Unavailable("hand-written floor only for MLPs and LSTM -> Dense")
     rng = np.random.default_rng(0)
     dims = [wl.input_shape[0]] + [layer[1] for layer in wl.layers]
     acts = [layer[2] for layer in wl.layers]
@@ -201,6 +209,8 @@ def _torch_net(wl: Any) -> Any:
             mods.append(torch.nn.Conv2d(shape[-1], layer[1], layer[2]))
         elif kind == "pool":
             mods.append(torch.nn.MaxPool2d(layer[1]))
+        elif kind in SEQUENCE_KINDS:
+            mods.append(_torch_sequence_module(torch, layer, shape))
         else:
             mods.append(torch.nn.Flatten())
         act = layer[-1] if kind in ("dense", "conv") else None
@@ -280,6 +290,8 @@ def keras_task(keras: Any, wl: Any, data: dict[str, np.ndarray], task: str) -> W
             stack.append(keras.layers.Conv2D(layer[1], (layer[2], layer[2]), activation=layer[3]))
         elif kind == "pool":
             stack.append(keras.layers.MaxPooling2D((layer[1], layer[1])))
+        elif kind in SEQUENCE_KINDS:
+            stack.append(_keras_sequence_layer(keras, layer))
         else:
             stack.append(keras.layers.Flatten())
     model = keras.Sequential(stack)
@@ -311,7 +323,7 @@ def keras_torch(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
 def sklearn_mlp(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
     """scikit-learn's MLPClassifier (MLPRegressor for an MSE workload), one epoch per fit via warm_start."""
     if any(layer[0] != "dense" for layer in wl.layers):
-        raise Unavailable("no convolutional layers in scikit-learn's MLP")
+        raise Unavailable("scikit-learn's MLP has dense layers only")
     hidden = [layer for layer in wl.layers[:-1]]
     acts = {layer[2] for layer in hidden}
     if len(acts) != 1:
@@ -341,6 +353,101 @@ def sklearn_mlp(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
         return lambda: est.predict_proba(x)
     x1 = x[:1]
     return lambda: est.predict_proba(x1)
+
+
+# ----------------------------------------------------------------------------- sequence workloads (#13, #18)
+# Layer kinds: ("lstm", units) -> the last step's h; ("transformer", heads, intermediate) -> an encoder block
+# (self-attention + feed-forward, post-norm, as KerasHub / torch's TransformerEncoderLayer); ("gap1d",) -> the
+# mean over steps.
+SEQUENCE_KINDS = ("lstm", "transformer", "gap1d")
+
+
+def sequence_shape_after(layer: tuple, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Per-sample output shape of a sequence layer kind on (steps, features)."""
+    if layer[0] == "lstm":
+        return (layer[1],)
+    if layer[0] == "gap1d":
+        return (shape[-1],)
+    return shape
+
+
+def sequence_params(layer: tuple, shape: tuple[int, ...]) -> int:
+    """Trainable parameters of a sequence layer kind on (steps, features)."""
+    d = shape[-1]
+    if layer[0] == "lstm":
+        return 4 * layer[1] * (d + layer[1] + 1)
+    if layer[0] == "transformer":
+        ff = layer[2]
+        return 4 * (d * d + d) + 2 * (2 * d) + (d * ff + ff) + (ff * d + d)
+    return 0
+
+
+def sequence_flops(layer: tuple, shape: tuple[int, ...]) -> tuple[float, float]:
+    """(forward multiply-add FLOPs per sample, the part that multiplies the layer's input by its weights)."""
+    steps, d = shape
+    if layer[0] == "lstm":
+        h = layer[1]
+        return 2.0 * steps * (d + h) * 4 * h, 2.0 * steps * d * 4 * h
+    if layer[0] == "transformer":
+        proj = 2.0 * steps * d * 4 * d  # q, k, v and output projections
+        return proj + 2 * 2.0 * steps * steps * d + 2 * 2.0 * steps * d * layer[2], 2.0 * steps * d * 3 * d
+    return 0.0, 0.0
+
+
+def _neurona_sequence_layer(layers: Any, layer: tuple) -> Any:
+    if layer[0] == "lstm":
+        return layers.LSTM(layer[1])
+    if layer[0] == "transformer":
+        return layers.TransformerEncoder(layer[2], layer[1])
+    return layers.GlobalAveragePooling1D()
+
+
+def _torch_sequence_module(torch: Any, layer: tuple, shape: tuple[int, ...]) -> Any:
+    if layer[0] == "lstm":
+        class LastStep(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.lstm = torch.nn.LSTM(shape[-1], layer[1], batch_first=True)
+
+            def forward(self, x: Any) -> Any:
+                return self.lstm(x)[0][:, -1]
+        return LastStep()
+    if layer[0] == "transformer":
+        return torch.nn.TransformerEncoderLayer(shape[-1], layer[1], layer[2], dropout=0.0, batch_first=True)
+
+    class MeanOverSteps(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            return x.mean(dim=1)
+    return MeanOverSteps()
+
+
+def _keras_sequence_layer(keras: Any, layer: tuple) -> Any:
+    if layer[0] == "lstm":
+        return keras.layers.LSTM(layer[1])
+    if layer[0] == "transformer":
+        raise Unavailable("Keras has no built-in transformer encoder block (it is in keras_hub)")
+    return keras.layers.GlobalAveragePooling1D()
+
+
+def lstm_floor(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
+    """The hand-written NumPy LSTM -> Dense(softmax) of bench/lstm.py (`LSTMFloor`), trained like the MLP floor."""
+    from .lstm import LSTMFloor
+
+    steps, features = wl.input_shape
+    net = LSTMFloor(features, wl.layers[0][1], wl.layers[1][1], wl.lr, loss="softmax")
+    x, y = data["x"], data["onehot"]
+    rng = np.random.default_rng(0)
+    if task == "train":
+        def epoch() -> None:
+            perm = rng.permutation(len(x))
+            for i in range(0, len(x), wl.batch):
+                idx = perm[i:i + wl.batch]
+                net.step(np.take(x, idx, axis=0), np.take(y, idx, axis=0))
+        return epoch
+    if task == "predict":
+        return lambda: np.concatenate([net.predict(x[i:i + 1000]) for i in range(0, len(x), 1000)])
+    x1 = x[:1]
+    return lambda: net.predict(x1)
 
 
 # ----------------------------------------------------------------------------- Keras on jax, out of process

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..layers.forward_state import pending_losses
+from ..metrics.masking import mask_as_sample_weight
 from ..tensor import Tensor, no_grad
 from .replay import replayable, traced_predict_forward, traced_train_forward
 
@@ -90,8 +91,9 @@ class Steps:
         for spec, y, out in zip(self._specs, ys, outs):
             if spec.metrics:
                 p = spec.probabilities(out.data)
+                mask = getattr(out, "_keras_mask", None)  # padded steps weigh 0 in the metrics, as in Keras
                 for m, _, weighted in spec.metrics:
-                    m.update_state(y, p, sw if weighted else None)
+                    m.update_state(y, p, mask_as_sample_weight(sw if weighted else None, mask))
 
     def _train_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
         """Forward, loss, backward (replayed when recorded), one optimizer update, metric updates."""

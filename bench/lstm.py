@@ -46,6 +46,16 @@ def torch_step():
     return step
 
 
+def _one_blas_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
 class LSTMFloor:
     """LSTM(units) -> Dense(outputs) trained by plain SGD, written by hand in NumPy with no framework.
 
@@ -166,15 +176,17 @@ class LSTMFloor:
         return grads
 
     def step(self, x: np.ndarray, y: np.ndarray) -> None:
-        """One SGD step on the batch."""
-        grads = self.gradients(x, y)
+        """One SGD step on the batch (BLAS on one thread: the products are small, as neurona's LSTM op does)."""
+        with _one_blas_thread():
+            grads = self.gradients(x, y)
         for name, g in grads.items():
             param = getattr(self, name)
             param -= self.lr * g
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The head's output (B, outputs): softmax probabilities or the linear outputs."""
-        out = self.forward(x)
+        with _one_blas_thread():
+            out = self.forward(x)
         if self.loss == "softmax":
             out -= out.max(axis=0)
             np.exp(out, out=out)

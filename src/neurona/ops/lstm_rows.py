@@ -21,6 +21,7 @@ them instead of allocating (and page-faulting) megabytes per step.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,28 @@ def _gemm(dtype: np.dtype) -> Any:
     except ImportError:
         return None
     return {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}.get(np.dtype(dtype))
+
+
+_BLAS: list[Any] = []  # [threadpoolctl's selection of the loaded BLAS libraries] once looked up ([None] without it)
+
+
+def one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread, when threadpoolctl is installed and BLAS has more (else a
+    no-op). A step's matrices are small (4 units x batch): splitting each of the ~150 products of a sequence
+    over threads costs more in synchronisation than it gains, and on a busy machine every product waits
+    for a second core (measured: 2-thread BLAS made an LSTM(64) step 10-100x slower on a loaded 2-core host)."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _gemm(np.dtype(np.float32))  # SciPy's BLAS, when present, is loaded first so that it is seen too
+            _BLAS.append(ThreadpoolController().select(user_api="blas"))
+        except ImportError:
+            _BLAS.append(None)
+    sel = _BLAS[0]
+    if sel is None or all(lib.num_threads <= 1 for lib in sel.lib_controllers):
+        return contextlib.nullcontext()
+    return sel.limit(limits=1)
 
 
 def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,

@@ -213,7 +213,8 @@ class LSTMOp(_Recurrent):
             h0 = self._initial(init, 0, (bsz, h), x.dtype)
             c0 = self._initial(init, 1, (bsz, h), x.dtype)
             ws = self.__dict__.setdefault("_ws", {})
-            self.z, self.hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards)
+            with lstm_rows.one_blas_thread():
+                self.z, self.hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards)
             hs = self.hx[1:, :h]  # (T, H, B)
             out = np.ascontiguousarray(hs.transpose(2, 0, 1)) if self.return_sequences else hs[-1].T.copy()
             return out, hs[-1].T.copy(), self.z[-1, 4 * h:5 * h].T.copy()
@@ -276,8 +277,9 @@ class LSTMOp(_Recurrent):
             dh += g_last.T
         dc = np.zeros((h, bsz), dt) if g_clast is None else np.array(g_clast.T, dtype=dt)
         x_needs_grad = not self.inputs or self.inputs[0].requires_grad
-        dw, du, db, dh0, dc0, dx = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
-                                                      dh_ext, dh, dc)
+        with lstm_rows.one_blas_thread():
+            dw, du, db, dh0, dc0, dx = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
+                                                          dh_ext, dh, dc)
         if dx is not None:
             if self.go_backwards:
                 dx = dx[::-1]

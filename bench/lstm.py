@@ -46,14 +46,24 @@ def torch_step():
     return step
 
 
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        import contextlib
+_BLAS: list = []
 
+
+def _one_blas_thread():
+    """BLAS on one thread (threadpoolctl's controller looked up once: a fresh lookup costs milliseconds)."""
+    import contextlib
+
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _BLAS.append(None)
+        else:
+            _BLAS.append(ThreadpoolController().select(user_api="blas"))
+    sel = _BLAS[0]
+    if sel is None or all(lib.num_threads <= 1 for lib in sel.lib_controllers):
         return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return sel.limit(limits=1)
 
 
 class LSTMFloor:

@@ -60,7 +60,7 @@ WORKLOADS = {wl.key: wl for wl in (
              (("lstm", 64), ("dense", 10, "softmax")), 64, 1_280, 128, 0.01),
     Workload("transformer", "small transformer: 2 encoder blocks (d_model 64, 4 heads, ff 128)-mean over steps-"
              "dense10, sequence 64, SGD, batch 32", (64, 64),
-             (("transformer", 4, 128), ("transformer", 4, 128), ("gap1d",), ("dense", 10, "softmax")), 32, 320, 64,
+             (("transformer", 4, 128), ("transformer", 4, 128), ("gap1d",), ("dense", 10, "softmax")), 32, 640, 64,
              0.01),
 )}
 

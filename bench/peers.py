@@ -27,6 +27,16 @@ from typing import Any
 import numpy as np
 
 from ._timing import peak_memory
+from .sequence_peers import (  # noqa: F401  (the sequence workloads' kinds and helpers, in their own module)
+    SEQUENCE_KINDS,
+    _keras_sequence_layer,
+    _neurona_sequence_layer,
+    _torch_sequence_module,
+    lstm_floor,
+    sequence_flops,
+    sequence_params,
+    sequence_shape_after,
+)
 
 Work = Callable[[], object]
 
@@ -46,6 +56,8 @@ def shape_after(layer: tuple, shape: tuple[int, ...]) -> tuple[int, ...]:
         return (shape[0] // layer[1], shape[1] // layer[1], shape[2])
     if kind == "flatten":
         return (int(np.prod(shape)),)
+    if kind in SEQUENCE_KINDS:
+        return sequence_shape_after(layer, shape)
     raise ValueError(f"unknown layer kind {kind!r}")
 
 
@@ -72,6 +84,8 @@ def neurona(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
             stack.append(layers.Conv2D(layer[1], (layer[2], layer[2]), activation=layer[3]))
         elif kind == "pool":
             stack.append(layers.MaxPooling2D((layer[1], layer[1])))
+        elif kind in SEQUENCE_KINDS:
+            stack.append(_neurona_sequence_layer(layers, layer))
         else:
             stack.append(layers.Flatten())
     model = models.Sequential(stack)
@@ -98,6 +112,8 @@ def neurona_weights_bytes(wl: Any) -> int:
             total += (shape[-1] + 1) * layer[1]
         elif layer[0] == "conv":
             total += (layer[2] * layer[2] * shape[-1] + 1) * layer[1]
+        elif layer[0] in SEQUENCE_KINDS:
+            total += sequence_params(layer, shape)
         shape = shape_after(layer, shape)
     return 4 * total
 
@@ -107,9 +123,12 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[st
     """The MLP step written by hand in NumPy (docs/performance.md's floor): what framework code should approach.
 
     Fused softmax-CE backward (p - y), bias gradients as ones-vector matmuls, sigmoid through tanh, batches
-    gathered from a per-epoch permutation, SGD with optional momentum. MLPs only. With `phases`, each training
-    step appends the seconds of its gather / forward / loss / backward / optimizer parts.
+    gathered from a per-epoch permutation, SGD with optional momentum. The CNN and LSTM rows have floors of
+    their own (bench/cnn_floor.py, bench/lstm.py). With `phases`, each training step appends the seconds of
+    its gather / forward / loss / backward / optimizer parts.
     """
+    if wl.layers[0][0] == "lstm" and [layer[0] for layer in wl.layers] == ["lstm", "dense"]:
+        return lstm_floor(wl, data, task)
     if any(layer[0] != "dense" for layer in wl.layers):
         return cnn_floor(wl, data, task, phases)
     rng = np.random.default_rng(0)
@@ -224,6 +243,8 @@ def _torch_net(wl: Any) -> Any:
             mods.append(torch.nn.Conv2d(shape[-1], layer[1], layer[2]))
         elif kind == "pool":
             mods.append(torch.nn.MaxPool2d(layer[1]))
+        elif kind in SEQUENCE_KINDS:
+            mods.append(_torch_sequence_module(torch, layer, shape))
         else:
             mods.append(torch.nn.Flatten())
         act = layer[-1] if kind in ("dense", "conv") else None
@@ -303,6 +324,8 @@ def keras_task(keras: Any, wl: Any, data: dict[str, np.ndarray], task: str) -> W
             stack.append(keras.layers.Conv2D(layer[1], (layer[2], layer[2]), activation=layer[3]))
         elif kind == "pool":
             stack.append(keras.layers.MaxPooling2D((layer[1], layer[1])))
+        elif kind in SEQUENCE_KINDS:
+            stack.append(_keras_sequence_layer(keras, layer))
         else:
             stack.append(keras.layers.Flatten())
     model = keras.Sequential(stack)
@@ -334,7 +357,7 @@ def keras_torch(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
 def sklearn_mlp(wl: Any, data: dict[str, np.ndarray], task: str) -> Work:
     """scikit-learn's MLPClassifier (MLPRegressor for an MSE workload), one epoch per fit via warm_start."""
     if any(layer[0] != "dense" for layer in wl.layers):
-        raise Unavailable("no convolutional layers in scikit-learn's MLP")
+        raise Unavailable("scikit-learn's MLP has dense layers only")
     hidden = [layer for layer in wl.layers[:-1]]
     acts = {layer[2] for layer in hidden}
     if len(acts) != 1:

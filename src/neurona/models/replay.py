@@ -19,6 +19,7 @@ PURE_LAYERS = frozenset({
     "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "LSTM", "GRU", "SimpleRNN",
     "Add", "Concatenate", "Multiply", "Subtract", "Average", "Maximum", "Minimum", "ReLU",
     "LeakyReLU", "ELU", "Softmax", "ZeroPadding2D", "UpSampling2D", "RepeatVector",
+    "LayerNormalization", "TransformerEncoder",
 })
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..layers.forward_state import pending_losses
+from ..metrics.masking import mask_as_sample_weight
 from ..tensor import Tensor, no_grad
 from .checked import check_finite_once
 from .fast_paths import fast_metric_update
@@ -110,9 +111,11 @@ class Steps:
         for spec, y, out in zip(self._specs, ys, outs):
             if spec.metrics:
                 p = spec.probabilities(out)
+                mask = getattr(out, "_keras_mask", None)  # padded steps weigh 0 in the metrics, as in Keras
                 for m, _, weighted in spec.metrics:
-                    if not fast_metric_update(m, y, p, sw if weighted else None):
-                        m.update_state(y, p, sw if weighted else None)
+                    w = mask_as_sample_weight(sw if weighted else None, mask)
+                    if not fast_metric_update(m, y, p, w):
+                        m.update_state(y, p, w)
 
     def _train_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
         """Forward, loss, backward (replayed when recorded), one optimizer update, metric updates."""

@@ -1,105 +1,170 @@
-"""The LSTM's hot path with gates as rows: every per-step array is (units, batch), so each gate block of the
-(4 units, batch) pre-activations is one contiguous slab (PERFORMANCE.md's LSTM lever).
+"""The LSTM's hot path with gates as rows: every per-step array is (units, batch), so each gate block is one
+contiguous slab and a step is eight NumPy calls forward and six backward (PERFORMANCE.md's LSTM lever).
 
 Used by `LSTMOp` for the common case (tanh and sigmoid, no mask, no recurrent dropout); the result equals
-the general path. sigmoid(z) = 0.5 tanh(z / 2) + 0.5, so one `tanh` call activates all four gates; the
-derivative factors of every step are computed outside the backward loop, and the weight gradients are one
-matmul each over all (time, batch) columns.
+the general path to float32 rounding (the sums are formed in another order). The layout, per step s:
+
+- `hx[s]` (units + features + 1, batch) = [h_{s-1}; x_s; 1]: ONE matmul with [U; W; b] (scaled, below) gives
+  all four gates' pre-activations, input projection and bias included, so there is no separate projection
+  pass over the whole sequence and no `+= rec` call;
+- `z[s]` (6 units, batch) = [o, i, f, g, c_{s-1}, tanh(c_s)]: the gates reordered from Keras's i, f, c, o so
+  that the three sigmoid gates are contiguous (sigmoid(z) = 0.5 tanh(z / 2) + 0.5, the 1/2 folded into the
+  weights, so ONE tanh call activates all four gates), [i, f] times [g, c_{s-1}] is one multiply, the forget
+  and input gates and the cell gradient's three gates are one slab each, and the output gate is at one end.
+
+Backward runs through time in chunks of `CHUNK` steps: the derivative factors of a chunk are computed in a
+few whole-chunk calls just before its steps (so they are still in cache), and the weight gradient is one
+matmul and an add per step into a single (4 units, units + features + 1) accumulator, on data that is still in
+cache (SciPy's `sgemm(beta=1)` would make that one call, but measured slower inside the loop: 7.13 vs 6.88 ms).
+The buffers live in a workspace dict kept by the op, so a replayed training step (`neurona.function`) reuses
+them instead of allocating (and page-faulting) megabytes per step.
 """
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 import numpy as np
 
-
-def forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None, h0: np.ndarray, c0: np.ndarray,
-            go_backwards: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """x (B, T, D), w (D, 4H), u (H, 4H), b (4H,) (Keras gate order i, f, c, o). Returns (gates (T, 4H, B)
-    after their activations, hs (T+1, H, B), cs (T+1, H, B), tanh(c) (T, H, B))."""
-    bsz, t, _ = x.shape
-    h4 = w.shape[1]
-    h = h4 // 4
-    scale = np.full(h4, 0.5, x.dtype)  # the 1/2 inside the sigmoids' tanh, folded into W, U and b
-    scale[2 * h:3 * h] = 1.0
-    xr = x.transpose(1, 2, 0)  # (T, D, B)
-    if go_backwards:
-        xr = xr[::-1]
-    gates = np.matmul((w * scale).T, np.ascontiguousarray(xr))  # (T, 4H, B): all steps' projections at once
-    if b is not None:
-        gates += (b * scale)[:, None]
-    ut = np.ascontiguousarray((u * scale).T)  # (4H, H)
-    hs = np.empty((t + 1, h, bsz), x.dtype)
-    cs = np.empty((t + 1, h, bsz), x.dtype)
-    hs[0], cs[0] = h0.T, c0.T
-    tcs = np.empty((t, h, bsz), x.dtype)
-    rec = np.empty((h4, bsz), x.dtype)
-    ig = np.empty((h, bsz), x.dtype)
-    for s in range(t):
-        z = gates[s]
-        np.matmul(ut, hs[s], out=rec)
-        z += rec
-        np.tanh(z, out=z)
-        sig_if, sig_o = z[:2 * h], z[3 * h:]  # contiguous slabs: sigmoid = 0.5 tanh + 0.5
-        sig_if *= 0.5
-        sig_if += 0.5
-        sig_o *= 0.5
-        sig_o += 0.5
-        c = cs[s + 1]
-        np.multiply(z[h:2 * h], cs[s], out=c)
-        np.multiply(z[:h], z[2 * h:3 * h], out=ig)
-        c += ig
-        np.tanh(c, out=tcs[s])
-        np.multiply(sig_o, tcs[s], out=hs[s + 1])
-    return gates, hs, cs, tcs
+CHUNK = 5  # time steps per backward chunk: measured 3.3 ms (5) vs 3.6 (10) vs 4.0 (50) for LSTM(64), 50 steps, batch 64
 
 
-def backward(gates: np.ndarray, hs: np.ndarray, cs: np.ndarray, tcs: np.ndarray, u: np.ndarray,
-             dh_ext: np.ndarray | None, dh: np.ndarray, dc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of the pre-activations (T, 4H, B) and of h0, c0 ((H, B) each).
+def _perm(h: int) -> np.ndarray:
+    """Row order o, i, f, g as indices into Keras's i, f, c, o columns."""
+    return np.r_[3 * h:4 * h, 0:3 * h]
+
+
+def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """ws[key] when it has this shape and dtype, else a new empty array stored there."""
+    a = ws.get(key)
+    if a is None or a.shape != shape or a.dtype != dtype:
+        a = ws[key] = np.empty(shape, dtype)
+    return a
+
+
+def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, h: int) -> list[tuple[np.ndarray, ...]]:
+    """Per step: (gates, sigmoid gates, [i, f], [g, c_prev], c_s, tanh(c_s), o, hx[s], h_s), made once per buffer."""
+    if ws.get("views of") != (id(z), id(hx)):
+        ws["views"] = [(z[s, :4 * h], z[s, :3 * h], z[s, h:3 * h], z[s, 3 * h:5 * h], z[s + 1, 4 * h:5 * h],
+                        z[s, 5 * h:], z[s, :h], hx[s], hx[s + 1, :h]) for s in range(z.shape[0] - 1)]
+        ws["views of"] = (id(z), id(hx))
+    return ws["views"]
+
+
+_BLAS: list[Any] = []  # [threadpoolctl's selection of the loaded BLAS libraries] once looked up ([None] without it)
+
+
+def one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread, when threadpoolctl is installed and BLAS has more (else a
+    no-op). A step's matrices are small (4 units x batch): splitting each of the ~150 products of a sequence
+    over threads costs more in synchronisation than it gains, and on a busy machine every product waits
+    for a second core (measured: 2-thread BLAS made an LSTM(64) step 10-100x slower on a loaded 2-core host)."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController().select(user_api="blas"))
+        except ImportError:
+            _BLAS.append(None)
+    sel = _BLAS[0]
+    if sel is None or all(lib.num_threads <= 1 for lib in sel.lib_controllers):
+        return contextlib.nullcontext()
+    return sel.limit(limits=1)
+
+
+def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
+            h0: np.ndarray, c0: np.ndarray, go_backwards: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """x (B, T, D), w (D, 4H), u (H, 4H), b (4H,) or None (Keras gate order i, f, c, o); h0, c0 (B, H).
+
+    Returns (z (T+1, 6H, B), hx (T+1, H+D+1, B)), both buffers of `ws`: hx[s + 1, :H] is h_s, z[T, 4H:5H] c_T.
+    """
+    bsz, t, d = x.shape
+    h = u.shape[0]
+    k = h + d + 1
+    dt = x.dtype
+    perm = _perm(h)
+    wall = _buffer(ws, "wall", (4 * h, k), dt)  # [U; W; b] transposed, rows o, i, f, g, sigmoid rows halved
+    wall[:, :h] = u[:, perm].T
+    wall[:, h:h + d] = w[:, perm].T
+    wall[:, k - 1] = 0 if b is None else b[perm]
+    wall[:3 * h] *= 0.5
+    hx = _buffer(ws, "hx", (t + 1, k, bsz), dt)
+    xs = x.transpose(1, 2, 0)
+    hx[:t, h:h + d] = xs[::-1] if go_backwards else xs
+    hx[:t, k - 1] = 1
+    hx[0, :h] = h0.T
+    z = _buffer(ws, "z", (t + 1, 6 * h, bsz), dt)
+    z[0, 4 * h:5 * h] = c0.T
+    p = _buffer(ws, "p", (2 * h, bsz), dt)
+    p_ig, p_fc = p[:h], p[h:]
+    mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
+    for gates, sig, i_f, g_c, c, tc, o, hxs, h_out in _step_views(ws, z, hx, h):
+        matmul(wall, hxs, out=gates)
+        tanh(gates, out=gates)
+        mul(sig, 0.5, out=sig)
+        add(sig, 0.5, out=sig)
+        mul(i_f, g_c, out=p)  # [i g, f c_prev]
+        add(p_ig, p_fc, out=c)
+        tanh(c, out=tc)
+        mul(o, tc, out=h_out)
+    return z, hx
+
+
+def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w: np.ndarray | None,
+             dh_ext: np.ndarray | None, dh: np.ndarray, dc: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Gradients from the forward's (z, hx): (dW, dU, db, dh0, dc0, dx_tm) in Keras's layouts.
 
     dh_ext (T, H, B) or None: gradients reaching each step's h from outside; dh, dc (H, B): those of the last
-    step's h and c."""
-    t, h4, bsz = gates.shape
-    h = h4 // 4
-    i, f, g, o = gates[:, :h], gates[:, h:2 * h], gates[:, 2 * h:3 * h], gates[:, 3 * h:]
-    q = np.empty((t, 4, h, bsz), gates.dtype)  # dz = q * [dc, dc, dc, dh]
-    np.multiply(g, i * (1 - i), out=q[:, 0])
-    np.multiply(cs[:-1], f * (1 - f), out=q[:, 1])
-    np.multiply(i, 1 - g * g, out=q[:, 2])
-    np.multiply(tcs, o * (1 - o), out=q[:, 3])
-    e = o * (1 - tcs * tcs)  # dc += dh * e
-    dz = np.empty((t, 4, h, bsz), gates.dtype)
-    u = np.ascontiguousarray(u)
-    tmp = np.empty((h, bsz), gates.dtype)
-    for s in range(t - 1, -1, -1):
-        if dh_ext is not None:
-            dh += dh_ext[s]
-        np.multiply(dh, e[s], out=tmp)
-        dc += tmp
-        np.multiply(q[s, :3], dc, out=dz[s, :3])
-        np.multiply(q[s, 3], dh, out=dz[s, 3])
-        dc *= f[s]
-        dh = u @ dz[s].reshape(h4, bsz)
-    return dz.reshape(t, h4, bsz), dh, dc
-
-
-def weight_grads(dz: np.ndarray, hs: np.ndarray, x: np.ndarray, w: np.ndarray, go_backwards: bool,
-                 has_bias: bool) -> tuple[np.ndarray, ...]:
-    """(dx, dW, dU[, db]) from dz (T, 4H, B), each one matmul over all (time, batch) columns."""
-    t, h4, bsz = dz.shape
-    d = x.shape[2]
-    cols = np.ascontiguousarray(dz.transpose(1, 0, 2)).reshape(h4, t * bsz)  # (4H, T*B), column = (t, b)
-    hp = np.ascontiguousarray(hs[:-1].transpose(1, 0, 2)).reshape(-1, t * bsz)  # (H, T*B)
-    xt = x.transpose(1, 0, 2)
-    if go_backwards:
-        xt = xt[::-1]
-    xs = np.ascontiguousarray(xt).reshape(t * bsz, d)
-    dw = (cols @ xs).T
-    du = (hp @ cols.T)
-    dx = (cols.T @ w.T).reshape(t, bsz, d)
-    if go_backwards:
-        dx = dx[::-1]
-    dx = np.ascontiguousarray(dx.transpose(1, 0, 2))
-    if not has_bias:
-        return dx, np.ascontiguousarray(dw), du
-    return dx, np.ascontiguousarray(dw), du, cols @ np.ones(t * bsz, dz.dtype)
+    step's h and c (overwritten). w (D, 4H): the kernel when the input needs a gradient, else None; dx_tm is
+    then (T, D, B) in processing order (None without w).
+    """
+    t = z.shape[0] - 1
+    h, bsz = dh.shape
+    k = hx.shape[1]
+    d = k - h - 1
+    dt = z.dtype
+    perm = _perm(h)
+    up = np.ascontiguousarray(u[:, perm])  # (H, 4H): dh_prev = U dz
+    wp = None if w is None else np.ascontiguousarray(w[:, perm])
+    n = min(CHUNK, t)
+    q = _buffer(ws, "q", (n, 5, h, bsz), dt)  # [e, q_o, q_i, q_f, q_g]: dz = q * [., dh, dc, dc, dc]
+    t3 = _buffer(ws, "t3", (n, 3, h, bsz), dt)
+    t2 = _buffer(ws, "t2", (n, 2, h, bsz), dt)
+    dbuf = _buffer(ws, "d", (n, 5 * h, bsz), dt)  # per step [dh e, dz_o, dz_i, dz_f, dz_g]
+    tmpw = _buffer(ws, "tmpw", (4 * h, k), dt)
+    dwall = np.zeros((4 * h, k), dt)
+    dx = None if w is None else np.empty((t, d, bsz), dt)
+    z4 = z.reshape(t + 1, 6, h, bsz)
+    mul, add, matmul = np.multiply, np.add, np.matmul
+    for end in range(t, 0, -n):
+        a = max(end - n, 0)
+        m = end - a
+        zc, qc, s3, s2 = z4[a:end], q[:m], t3[:m], t2[:m]
+        np.subtract(1, zc[:, :3], out=s3)
+        s3 *= zc[:, :3]  # o(1-o), i(1-i), f(1-f)
+        mul(s3[:, 1:], zc[:, 3:5], out=qc[:, 2:4])  # q_i = i(1-i) g, q_f = f(1-f) c_prev
+        mul(s3[:, 0], zc[:, 5], out=qc[:, 1])  # q_o = o(1-o) tanh(c)
+        g_tc = zc[:, 3:6:2]
+        mul(g_tc, g_tc, out=s2)
+        np.subtract(1, s2, out=s2)  # 1 - g^2, 1 - tanh(c)^2
+        mul(zc[:, 1::-1], s2, out=qc[:, 4::-4])  # q_g = i (1 - g^2), e = o (1 - tanh(c)^2)
+        for s in range(end - 1, a - 1, -1):
+            j = s - a
+            if dh_ext is not None:
+                dh += dh_ext[s]
+            ds = dbuf[j]
+            mul(qc[j, :2], dh, out=ds[:2 * h].reshape(2, h, bsz))  # [dh e, dz_o]
+            dc += ds[:h]
+            mul(qc[j, 2:], dc, out=ds[2 * h:].reshape(3, h, bsz))  # dz_i, dz_f, dz_g
+            dc *= zc[j, 2]  # through the forget gate
+            dzs = ds[h:]
+            matmul(up, dzs, out=dh)
+            matmul(dzs, hx[s].T, out=tmpw)
+            add(dwall, tmpw, out=dwall)
+        if dx is not None:
+            matmul(wp, dbuf[:m, h:], out=dx[a:end])
+    inv = np.argsort(perm)
+    dwk = dwall[inv]
+    return (np.ascontiguousarray(dwk[:, h:h + d].T), np.ascontiguousarray(dwk[:, :h].T), dwk[:, k - 1].copy(),
+            dh, dc, dx)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import numerics
 from ..tensor import Function, Tensor, as_tensor
 
 
@@ -111,14 +112,24 @@ class LayerNorm(Function):
         self.axes, self.eps, self.has_gamma, self.has_beta = axes, epsilon, has_gamma, has_beta
 
     def forward(self, x, *params):
+        # Row sums as matrix-vector products against a ones vector (BLAS, instead of NumPy's slow reductions
+        # over short rows) and as few passes over x as possible (docs/performance.md, #18/#13).
         gamma = params[0].reshape(-1) if self.has_gamma else None
         beta = params[-1].reshape(-1) if self.has_beta else None
         x2 = _rows(x, self.axes)
-        xhat = x2 - x2.mean(axis=1, keepdims=True, dtype=x2.dtype)
-        var = np.mean(xhat * xhat, axis=1, keepdims=True, dtype=x2.dtype)
-        invstd = 1.0 / np.sqrt(var + x2.dtype.type(self.eps))
+        n = x2.shape[1]
+        ones = numerics.ones(n, x2.dtype)
+        inv_n = x2.dtype.type(1 / n)
+        xhat = x2 - ((x2 @ ones) * inv_n)[:, None]
+        y = np.multiply(xhat, xhat)
+        var = (y @ ones) * inv_n
+        var += x2.dtype.type(self.eps)
+        invstd = (1.0 / np.sqrt(var))[:, None]
         xhat *= invstd
-        y = xhat * gamma if gamma is not None else xhat.copy()
+        if gamma is not None:
+            np.multiply(xhat, gamma, out=y)
+        else:
+            np.copyto(y, xhat)
         if beta is not None:
             y += beta
         self.xhat, self.invstd, self.gamma, self.shape = xhat, invstd, gamma, x.shape
@@ -126,13 +137,22 @@ class LayerNorm(Function):
 
     def backward(self, gy):
         g = _rows(gy, self.axes)
-        xhat = self.xhat
-        gh = g * self.gamma if self.gamma is not None else g
-        gx = self.invstd * (gh - gh.mean(axis=1, keepdims=True) - xhat * (gh * xhat).mean(axis=1, keepdims=True))
+        xhat, gamma = self.xhat, self.gamma
+        n = g.shape[1]
+        inv_n = g.dtype.type(1 / n)
+        gx_hat = g * xhat
+        # mean(g gamma) and mean(g gamma xhat) per row: products with gamma (or ones), no g * gamma array first
+        vec = gamma if gamma is not None else numerics.ones(n, g.dtype)
+        a = (g @ vec) * inv_n
+        b = (gx_hat @ vec) * inv_n
+        gx = g * gamma if gamma is not None else g.copy()
+        gx -= a[:, None]
+        gx -= xhat * b[:, None]
+        gx *= self.invstd
         grads = [_unrows(gx, self.shape, self.axes)]
-        ones = np.ones(g.shape[0], g.dtype)
+        ones = numerics.ones(g.shape[0], g.dtype)
         if self.has_gamma:
-            grads.append((ones @ (g * xhat)).reshape(self.inputs[1].shape))
+            grads.append((ones @ gx_hat).reshape(self.inputs[1].shape))
         if self.has_beta:
             grads.append((ones @ g).reshape(self.inputs[-1].shape))
         return tuple(grads)

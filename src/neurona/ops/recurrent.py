@@ -208,14 +208,16 @@ class LSTMOp(_Recurrent):
         h = h4 // 4
         fast = self.act[0] is np.tanh and self.ract[0] is _sigmoid
         self.rows = fast and self.m is None and self.dm is None
-        if self.rows:  # the hot path: gates as rows (ops.lstm_rows)
+        if self.rows:  # the hot path: gates as rows (ops.lstm_rows), buffers reused when the op is replayed
             bsz = x.shape[0]
             h0 = self._initial(init, 0, (bsz, h), x.dtype)
             c0 = self._initial(init, 1, (bsz, h), x.dtype)
-            self.gates, self.hs, self.cs, self.tcs = lstm_rows.forward(x, w, u, b, h0, c0, self.go_backwards)
-            hs = self.hs
-            out = (np.ascontiguousarray(hs[1:].transpose(2, 0, 1)) if self.return_sequences else hs[-1].T.copy())
-            return out, hs[-1].T.copy(), self.cs[-1].T.copy()
+            ws = self.__dict__.setdefault("_ws", {})
+            with lstm_rows.one_blas_thread():
+                self.z, self.hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards)
+            hs = self.hx[1:, :h]  # (T, H, B)
+            out = np.ascontiguousarray(hs.transpose(2, 0, 1)) if self.return_sequences else hs[-1].T.copy()
+            return out, hs[-1].T.copy(), self.z[-1, 4 * h:5 * h].T.copy()
         if fast:  # sigmoid(z) = 0.5 tanh(z/2) + 0.5: all four gates in one tanh call, the 1/2 folded into W, U, b
             scale = np.full(h4, 0.5, w.dtype)
             scale[2 * h:3 * h] = 1.0
@@ -261,19 +263,28 @@ class LSTMOp(_Recurrent):
         return self._seq_out(hs), hs[-1].copy(), cs[-1].copy()
 
     def _backward_rows(self, g_out, g_last, g_clast):
-        hs = self.hs
-        h, bsz = hs.shape[1], hs.shape[2]
+        z, hx = self.z, self.hx
+        bsz = z.shape[2]
+        h = z.shape[1] // 6
+        dt = z.dtype
         dh_ext = None
-        dh = np.zeros((h, bsz), hs.dtype)
+        dh = np.zeros((h, bsz), dt)
         if self.return_sequences and g_out is not None:
-            dh_ext = np.ascontiguousarray(g_out.transpose(1, 2, 0), dtype=hs.dtype)
+            dh_ext = np.ascontiguousarray(g_out.transpose(1, 2, 0), dtype=dt)
         elif g_out is not None:
             dh += g_out.T
         if g_last is not None:
             dh += g_last.T
-        dc = np.zeros((h, bsz), hs.dtype) if g_clast is None else np.array(g_clast.T, dtype=hs.dtype)
-        dz, dh0, dc0 = lstm_rows.backward(self.gates, hs, self.cs, self.tcs, self.u, dh_ext, dh, dc)
-        grads = lstm_rows.weight_grads(dz, hs, self.x, self.w, self.go_backwards, self.has_bias)
+        dc = np.zeros((h, bsz), dt) if g_clast is None else np.array(g_clast.T, dtype=dt)
+        x_needs_grad = not self.inputs or self.inputs[0].requires_grad
+        with lstm_rows.one_blas_thread():
+            dw, du, db, dh0, dc0, dx = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
+                                                          dh_ext, dh, dc)
+        if dx is not None:
+            if self.go_backwards:
+                dx = dx[::-1]
+            dx = np.ascontiguousarray(dx.transpose(2, 0, 1))
+        grads = (dx, dw, du) + ((db,) if self.has_bias else ())
         return grads + self._init_grads(dh0.T, dc0.T)
 
     def backward(self, g_out, g_last, g_clast):

@@ -215,7 +215,7 @@ def cnn_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[str,
     from .cnn_floor import SLIDE_CNN_LAYERS, floor_work
 
     if tuple(wl.layers) != SLIDE_CNN_LAYERS or tuple(wl.input_shape) != (28, 28, 1):
-        raise Unavailable("hand-written floor only for MLPs and the slide CNN")
+        raise Unavailable("hand-written floor only for MLPs, the slide CNN and LSTM -> Dense")
     return floor_work(wl, data, task, phases, workers=blas_threads())
 
 

@@ -100,18 +100,21 @@ class Steps:
         return loss, outs
 
     def _track(self, ys: list[np.ndarray], outs: list[Tensor], sw: Any, loss: Tensor) -> None:
-        self._track_arrays(ys, [o.data for o in outs], sw, loss.data)
+        masks = [getattr(o, "_keras_mask", None) for o in outs]
+        self._track_arrays(ys, [o.data for o in outs], sw, loss.data, masks)
 
-    def _track_arrays(self, ys: list[np.ndarray], outs: list[np.ndarray], sw: Any, loss: np.ndarray) -> None:
-        """The running loss total and the metric updates of one batch (a few array ops, no Tensors)."""
+    def _track_arrays(self, ys: list[np.ndarray], outs: list[np.ndarray], sw: Any, loss: np.ndarray,
+                      masks: list[Any] | None = None) -> None:
+        """The running loss total and the metric updates of one batch (a few array ops, no Tensors); `masks`:
+        the outputs' propagated masks, which weigh padded steps 0 in the metrics, as in Keras."""
         n = len(ys[0])
         totals = self._totals  # mutated in place: no attribute assignment on the model per batch
         totals[0] += float(loss) * n
         totals[1] += n
-        for spec, y, out in zip(self._specs, ys, outs):
+        for i, (spec, y, out) in enumerate(zip(self._specs, ys, outs)):
             if spec.metrics:
                 p = spec.probabilities(out)
-                mask = getattr(out, "_keras_mask", None)  # padded steps weigh 0 in the metrics, as in Keras
+                mask = masks[i] if masks else None
                 for m, _, weighted in spec.metrics:
                     w = mask_as_sample_weight(sw if weighted else None, mask)
                     if not fast_metric_update(m, y, p, w):
@@ -120,6 +123,7 @@ class Steps:
     def _train_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
         """Forward, loss, backward (replayed when recorded), one optimizer update, metric updates."""
         replay = self._replay
+        masks = None
         if replay is not None:
             loss, *outs = replay.arrays(x, ys[0], sw)
             replay.backward()
@@ -127,11 +131,12 @@ class Steps:
             loss_t, outs_t = self._forward_loss(x, ys, sw, True)
             loss_t.backward()
             loss, outs = loss_t.data, [o.data for o in outs_t]
+            masks = [getattr(o, "_keras_mask", None) for o in outs_t]
         weights = self._train_weights
         self.optimizer.apply([w.grad for w in weights], weights)
         for w in weights:
             w.grad = None
-        self._track_arrays(ys, outs, sw, loss)
+        self._track_arrays(ys, outs, sw, loss, masks)
 
     def _test_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
         loss, outs = self._forward_loss(x, ys, sw, False)

@@ -1,0 +1,61 @@
+"""`python -m fuzz --seconds N [--target NAME] [--engine E]`: fuzz the parsers, print what was found.
+
+Exit status 1 when a run found something (saved under fuzz/findings/TARGET/); `--replay` instead feeds
+the committed regression files (fuzz/regressions/TARGET/) through the oracle and fails on any finding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+
+from .engines import ENGINES, available_engine, fuzz
+from .oracle import Worker
+from .regressions import replay
+from .targets import TARGETS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fuzz", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60, help="total time, split evenly over the targets")
+    parser.add_argument("--target", action="append", choices=sorted(TARGETS),
+                        help="fuzz only this target (repeatable); default: all")
+    parser.add_argument("--engine", choices=sorted(ENGINES), default=None,
+                        help=f"default: the best installed ({available_engine()})")
+    parser.add_argument("--seed", type=int, default=int(time.time()), help="seed of the mutation choices")
+    parser.add_argument("--replay", action="store_true", help="replay fuzz/regressions/ and exit")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # zipfile's "Duplicate name" while building hostile archives
+    if args.replay:
+        bad = replay()
+        for name, outcome in bad:
+            print(f"{name}: {outcome.error} at {outcome.place}")
+        print(f"regressions: {len(bad)} failing")
+        return 1 if bad else 0
+    engine = args.engine or available_engine()
+    targets = args.target or list(TARGETS)
+    share = args.seconds / len(targets)
+    print(f"fuzzing {', '.join(targets)} with {engine}, {share:.0f} s each, seed {args.seed}", flush=True)
+    worker = Worker()
+    found = 0
+    try:
+        for name in targets:
+            started = time.monotonic()
+            stats = fuzz(name, share, engine, args.seed, worker)
+            elapsed = time.monotonic() - started
+            found += len(stats.findings)
+            print(f"{name}: {stats.inputs} inputs in {elapsed:.0f} s ({stats.allowed} refused with neurona's "
+                  f"errors), {len(stats.findings)} distinct findings", flush=True)
+            for text in stats.findings.values():
+                print(f"    {text}")
+    finally:
+        worker.close()
+    if found:
+        print(f"{found} findings saved under fuzz/findings/ (see docs/fuzzing.md to turn them into regressions)")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -46,8 +46,9 @@ class _Session:
         self.seeds = target.seeds()
         self.pool = list(self.seeds)
 
-    def one(self, c: Chooser) -> None:
-        data = mutate(self.target, self.pool[c.below(len(self.pool))], c, self.seeds)
+    def one(self, c: Chooser, pool: list[bytes] | None = None) -> None:
+        pool = self.pool if pool is None else pool
+        data = mutate(self.target, pool[c.below(len(pool))], c, self.seeds)
         outcome = self.worker.run(self.target.name, data, self.target.suffix)
         self.stats.inputs += 1
         if outcome.kind == "ok" and len(self.pool) < 500 and data not in self.pool:
@@ -72,16 +73,30 @@ def run_random(target: Target, seconds: float, seed: int, worker: Worker) -> Sta
 
 
 class _HypothesisChooser:
+    """The first `DRAWN` choices (which seed, how many mutations, which kinds) come from hypothesis; the
+    rest, mostly offsets and bytes, from a `random.Random` seeded by a hypothesis draw. Per-draw cost in
+    hypothesis is high, so this keeps most of the throughput of plain `random` while hypothesis explores
+    the choices that change the structure of an input."""
+
+    DRAWN = 6
+
     def __init__(self, data: Any) -> None:
         from hypothesis import strategies as st
 
         self.draw, self.st = data.draw, st
+        self.left = self.DRAWN
+        self.rest = RandomChooser(data.draw(st.integers(0, 2**64 - 1)))
 
     def below(self, n: int) -> int:
-        return self.draw(self.st.integers(0, n - 1)) if n > 1 else 0
+        if n <= 1:
+            return 0
+        if self.left > 0:
+            self.left -= 1
+            return self.draw(self.st.integers(0, n - 1))
+        return self.rest.below(n)
 
     def data(self, n: int) -> bytes:
-        return self.draw(self.st.binary(min_size=n, max_size=n))
+        return self.rest.data(n)
 
 
 def run_hypothesis(target: Target, seconds: float, seed: int, worker: Worker) -> Stats:
@@ -89,21 +104,26 @@ def run_hypothesis(target: Target, seconds: float, seed: int, worker: Worker) ->
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
+    from hypothesis.errors import HypothesisException
 
     stats = Stats()
     session = _Session(target, worker, stats)
     deadline = time.monotonic() + seconds
     rounds = 0
     while time.monotonic() < deadline:
+        pool = list(session.pool)  # fixed during a round: hypothesis needs the same draws to mean the same input
+
         @hseed(seed + rounds)
-        @settings(max_examples=50, deadline=None, database=None, phases=[Phase.generate],
+        @settings(max_examples=20, deadline=None, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(st.data())
         def case(data: Any) -> None:
-            if time.monotonic() < deadline:
-                session.one(_HypothesisChooser(data))
+            session.one(_HypothesisChooser(data), pool)
 
-        case()
+        try:
+            case()
+        except HypothesisException as exc:  # e.g. a flaky replay: start the next round with a new seed
+            print(f"  [{target.name}] hypothesis: {type(exc).__name__}", flush=True)
         rounds += 1
     return stats
 

@@ -36,11 +36,12 @@ def check_declared(nbytes: int, room: int, compressed: bool, source: str) -> Non
 
 
 def check_shape(shape: tuple[int, ...], itemsize: int, source: str) -> None:
-    """Refuse a shape NumPy cannot represent, even with a zero in it (``(0, 10**30)`` is not an array)."""
+    """Refuse an empty shape whose other dimensions NumPy cannot represent (``(0, 10**30)`` is no array);
+    call it after `check_declared`, which refuses non-empty shapes over the limit."""
     nonzero = math.prod(d for d in shape if d) * max(itemsize, 1)
-    if any(d < 0 for d in shape) or nonzero > MAX_ARRAY_BYTES:
-        raise DatasetError(f"{source}: the header declares shape {shape}, which is not a storable array "
-                           f"(over {MAX_ARRAY_BYTES:,} bytes even where it holds no element)")
+    if nonzero > MAX_ARRAY_BYTES:
+        raise DatasetError(f"{source}: the header declares shape {shape}: no element, but dimensions that "
+                           f"multiply past {MAX_ARRAY_BYTES:,} bytes, which no dataset array can have")
 
 
 def read_exact(stream: BinaryIO, nbytes: int, source: str, what: str = "data") -> np.ndarray:

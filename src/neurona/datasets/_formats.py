@@ -64,8 +64,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw  # type: ignore[assignment]
             dtype, dims, header = _idx_header(stream, path)
             nbytes = math.prod(dims) * dtype.itemsize
-            check_shape(dims, dtype.itemsize, str(path))
             check_declared(nbytes, size if compressed else size - header, compressed, str(path))
+            check_shape(dims, dtype.itemsize, str(path))
             data = read_exact(stream, nbytes, str(path), f"data for shape {dims}")
     except (OSError, EOFError, zlib.error) as exc:
         if isinstance(exc, DatasetError):
@@ -101,9 +101,9 @@ def _npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> 
                 f"run code; store plain numeric arrays instead")
         if dtype.kind not in _NPY_KINDS or dtype.fields is not None:
             raise DatasetError(f"{where} has dtype {dtype}; dataset arrays must be numbers or booleans")
-        check_shape(shape, dtype.itemsize, where)
         nbytes = math.prod(shape) * dtype.itemsize
         check_declared(nbytes, info.file_size - stream.tell(), False, where)
+        check_shape(shape, dtype.itemsize, where)
         data = read_exact(stream, nbytes, where, f"data for shape {shape}")
     return data.view(dtype).reshape(shape, order="F" if fortran else "C")
 

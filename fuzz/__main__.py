@@ -7,12 +7,13 @@ the committed regression files (fuzz/regressions/TARGET/) through the oracle and
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import warnings
 
 from .engines import ENGINES, available_engine, fuzz
-from .oracle import Worker
+from .oracle import FINDINGS, Worker
 from .regressions import replay
 from .targets import TARGETS
 
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"default: the best installed ({available_engine()})")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="seed of the mutation choices")
     parser.add_argument("--replay", action="store_true", help="replay fuzz/regressions/ and exit")
+    parser.add_argument("--fail-on", choices=("any", "new"), default="any",
+                        help="'new': findings already saved under fuzz/findings/ (open bugs) do not fail the run")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # zipfile's "Duplicate name" while building hostile archives
     if args.replay:
@@ -38,23 +41,43 @@ def main(argv: list[str] | None = None) -> int:
     targets = args.target or list(TARGETS)
     share = args.seconds / len(targets)
     print(f"fuzzing {', '.join(targets)} with {engine}, {share:.0f} s each, seed {args.seed}", flush=True)
+    known = known_findings()
     worker = Worker()
-    found = 0
+    found = new = 0
     try:
         for name in targets:
             started = time.monotonic()
             stats = fuzz(name, share, engine, args.seed, worker)
             elapsed = time.monotonic() - started
             found += len(stats.findings)
-            print(f"{name}: {stats.inputs} inputs in {elapsed:.0f} s ({stats.allowed} refused with neurona's "
-                  f"errors), {len(stats.findings)} distinct findings", flush=True)
+            refused = "" if stats.allowed < 0 else f" ({stats.allowed} refused with neurona's errors)"
+            print(f"{name}: {stats.inputs} inputs in {elapsed:.0f} s{refused}, {len(stats.findings)} distinct "
+                  f"findings", flush=True)
             for text in stats.findings.values():
-                print(f"    {text}")
+                is_known = (name, _loose(text)) in known
+                new += not is_known
+                print(f"    {'(known) ' if is_known else ''}{text}")
     finally:
         worker.close()
     if found:
-        print(f"{found} findings saved under fuzz/findings/ (see docs/fuzzing.md to turn them into regressions)")
-    return 1 if found else 0
+        print(f"{found} findings ({new} new) saved under fuzz/findings/ (docs/fuzzing.md: turning them into "
+              f"regression tests)")
+    return 1 if (new if args.fail_on == "new" else found) else 0
+
+
+def _loose(text: str) -> str:
+    """A finding's "type at place" without line numbers, so edits elsewhere in a file keep it recognised."""
+    return re.sub(r":\d+ in ", " in ", text)
+
+
+def known_findings() -> set[tuple[str, str]]:
+    """(target, loose text) of every finding saved under fuzz/findings/ before this run started."""
+    known = set()
+    for report in FINDINGS.glob("*/*.txt"):
+        fields = dict(line.split(": ", 1) for line in report.read_text(encoding="utf-8").splitlines()[:3]
+                      if ": " in line)
+        known.add((report.parent.name, _loose(f"{fields.get('error')} at {fields.get('place')}")))
+    return known
 
 
 if __name__ == "__main__":

@@ -283,6 +283,8 @@ def _csv_steps(path: str) -> list[Callable[[], Any]]:
         from neurona.cli.errors import CliError
 
         table = read_csv(path)
+        if not hasattr(table, "numeric"):  # (the reader's API changed: exercise the reading alone)
+            return table
         for name in getattr(table, "header", []):
             try:
                 table.numeric(name)

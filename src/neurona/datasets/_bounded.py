@@ -17,7 +17,7 @@ import numpy as np
 
 from ._files import DatasetError
 
-MAX_ARRAY_BYTES = 4 << 30  # the largest single array a dataset file may declare (CIFAR-100's is 150 MB)
+MAX_ARRAY_BYTES = 1 << 30  # the largest array a dataset file may declare (CIFAR-100: 150 MB, EMNIST: 550 MB)
 MAX_DEFLATE_RATIO = 1032  # deflate's maximum: one 258-byte match per 2 bits (zlib's technical notes)
 _CHUNK = 1 << 20
 

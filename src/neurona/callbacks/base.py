@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..i18n import _
+
 _BATCH_HOOKS = {
     "on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end",
     "on_test_batch_begin": None, "on_test_batch_end": None,
@@ -211,11 +213,11 @@ class History(Callback):
             fig = axes[0].figure
         epochs = [e + 1 for e in self.epoch] or list(range(1, len(self.history[names[0]]) + 1))
         for a, name in zip(axes, names):
-            a.plot(epochs[-len(self.history[name]):], self.history[name], label=f"training {name}")
+            a.plot(epochs[-len(self.history[name]):], self.history[name], label=_("training {name}").format(name=name))
             if f"val_{name}" in self.history:
                 val = self.history[f"val_{name}"]
-                a.plot(epochs[-len(val):], val, label=f"validation {name}")
-            a.set_xlabel("epoch")
+                a.plot(epochs[-len(val):], val, label=_("validation {name}").format(name=name))
+            a.set_xlabel(_("epoch"))
             a.set_ylabel(name)
             a.legend()
         return fig

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..i18n.numbers import localise_numbers
 from .base import Callback
 
 BAR_WIDTH = 30
@@ -65,7 +66,7 @@ def format_values(values: Mapping[str, Any]) -> str:
         except (TypeError, ValueError):
             continue
         parts.append(f" - {k}: {v:.4f}" if abs(v) > 1e-3 or not math.isfinite(v) else f" - {k}: {v:.4e}")
-    return "".join(parts)
+    return localise_numbers("".join(parts))
 
 
 def text_bar(current: int, target: int) -> str:

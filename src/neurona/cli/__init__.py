@@ -23,6 +23,7 @@ from typing import Any
 
 from ..i18n import _
 from .errors import EXIT_INTERRUPTED, CliError, Interrupted, ctrl_c_ends_the_command, fail
+from .parser import Parser
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser, its help in the current language."""
     from . import demo, info, train, use
 
-    parser = _localise(argparse.ArgumentParser(
+    parser = _localise(Parser(
         prog="neurona", formatter_class=_Formatter, add_help=False,
         description=_("neurona: deep learning on NumPy, with the Keras workflow of the course."),
         epilog=_("Start with: neurona demo. Each command has --help.")))

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import labs
 from ..i18n import _
+from ..i18n.numbers import number
 from .errors import CliError
 
 RULE = "=" * 78
@@ -18,7 +19,7 @@ def _headline(metrics: dict[str, float]) -> str:
     from ..labs._common import label
 
     key = next(iter(metrics))
-    return f"{label(key)} {metrics[key]:.3f}"
+    return f"{label(key)} {number(metrics[key], '.3f')}"
 
 
 def _banner(index: int, total: int, lab: labs.Lab) -> None:
@@ -29,7 +30,7 @@ def _banner(index: int, total: int, lab: labs.Lab) -> None:
 
 
 def _results_table(results: list[tuple[labs.Lab, dict[str, float]]]) -> list[list[str]]:
-    return [[lab.name, _(lab.title), _headline(m), f"{m['seconds']:.1f} s"] for lab, m in results]
+    return [[lab.name, _(lab.title), _headline(m), f"{number(m['seconds'], '.1f')} s"] for lab, m in results]
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
@@ -113,6 +114,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
         hint = _(" (did you mean {name!r}?)").format(name=close[0]) if close else ""
         raise CliError(_("there is no lab called {name!r}{hint}; the labs are: {names}").format(
             name=args.name, hint=hint, names=", ".join(labs.names()))) from None
+    if args.notebook is not None:
+        return _write_notebook(lab.name, args.notebook)
     print(f"{_(lab.title)}  (neurona lab {lab.name})")
     print(_(lab.summary))
     print(_("slides: deck {slides} · code: {code}").format(slides=lab.slides, code=lab.path))
@@ -130,7 +133,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from ..labs._common import label
 
     for key, value in metrics.items():
-        print(f"  {label(key)}: {value:.4g}")
+        print(f"  {label(key)}: {number(value, '.4g')}")
     if report is not None:
         try:
             path = report.write(args.out)
@@ -138,6 +141,20 @@ def cmd_lab(args: argparse.Namespace) -> int:
             raise CliError(_("cannot write {path}: {reason}").format(path=args.out, reason=e.strerror or e)) from None
         print(_("Report: {path}").format(path=path.resolve()))
     sys.stdout.flush()
+    return 0
+
+
+def _write_notebook(name: str, where: str) -> int:
+    """`neurona lab NAME --notebook [PATH]`: the lab as a Jupyter notebook, in the command line's language."""
+    from ..i18n import language
+    from ..labs import notebook
+
+    try:
+        path = notebook.write(name, where or ".", language())
+    except OSError as e:
+        raise CliError(_("cannot write {path}: {reason}").format(path=where or ".", reason=e.strerror or e)) from None
+    print(_("Notebook: {path}").format(path=path))
+    print(_("Open it with: jupyter lab {path}  (pip install jupyterlab)").format(path=path))
     return 0
 
 
@@ -159,4 +176,6 @@ def add_parsers(sub: Any, make: Any) -> None:
         names=", ".join(labs.names())))
     p.add_argument("--quick", action="store_true", help=_("less data and fewer epochs"))
     p.add_argument("--out", metavar="DIR", help=_("also write an HTML report to this folder"))
+    p.add_argument("--notebook", nargs="?", const="", metavar="PATH",
+                   help=_("write the lab as a Jupyter notebook (to PATH, or NAME.ipynb here) instead of running it"))
     p.set_defaults(func=cmd_lab)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..i18n import _
+from ..i18n.numbers import number
 from . import tabular, train_mpi
 from .csvdata import read_csv
 from .errors import CliError
@@ -77,7 +78,8 @@ def _print_rows(rows: list[tuple[str, str]]) -> None:
 
 def _evaluate(model: Any, prep: tabular.Preprocessing, x: np.ndarray, y: np.ndarray) -> tuple[dict, Any, str]:
     """Test-set metrics in the data's units, the predictions, and a text report."""
-    from ..metrics import classification_report, f1_score
+    from ..metrics import f1_score
+    from ..report.classification import classification_report_text
 
     out = model.predict(x, verbose=0)
     if prep.task == "classification":
@@ -85,8 +87,8 @@ def _evaluate(model: Any, prep: tabular.Preprocessing, x: np.ndarray, y: np.ndar
         metrics = {"test_accuracy": float(np.mean(predicted == y)),
                    "macro_f1": float(f1_score(y, predicted, average="macro", labels=list(range(len(prep.classes))),
                                               zero_division=0))}
-        text = classification_report(y, predicted, labels=list(range(len(prep.classes))), target_names=prep.classes,
-                                     zero_division=0)
+        text = classification_report_text(y, predicted, labels=list(range(len(prep.classes))),
+                                          target_names=prep.classes, zero_division=0)
         return metrics, predicted, text
     from ..labs._common import regression_metrics
 
@@ -207,7 +209,7 @@ def score_on_test(model: Any, prep: tabular.Preprocessing, data: Splits) -> tupl
 
     metrics, predicted, text = _evaluate(model, prep, scale_x(prep, data.x_test), data.y_test)
     print(_("Results on the test set ({n} rows):").format(n=len(data.x_test)))
-    _print_rows([(label(k), f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}") for k, v in metrics.items()])
+    _print_rows([(label(k), number(v, ".4f" if abs(v) < 1e4 else ".4g")) for k, v in metrics.items()])
     if text:
         print(text)
     return metrics, predicted, text

@@ -56,13 +56,17 @@ def translation(lang: str) -> _gettext.NullTranslations:
 
 
 def gettext(message: str) -> str:
-    """`message` in the current language."""
-    return translation(language()).gettext(message)
+    """`message` in the current language (its `.format()` writes numbers in the language's way too)."""
+    from .numbers import Message
+
+    return Message(translation(language()).gettext(message))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form for `n`, in the current language."""
-    return translation(language()).ngettext(singular, plural, n)
+    from .numbers import Message
+
+    return Message(translation(language()).ngettext(singular, plural, n))
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name

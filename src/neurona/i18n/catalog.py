@@ -141,4 +141,4 @@ def python_sources(root: str | Path, packages: Iterable[str]) -> list[Path]:
 
 
 # Where translated messages live (callbacks: the progress display, once it translates its "Epoch i/N").
-TRANSLATED_PACKAGES = ("cli", "labs", "report", "callbacks")
+TRANSLATED_PACKAGES = ("cli", "labs", "report", "callbacks", "plot")

@@ -13,14 +13,13 @@ import inspect
 import json
 import os
 import zipfile
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
 from ..saving import archive as archive_checks
 from ..saving.errors import UnsafeFileError
 
-MAX_CONFIG_BYTES = 64 * 2**20
+MAX_CONFIG_BYTES = 8 * 2**20
 MAX_WEIGHTS_BYTES = 16 * 2**30
 MAX_MEMBERS = 10_000
 _KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
@@ -59,15 +58,20 @@ def read_keras_archive(path: str | os.PathLike) -> dict[str, bytes]:
             if missing:
                 raise UnsafeFileError(f"{source}: not a .keras archive (no {', '.join(missing)})")
             return {name: archive_checks.read_member(archive, info, source) for name, info in wanted.items()}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise UnsafeFileError(f"{source}: corrupt .keras archive ({exc})") from None
+    except (FileNotFoundError, PermissionError, UnsafeFileError):
+        raise
+    except archive_checks.ZIP_ERRORS as exc:
+        raise UnsafeFileError(f"{source}: corrupt .keras archive ({type(exc).__name__}: {exc})") from None
 
 
-def _json(data: bytes | str, where: str) -> Any:
+def _json(data: bytes | bytearray | str, where: str) -> Any:
+    from ..saving.limits import check_json_items
+
+    check_json_items(data, where)
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise UnsafeFileError(f"{where}: not valid JSON ({exc})") from None
+        return json.loads(bytes(data).decode("utf-8") if not isinstance(data, str) else data)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise UnsafeFileError(f"{where}: not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 # ------------------------------------------------------------------------------------------------ translation
@@ -83,7 +87,12 @@ def _dtype(value: Any, where: str) -> Any:
 def _history(value: Any) -> Any:
     """A Keras tensor reference -> neurona's [layer name, node index, tensor index] (lists kept as lists)."""
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        name, node, index = value["config"]["keras_history"]
+        history = value.get("config", {}).get("keras_history") if isinstance(value.get("config"), dict) else None
+        if not (isinstance(history, list) and len(history) == 3 and isinstance(history[0], str)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in history[1:])):
+            raise ValueError(f"invalid keras_history {history!r:.100} in the Keras config (expected [layer name, "
+                             f"node index, tensor index])")
+        name, node, index = history
         return [name, int(node), int(index)]
     if isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str) and isinstance(value[1], int):
         return [value[0], int(value[1]), int(value[2])]  # Keras 2: [name, node, index, kwargs]
@@ -165,6 +174,10 @@ def translate_layer(spec: Mapping[str, Any], custom_objects: Mapping[str, Any] |
     """One Keras layer spec -> neurona's {"class_name", "config"} (plus name and inbound nodes in graphs)."""
     from ..layers import base as layer_base
 
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"a layer of the Keras config is a {type(spec).__name__} ({spec!r:.80}), not a JSON object")
+    if not isinstance(spec.get("config") or {}, Mapping):
+        raise ValueError(f"the config of Keras layer {spec.get('class_name')!r:.60} is not a JSON object")
     class_name, config = spec.get("class_name"), dict(spec.get("config") or {})
     where = f"Keras layer '{config.get('name', '?')}' ({class_name})"
     if not isinstance(class_name, str):
@@ -213,6 +226,14 @@ def translate_layer(spec: Mapping[str, Any], custom_objects: Mapping[str, Any] |
 def translate_model_config(class_name: str, config: Mapping[str, Any],
                            custom_objects: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A Keras Sequential/Functional config -> the config neurona's Sequential/Model.from_config reads."""
+    if not isinstance(config, Mapping):
+        raise ValueError(f"the Keras {class_name} config is a {type(config).__name__}, not a JSON object")
+    if not isinstance(config.get("layers", []), list):
+        raise ValueError(f"the Keras {class_name} config's 'layers' is not a list")
+    if class_name != "Sequential":
+        for key in ("input_layers", "output_layers"):
+            if not isinstance(config.get(key), list):
+                raise ValueError(f"the Keras functional config has no list '{key}' (got {config.get(key)!r:.80})")
     out: dict[str, Any] = {"name": config.get("name"), "trainable": config.get("trainable", True)}
     layers = [translate_layer(s, custom_objects) for s in config.get("layers", [])]
     if class_name == "Sequential":
@@ -230,12 +251,15 @@ def model_from_keras_config(spec: Mapping[str, Any], custom_objects: Mapping[str
     """Build (untrained) the neurona model a Keras `{"class_name", "config"}` architecture describes."""
     from ..models import Model, Sequential
 
-    class_name = spec.get("class_name")
+    class_name = spec.get("class_name") if isinstance(spec, Mapping) else None
     if class_name not in ("Sequential", "Functional", "Model"):
         raise ValueError(f"the Keras config describes a {class_name!r:.50}, not a Sequential or functional model")
-    config = translate_model_config(class_name, spec.get("config") or {}, custom_objects)
-    cls = Sequential if class_name == "Sequential" else Model
-    return cls.from_config(config, custom_objects=dict(custom_objects or {}))
+    try:
+        config = translate_model_config(class_name, spec.get("config") or {}, custom_objects)
+        cls = Sequential if class_name == "Sequential" else Model
+        return cls.from_config(config, custom_objects=dict(custom_objects or {}))
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:  # a config of the wrong shape somewhere inside
+        raise UnsafeFileError(f"malformed Keras model config ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None,
@@ -247,35 +271,53 @@ def load_keras_model(filepath: str | os.PathLike, custom_objects: Mapping[str, A
     stores as Python code) is refused unless `safe_mode=False`; even then the stored code is never run: the
     function comes from `custom_objects`, under the layer's name, with a warning.
     """
-    from .keras_h5 import assign_from_h5, open_h5
+    from ..saving import limits
+    from ..saving.sniff import describe, sniff
+    from .keras_h5 import assign_from_h5, h5_boundary, open_checked, read_attr
 
     source = os.fspath(filepath)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"no such Keras model file: {source!r}")
-    if zipfile.is_zipfile(source):
+    kind = sniff(source)
+    if kind in ("keras", "zip"):
         members = read_keras_archive(source)
         spec = _json(members["config.json"], f"{source}:config.json")
-        weights: Any = members["model.weights.h5"]
         name = f"{source}:model.weights.h5"
-        h5 = open_h5(weights, name)
-    else:
+        h5, values = open_checked(members["model.weights.h5"], name)
+    elif kind == "hdf5":
         name = source
-        h5 = open_h5(source, name)
-        raw = h5.attrs.get("model_config")
+        h5, values = open_checked(source, name)
+        try:
+            with h5_boundary(name):
+                raw = read_attr(h5, "model_config", source)
+        except BaseException:
+            h5.close()
+            raise
         if raw is None:
             h5.close()
             raise ValueError(f"{source} holds only weights (no model_config): build the model in neurona and call "
                              f"neurona.interop.load_keras_weights(model, {source!r})")
-        spec = _json(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw), f"{source}:model_config")
+        spec = _json(raw if isinstance(raw, str) else bytes(raw), f"{source}:model_config")
+    else:
+        raise UnsafeFileError(f"{source}: not a Keras model (.keras or .h5): this is {describe(kind)}")
     try:
         if not isinstance(spec, dict):
             raise UnsafeFileError(f"{source}: the model config is not a JSON object")
         _SafeMode.enabled, previous = bool(safe_mode), _SafeMode.enabled
         try:
-            model = model_from_keras_config(spec, custom_objects)
+            # Built without initial values and within the file's own size: a config declaring more values
+            # than the weights file holds stops at the first layer that does, before allocating it.
+            with limits.building_within(source, file_params=values):
+                model = model_from_keras_config(spec, custom_objects)
+        except ValueError as exc:  # name the file in what the config translation says
+            if source in str(exc):
+                raise
+            kind_of_error = UnsafeFileError if isinstance(exc, UnsafeFileError) else ValueError
+            raise kind_of_error(f"{source}: {exc}") from exc
         finally:
             _SafeMode.enabled = previous
-        assign_from_h5(model, h5, name)
+        with h5_boundary(name):
+            assign_from_h5(model, h5, name)
     finally:
         h5.close()
     return model

@@ -18,7 +18,9 @@ dependency: `pip install 'neurona[h5]'`.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import math
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -26,10 +28,12 @@ from typing import Any
 import numpy as np
 
 from ..saving.errors import UnsafeFileError
+from .h5_guard import check_global_heaps, read_attr
 
 MAX_DEPTH = 32  # real files nest 5 levels at most; a hard-link cycle stops here
 MAX_OBJECTS = 200_000
 MAX_TOTAL_BYTES = 16 * 2**30
+MAX_RATIO = 10  # declared bytes per stored byte of a dataset over 1 MiB (weights barely compress)
 
 
 def h5py_module() -> Any:
@@ -43,19 +47,20 @@ def h5py_module() -> Any:
 
 
 # ------------------------------------------------------------------------------------------------ safety
-def check_tree(h5: Any, source: str) -> None:
+def check_tree(h5: Any, source: str) -> int:
     """Walk every link of an open HDF5 file and refuse the features a hostile file could use.
 
     Soft and external links (which can point into other files), virtual datasets (assembled from other
     files), datasets with external raw storage, non-numeric datasets, and declared sizes past the limits.
-    Nothing is read before this walk is done.
+    Nothing is read before this walk is done. Returns the number of values the datasets declare.
     """
     h5py = h5py_module()
     count = 0
     total = 0
+    values = 0
 
     def walk(group: Any, path: str, depth: int) -> None:
-        nonlocal count, total
+        nonlocal count, total, values
         if depth > MAX_DEPTH:
             raise UnsafeFileError(f"{source}: HDF5 groups nest deeper than {MAX_DEPTH} levels at {path!r} "
                                   f"(a hard-link cycle?)")
@@ -82,7 +87,13 @@ def check_tree(h5: Any, source: str) -> None:
                                           f"{[e[0] for e in obj.external]}; refused")
                 if obj.dtype.kind not in "fiub":
                     raise UnsafeFileError(f"{source}: {where!r} holds {obj.dtype}, not numbers")
-                total += int(np.prod(obj.shape, dtype=object)) * obj.dtype.itemsize  # exact: no overflow
+                size = math.prod(int(d) for d in obj.shape)  # exact: no overflow
+                values += size
+                total += size * obj.dtype.itemsize
+                stored = obj.id.get_storage_size()  # compressed (or never written) data: Keras writes neither
+                if size * obj.dtype.itemsize > 2**20 and size * obj.dtype.itemsize > MAX_RATIO * max(stored, 1):
+                    raise UnsafeFileError(f"{source}: {where!r} declares {size * obj.dtype.itemsize} bytes stored in "
+                                          f"{stored} (ratio over {MAX_RATIO}: a compression bomb?)")
                 if total > MAX_TOTAL_BYTES:
                     raise UnsafeFileError(f"{source}: the datasets declare more than {MAX_TOTAL_BYTES} bytes")
             elif isinstance(obj, h5py.Group):
@@ -91,10 +102,13 @@ def check_tree(h5: Any, source: str) -> None:
                 raise UnsafeFileError(f"{source}: {where!r} is an HDF5 object of unknown kind {type(obj).__name__}")
 
     walk(h5, "", 0)
+    return values
 
 
 def _strings(value: Any, where: str) -> list[str]:
     """An attribute holding a list of names (bytes or str), checked."""
+    if value is None:
+        return []
     arr = np.asarray(value)
     if arr.size == 0:
         return []
@@ -103,27 +117,67 @@ def _strings(value: Any, where: str) -> list[str]:
     out = []
     for v in arr.tolist():
         if isinstance(v, bytes):
-            v = v.decode("utf-8")
+            try:
+                v = v.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UnsafeFileError(f"{where}: a name is not UTF-8 ({v[:40]!r})") from None
         if not isinstance(v, str):
             raise UnsafeFileError(f"{where}: expected names, got {type(v).__name__}")
         out.append(v)
     return out
 
 
-def open_h5(source: Any, name: str) -> Any:
-    """Open an HDF5 file (a path or bytes) read-only and check it (see `check_tree`)."""
+# What h5py raises on a damaged file, from deep inside the HDF5 library: turned into UnsafeFileError.
+H5_ERRORS = (OSError, RuntimeError, KeyError, TypeError, ValueError, IndexError, AttributeError,
+             UnicodeDecodeError, OverflowError, MemoryError)
+
+
+@contextlib.contextmanager
+def h5_boundary(name: str) -> Iterator[None]:
+    """Inside the block, what h5py raises on a damaged file becomes UnsafeFileError naming `name`; neurona's
+    own errors (which name the file already) pass through."""
+    try:
+        yield
+    except (UnsafeFileError, PermissionError, FileNotFoundError):
+        raise
+    except ValueError as exc:
+        if name in str(exc):  # raised here, about the file's contents: already clear
+            raise
+        raise UnsafeFileError(f"{name}: corrupt HDF5 file (ValueError: {exc})") from None
+    except H5_ERRORS as exc:
+        raise UnsafeFileError(f"{name}: corrupt HDF5 file ({type(exc).__name__}: {exc})") from None
+
+
+def open_checked(source: Any, name: str) -> tuple[Any, int]:
+    """Open an HDF5 file (a path or bytes) read-only and check it (see `check_tree`); returns the open file
+    and the number of values its datasets declare."""
     h5py = h5py_module()
     handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
     try:
+        check_global_heaps(source, name, references=False)  # before the library parses a heap it could spin on
         h5 = h5py.File(handle, "r")
-    except OSError as exc:
-        raise UnsafeFileError(f"{name}: not a readable HDF5 file ({exc})") from None
+    except (PermissionError, FileNotFoundError, UnsafeFileError):
+        raise
+    except H5_ERRORS as exc:
+        raise UnsafeFileError(f"{name}: not a readable HDF5 file ({type(exc).__name__}: {exc})") from None
     try:
-        check_tree(h5, name)
+        values = check_tree(h5, name)
+        check_global_heaps(source, name)  # now that only names can point into heaps: their lengths
+    except UnsafeFileError:
+        h5.close()
+        raise
+    except H5_ERRORS as exc:
+        h5.close()
+        raise UnsafeFileError(f"{name}: corrupt HDF5 file ({type(exc).__name__}: {exc})") from None
     except BaseException:
         h5.close()
         raise
-    return h5
+    return h5, values
+
+
+def open_h5(source: Any, name: str) -> Any:
+    """Open an HDF5 file (a path or bytes) read-only and check it (see `check_tree`)."""
+    return open_checked(source, name)[0]
 
 
 # ------------------------------------------------------------------------------------------------ pairing
@@ -159,11 +213,14 @@ def _pair_weights(layer: Any, stored: list[tuple[str, Any]], source: str) -> lis
 def _legacy_layers(root: Any, source: str) -> list[tuple[str, list[tuple[str, Any]]]]:
     """[(layer name, [(weight name, dataset), ...]), ...] for the layers of a legacy file that have weights."""
     out = []
-    for lname in _strings(root.attrs["layer_names"], f"{source}: layer_names"):
+    raw = read_attr(root, "layer_names", source)
+    if raw is None:
+        raise UnsafeFileError(f"{source}: a legacy Keras weights group without its layer_names attribute")
+    for lname in _strings(raw, f"{source}: layer_names"):
         if lname not in root:
             raise UnsafeFileError(f"{source}: layer_names lists {lname!r}, which the file does not hold")
         group = root[lname]
-        names = _strings(group.attrs.get("weight_names", []), f"{source}: {lname}/weight_names")
+        names = _strings(read_attr(group, "weight_names", f"{source}: {lname}"), f"{source}: {lname}/weight_names")
         stored = []
         for wname in names:
             ds = group.get(wname)
@@ -226,8 +283,8 @@ def _assign_v3(container: Any, group: Any, source: str, path: str, skip_mismatch
     by_recorded = {}
     for key in group:
         sub = group[key]
-        if "vars" in sub and "name" in sub["vars"].attrs:
-            recorded = sub["vars"].attrs["name"]
+        recorded = read_attr(sub["vars"], "name", f"{source}: {path}/{key}/vars") if "vars" in sub else None
+        if recorded is not None:
             by_recorded[recorded.decode() if isinstance(recorded, bytes) else str(recorded)] = key
     used: dict[str, int] = {}
     for layer in container.layers:
@@ -265,7 +322,7 @@ def assign_from_h5(model: Any, h5: Any, source: str, by_name: bool = False, skip
     """Copy the weights of an open, checked Keras HDF5 file into `model` (all shapes checked first)."""
     if not model.built or not model.weights:
         raise ValueError(f"model '{model.name}' has no weights yet: build it (give it an input shape) before loading")
-    if "layer_names" in h5.attrs or "model_weights" in h5:
+    if read_attr(h5, "layer_names", source) is not None or "model_weights" in h5:
         root = h5["model_weights"] if "model_weights" in h5 else h5
         pairs = _assign_legacy(model, root, source, by_name, skip_mismatch)
     elif "layers" in h5:
@@ -283,7 +340,10 @@ def assign_from_h5(model: Any, h5: Any, source: str, by_name: bool = False, skip
     if not checked:
         raise ValueError(f"{source}: no weights of the file fit model '{model.name}'")
     for w, ds in checked:  # only now: a refused file leaves the model untouched
-        w.data[...] = ds[()]
+        if w.data.flags.c_contiguous and w.data.size:
+            ds.read_direct(w.data)  # straight into the weight: no second copy of a big array
+        else:
+            w.data[...] = ds[()]
 
 
 def load_keras_weights(model: Any, filepath: str | os.PathLike, by_name: bool = False,
@@ -294,21 +354,26 @@ def load_keras_weights(model: Any, filepath: str | os.PathLike, by_name: bool = 
     `by_name=True` pairs layers by name only (layers absent from the file keep their weights), as Keras's
     `load_weights(by_name=True)`; `skip_mismatch=True` skips layers whose weights do not fit.
     """
+    from ..saving.sniff import describe, sniff
+
     source = os.fspath(filepath)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"no such Keras weights file: {source!r}")
-    with open(source, "rb") as f:
-        is_zip = f.read(4) == b"PK\x03\x04"
-    if is_zip:
+    kind = sniff(source)
+    if kind in ("keras", "zip"):
         from .keras_config import read_keras_archive
 
         members = read_keras_archive(source)
         data: Any = members["model.weights.h5"]
         name = f"{source}:model.weights.h5"
-    else:
+    elif kind == "hdf5":
         data, name = source, source
+    else:
+        raise UnsafeFileError(f"{source}: not a Keras weights file (.h5, .weights.h5 or .keras): this is "
+                              f"{describe(kind)}")
     h5 = open_h5(data, name)
     try:
-        assign_from_h5(model, h5, name, by_name=by_name, skip_mismatch=skip_mismatch)
+        with h5_boundary(name):
+            assign_from_h5(model, h5, name, by_name=by_name, skip_mismatch=skip_mismatch)
     finally:
         h5.close()

@@ -107,6 +107,13 @@ def _convert(layer: Any, tensors: dict[str, np.ndarray], where: str) -> list[np.
     """The arrays for `layer.weights` (in order) from one PyTorch module's tensors."""
     kind = type(layer).__name__
     names = [w.name.split("/")[-1] for w in layer.weights]
+
+    class _Tensors(dict):
+        def __missing__(self, key: str) -> Any:
+            raise ValueError(f"{where}: the PyTorch module has no tensor {key!r} for {kind} '{layer.name}' (it has "
+                             f"{sorted(tensors)})")
+
+    tensors = _Tensors(tensors)
     if kind == "Dense":
         feature_shape = _flatten_input(layer)
         weight = tensors["weight"]

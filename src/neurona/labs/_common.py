@@ -9,6 +9,7 @@ import numpy as np
 from ..callbacks import Callback
 from ..callbacks.progress import format_values
 from ..i18n import N_, _
+from ..i18n.numbers import number
 
 
 def start(seed: int = 0) -> None:
@@ -58,7 +59,8 @@ def fit_options(epochs: int, verbose: int) -> dict[str, Any]:
 
 
 def fmt(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f}"
+    """`value` with `digits` decimals, in the language's way (0,953 in Spanish)."""
+    return number(value, f".{digits}f")
 
 
 def section(report: Any, lab_name: str) -> Any:
@@ -127,7 +129,7 @@ def regression_metrics(true: np.ndarray, predicted: np.ndarray) -> dict[str, flo
 
 def metrics_table(sec: Any, metrics: dict[str, float]) -> None:
     if sec is not None:
-        sec.table([_("metric"), _("value")], [[label(k), f"{v:.4g}"] for k, v in metrics.items()], _("Results"))
+        sec.table([_("metric"), _("value")], [[label(k), number(v, ".4g")] for k, v in metrics.items()], _("Results"))
 
 
 METRIC_LABELS = {
@@ -154,6 +156,71 @@ METRIC_LABELS = {
     "perceptron_or": N_("perceptron on OR, accuracy"),
     "perceptron_xor": N_("perceptron on XOR, accuracy"),
     "seconds": N_("seconds"),
+    "hard_feature_extraction": N_("harder task: feature extraction, test accuracy"),
+    "hard_fine_tuning": N_("harder task: fine-tuning, test accuracy"),
+    "hard_from_scratch": N_("harder task: from scratch, test accuracy"),
+    "valid_accuracy": N_("validation accuracy"),
+    "minibatch_loss": N_("last minibatch loss"),
+    "graph_nodes": N_("nodes in the graph"),
+    "worst_gain_over_baseline": N_("smallest gain over the global mean"),
+    "baseline_rmse": N_("RMSE of the global mean"),
+    "best_rmse": N_("best RMSE"),
+    "slides_u1_i3": N_("the slides' prediction r(u1, i3)"),
+    "rmse_user_knn_plain": N_("RMSE, user k-NN"),
+    "rmse_user_knn_mean_centred": N_("RMSE, user k-NN centred on the mean"),
+    "rmse_item_knn_plain": N_("RMSE, item k-NN"),
+    "rmse_item_knn_mean_centred": N_("RMSE, item k-NN centred on the mean"),
+    "rmse_mf_sgd": N_("RMSE, matrix factorisation (SGD)"),
+    "rmse_mf_als": N_("RMSE, matrix factorisation (ALS)"),
+    "rmse_neural_mf": N_("RMSE, neural matrix factorisation"),
+    "lstm_accuracy": N_("LSTM, test accuracy"),
+    "transformer_accuracy": N_("transformer, test accuracy"),
+    "reverse_token_accuracy": N_("reversal, accuracy per token"),
+    "reverse_sequence_accuracy": N_("reversal, whole sequences right"),
+    "copy_token_accuracy": N_("copy, accuracy per token"),
+    "copy_sequence_accuracy": N_("copy, whole sequences right"),
+    "reverse_attention_on_target": N_("reversal, attention weight on the mirrored position"),
+    "test_iou": N_("IoU on the test set"),
+    "pixel_accuracy": N_("pixel accuracy"),
+    "road_share": N_("share of road pixels"),
+    "class_accuracy": N_("class accuracy"),
+    "mean_box_iou": N_("mean IoU of the boxes"),
+    "boxes_iou_over_0.5": N_("share of boxes with IoU above 0.5"),
+    "lstm_vs_last_value": N_("LSTM error relative to the last value"),
+    "lstm_mse": N_("LSTM, mean squared error"),
+    "dense_mse": N_("dense window model, mean squared error"),
+    "last_value_mse": N_("last value, mean squared error"),
+    "next_char_accuracy": N_("next-character accuracy"),
+    "valid_word_rate": N_("share of real words generated"),
+    "denoised_mse": N_("dense autoencoder, error after denoising"),
+    "noisy_mse": N_("error of the noisy digits"),
+    "conv_denoised_mse": N_("convolutional autoencoder, error after denoising"),
+    "imputed_mse": N_("error of the filled-in pixels"),
+    "mean_fill_mse": N_("error when filling with the mean"),
+    "anomaly_precision": N_("anomalies, precision"),
+    "anomaly_recall": N_("anomalies, recall"),
+    "anomaly_threshold": N_("anomaly threshold"),
+    "test_reconstruction": N_("reconstruction term on the test set"),
+    "test_kl": N_("KL term on the test set"),
+    "code_std": N_("standard deviation of the codes"),
+    "d_loss": N_("discriminator loss"),
+    "g_loss": N_("generator loss"),
+    "d_acc": N_("discriminator accuracy"),
+    "judge_confidence": N_("judge's confidence on generated digits"),
+    "classes_generated": N_("classes generated"),
+    "judge_confidence_real": N_("judge's confidence on real digits"),
+    "dbn_all_accuracy": N_("pre-trained DBN, all labels, accuracy"),
+    "dbn_all_first_epoch": N_("pre-trained DBN, all labels, accuracy after one epoch"),
+    "scratch_all_accuracy": N_("from scratch, all labels, accuracy"),
+    "scratch_all_first_epoch": N_("from scratch, all labels, accuracy after one epoch"),
+    "dbn_few_accuracy": N_("pre-trained DBN, few labels, accuracy"),
+    "dbn_few_first_epoch": N_("pre-trained DBN, few labels, accuracy after one epoch"),
+    "scratch_few_accuracy": N_("from scratch, few labels, accuracy"),
+    "scratch_few_first_epoch": N_("from scratch, few labels, accuracy after one epoch"),
+    "dbn_all_epochs_to_90": N_("pre-trained DBN, all labels, epochs to reach 90%"),
+    "scratch_all_epochs_to_90": N_("from scratch, all labels, epochs to reach 90%"),
+    "dbn_few_epochs_to_90": N_("pre-trained DBN, few labels, epochs to reach 90%"),
+    "scratch_few_epochs_to_90": N_("from scratch, few labels, epochs to reach 90%"),
 }
 
 

@@ -12,10 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from ..i18n import _
+from ..i18n import N_, _
 from . import _common as c
 
 LENGTH, VOCAB = 8, 10  # digits 1..9; 0 is left for padding
+
+
+TASK_NAMES = {"reverse": N_("reverse"), "copy": N_("copy")}  # the two tasks, named in the figures
 
 
 def build(length: int = LENGTH, vocab: int = VOCAB, dim: int = 32) -> tuple[Any, Any]:
@@ -81,6 +84,7 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[st
         c.metrics_table(sec, metrics)
         src = x[split]
         for task, y in tasks.items():
-            sec.plot(attention_figure, pictures[task], src, y[split], _("Attention weights: {task}").format(task=task),
+            title = _("Attention weights: {task}").format(task=_(TASK_NAMES[task]))
+            sec.plot(attention_figure, pictures[task], src, y[split], title,
                      caption=_("Each row is an output position; bright cells are the input positions it reads"))
     return metrics

@@ -75,7 +75,8 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[st
         sec.table([_("model"), _("labels"), _("accuracy after 1 epoch"), _("final accuracy"),
                    _("epochs to reach 90%")], rows, _("Pre-trained DBN against the same network from scratch"))
         for labels in ("all", "few"):
-            sec.plot(plot.history, {"dbn": curves[f"dbn_{labels}"], "scratch": curves[f"scratch_{labels}"]},
+            sec.plot(plot.history, {_("pre-trained DBN"): curves[f"dbn_{labels}"],
+                                    _("from scratch"): curves[f"scratch_{labels}"]},
                      caption=_("Test accuracy per epoch ({which} labels): pre-trained vs from scratch").format(
                          which=_("all") if labels == "all" else _("10 per class")))
     return metrics

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..i18n import _
+from ..i18n.numbers import number
 from . import _common as c
 
 SIZE = 64
@@ -43,7 +44,7 @@ def segmentation_figure(images: np.ndarray, truth: np.ndarray, predicted: np.nda
             ax.set_yticks([])
             if j == 0:
                 ax.set_ylabel(titles[i])
-        fig.axes[-1].set_xlabel(f"IoU {ious[j]:.2f}")
+        fig.axes[-1].set_xlabel(f"IoU {number(ious[j], '.2f')}")
     return fig
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..i18n import _
+from ..i18n.numbers import number
 from . import _common as c
 
 
@@ -38,7 +39,7 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[st
 
     pairs = np.array([[3, 4], [10, -2], [15, 15]], dtype="float32")
     answers = model.predict(scaler.transform(pairs), verbose=0).ravel()
-    examples = [f"{a:g} + {b:g} = {y:.2f}" for (a, b), y in zip(pairs, answers)]
+    examples = [f"{number(a, 'g')} + {number(b, 'g')} = {number(y, '.2f')}" for (a, b), y in zip(pairs, answers)]
     c.say(verbose, _("Test set: E = {mse:.4f}, rho = {r:.5f}, R2 = {r2:.5f}").format(
         mse=metrics["mse"], r=metrics["pearson_r"], r2=metrics["r2"]))
     c.say(verbose, _("The network's answers: {examples}").format(examples=", ".join(examples)))

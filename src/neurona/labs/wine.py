@@ -18,10 +18,11 @@ from . import _common as c
 def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[str, float]:
     from ..datasets import wine
     from ..layers import Dense, Input
-    from ..metrics import classification_report, f1_score
+    from ..metrics import f1_score
     from ..models import Sequential
     from ..optimizers import Adam
     from ..preprocessing import Standardizer
+    from ..report.classification import classification_report_text
 
     c.start(0)
     (x_train, y_train), (x_test, y_test) = wine.load_data(test_size=0.2, seed=0)   # 142 / 36 wines, stratified
@@ -40,7 +41,7 @@ def run(quick: bool = False, *, report: Any = None, verbose: int = 1) -> dict[st
     names = [_("cultivator {k}").format(k=k + 1) for k in range(3)]
     metrics = {"test_accuracy": float(np.mean(predicted == y_test)),
                "macro_f1": float(f1_score(y_test, predicted, average="macro"))}
-    text = classification_report(y_test, predicted, target_names=names, zero_division=0)
+    text = classification_report_text(y_test, predicted, target_names=names, zero_division=0)
     c.say(verbose, _("Test accuracy {acc:.3f} on {n} wines").format(acc=metrics["test_accuracy"], n=len(y_test)))
     c.say(verbose, text)
 

@@ -80,8 +80,8 @@ def get(identifier: str | type[Layer]) -> type[Layer]:
     return cls
 
 
-class _Init:
-    deferred = False
+# Per thread (`deferred_initialization`): a load building in one thread leaves other threads' models initialised.
+_Init = type("_InitState", (threading.local,), {"deferred": False})()
 
 
 @contextlib.contextmanager
@@ -221,6 +221,7 @@ class Layer:
         Keras 3's keyword form `add_weight(shape=..., initializer=..., name=None)` works too.
         """
         from .. import initializers, regularizers
+        from ..saving.limits import current_budget
         from ..variable import Variable
 
         _check_weight_kwargs(self, kwargs)
@@ -229,7 +230,9 @@ class Layer:
         shape = tuple(int(s) for s in shape)
         dtype = np.dtype(dtype or self.dtype)
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
-        if init is None or _Init.deferred:
+        if (budget := current_budget()) is not None:  # a loader building from a file: size checked first
+            budget.check(self, name, shape, dtype)
+        if init is None or _Init.deferred or budget is not None:
             value = np.zeros(shape, dtype)
         else:
             value = np.asarray(init(shape, dtype=dtype), dtype=dtype)

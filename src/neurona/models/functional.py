@@ -36,15 +36,22 @@ class Graph:
         post_order: list[Node] = []
         finished: set[int] = set()
 
-        def visit(node: Node) -> None:  # depth-first from the outputs; iterative stacks are not needed at
-            layer_index.setdefault(id(node.layer), len(layer_index))  # the sizes of these graphs
-            if id(node) in finished:
+        def visit(root: Node) -> None:  # depth-first from the outputs, with an explicit stack: a graph thousands
+            layer_index.setdefault(id(root.layer), len(layer_index))  # of layers deep needs no recursion
+            if id(root) in finished:
                 return
-            for t in node.input_tensors:
-                if id(t.node) not in finished:
-                    visit(t.node)
-            finished.add(id(node))
-            post_order.append(node)
+            stack = [(root, iter(root.input_tensors))]
+            while stack:
+                node, pending = stack[-1]
+                for t in pending:
+                    if id(t.node) not in finished:
+                        layer_index.setdefault(id(t.node.layer), len(layer_index))
+                        stack.append((t.node, iter(t.node.input_tensors)))
+                        break
+                else:
+                    stack.pop()
+                    finished.add(id(node))
+                    post_order.append(node)
 
         for t in self.outputs:
             visit(t.node)
@@ -187,37 +194,95 @@ def graph_config(graph: Graph) -> dict[str, Any]:
             "output_layers": [ref(t) for t in graph.outputs]}
 
 
+def _refs_in(ref: Any, where: str) -> list[tuple[str, int]]:
+    """The (layer name, node index) pairs a config's tensor reference reads (nested lists walked iteratively)."""
+    out, todo = [], [ref]
+    while todo:
+        r = todo.pop()
+        if isinstance(r, list) and len(r) == 3 and isinstance(r[0], str):
+            if not isinstance(r[1], int) or not isinstance(r[2], int) or isinstance(r[1], bool):
+                raise ValueError(f"{where}: invalid tensor reference {r!r:.100} (expected [layer name, node, index])")
+            out.append((r[0], r[1]))
+        elif isinstance(r, list):
+            todo.extend(r)
+        else:
+            raise ValueError(f"{where}: invalid tensor reference {r!r:.100} (expected [layer name, node, index])")
+    return out
+
+
+def _check_layer_spec(spec: Any, i: int) -> None:
+    if not isinstance(spec, dict):
+        raise ValueError(f"layer {i} of the model config is a {type(spec).__name__}, not a JSON object")
+    if not isinstance(spec.get("name"), str):
+        raise ValueError(f"layer {i} of the model config has no name")
+    if not isinstance(spec.get("inbound_nodes", []), list) or \
+            not all(isinstance(c, dict) for c in spec.get("inbound_nodes", [])):
+        raise ValueError(f"layer '{spec['name']}' of the model config: inbound_nodes must be a list of "
+                         f"{{'args': ..., 'kwargs': ...}} objects")
+
+
 def rebuild_graph(config: dict[str, Any], custom_objects: dict[str, Any] | None,
                   make_layer: Callable[[dict[str, Any]], Layer]) -> tuple[list[SymbolicTensor], list[SymbolicTensor]]:
-    """Recreate the layers of a functional config and replay their calls; returns (inputs, outputs)."""
+    """Recreate the layers of a functional config and replay their calls; returns (inputs, outputs).
+
+    Calls run as soon as their inputs exist, earliest in the config first (a config saved in order replays in
+    order), in time linear in the number of calls however deep or however ordered the graph is.
+    """
+    import heapq
+
+    for key in ("layers", "input_layers", "output_layers"):
+        if not isinstance(config.get(key), list):
+            raise ValueError(f"a functional model config needs a list '{key}', got {config.get(key)!r:.100}")
     layers: dict[str, Layer] = {}
     outputs_of: dict[tuple[str, int], Any] = {}
-    pending: list[tuple[str, int, dict[str, Any]]] = []
-    for spec in config["layers"]:
+    calls: list[tuple[str, int, dict[str, Any], list[tuple[str, int]]]] = []
+    for i, spec in enumerate(config["layers"]):
+        _check_layer_spec(spec, i)
         layer = make_layer(spec)
         layers[spec["name"]] = layer
-        if not spec["inbound_nodes"]:
+        if not spec.get("inbound_nodes"):
             outputs_of[(spec["name"], 0)] = layer.output
-        for i, call in enumerate(spec["inbound_nodes"]):
-            pending.append((spec["name"], i, call))
+        for k, call in enumerate(spec.get("inbound_nodes", [])):
+            calls.append((spec["name"], k, call, _refs_in(call.get("args"), f"layer '{spec['name']}'")))
 
     def resolve(ref: Any) -> Any:
         if isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str):
-            out = outputs_of[(ref[0], ref[1])]
-            return flatten(out)[ref[2]]
+            key = (ref[0], ref[1])
+            if key not in outputs_of:
+                raise ValueError(f"the model config refers to output {ref[1]} of layer '{ref[0]}', which no call "
+                                 f"produces")
+            out = flatten(outputs_of[key])
+            if not 0 <= ref[2] < len(out):
+                raise ValueError(f"the model config refers to tensor {ref[2]} of layer '{ref[0]}', which has "
+                                 f"{len(out)} outputs")
+            return out[ref[2]]
         return [resolve(r) for r in ref]
 
-    while pending:  # replay calls whose inputs exist, until all are done
-        progress = False
-        for item in list(pending):
-            name, i, call = item
-            try:
-                args = resolve(call["args"])
-            except KeyError:
-                continue
-            outputs_of[(name, i)] = layers[name](args, **call.get("kwargs", {}))
-            pending.remove(item)
-            progress = True
-        if not progress:
-            raise ValueError("the model config has layer calls whose inputs are never produced")
+    waiting: dict[tuple[str, int], list[int]] = {}
+    missing = [0] * len(calls)
+    ready: list[int] = []
+    for c, (_, _, _, needs) in enumerate(calls):
+        unmet = {key for key in needs if key not in outputs_of}
+        missing[c] = len(unmet)
+        for key in unmet:
+            waiting.setdefault(key, []).append(c)
+        if not unmet:
+            ready.append(c)
+    heapq.heapify(ready)
+    done = 0
+    while ready:
+        c = heapq.heappop(ready)
+        name, k, call, _ = calls[c]
+        kwargs = call.get("kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise ValueError(f"layer '{name}' of the model config: kwargs must be a JSON object")
+        outputs_of[(name, k)] = layers[name](resolve(call["args"]), **kwargs)
+        done += 1
+        for w in waiting.pop((name, k), []):
+            missing[w] -= 1
+            if missing[w] == 0:
+                heapq.heappush(ready, w)
+    if done != len(calls):
+        stuck = next(calls[c][0] for c in range(len(calls)) if missing[c])
+        raise ValueError(f"the model config has layer calls whose inputs are never produced (layer '{stuck}')")
     return [resolve(r) for r in config["input_layers"]], [resolve(r) for r in config["output_layers"]]

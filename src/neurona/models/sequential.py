@@ -59,7 +59,14 @@ class Sequential(Model):
         if not self._layers and layer._batch_input_shape is not None:
             self._layers.append(InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype))
         self._layers.append(layer)
-        if self._output is not None or isinstance(self._layers[0], InputLayer):
+        if self._output is not None:  # already traced: call only the new layer (linear in depth, not quadratic)
+            try:
+                x = self._traced(layer, self._output)
+            except Exception:
+                self._layers.pop()
+                raise
+            self._set_output(x, [*self._calls, _call_of(layer)])
+        elif isinstance(self._layers[0], InputLayer):
             try:
                 self._rebuild()
             except Exception:
@@ -84,26 +91,56 @@ class Sequential(Model):
         if not self._layers or not isinstance(self._layers[0], InputLayer):
             self._graph, self._output, self.built = None, None, False
             return
-        x = inp = self._layers[0].output
+        x = self._layers[0].output
         for layer in self._layers[1:]:
-            x = layer(x)
-            if isinstance(x, list):
-                raise ValueError(f"layer '{layer.name}' has several outputs, which a Sequential model cannot "
-                                 f"pass on: use the functional API, Model(inputs, outputs)")
-        self._output = x
-        self._calls = [_call_of(la) for la in self._layers[1:]]
+            x = self._traced(layer, x)
+        self._set_output(x, [_call_of(la) for la in self._layers[1:]])
+
+    @staticmethod
+    def _traced(layer: Layer, x: SymbolicTensor) -> SymbolicTensor:
+        out = layer(x)
+        if isinstance(out, list):
+            raise ValueError(f"layer '{layer.name}' has several outputs, which a Sequential model cannot "
+                             f"pass on: use the functional API, Model(inputs, outputs)")
+        return out
+
+    def _set_output(self, x: SymbolicTensor, calls: list[Callable[..., Any]]) -> None:
+        """Record the traced stack's output; the Graph (for summaries, configs, fused losses) is made when first
+        needed, so adding n layers one by one costs n layer calls, not n graph walks."""
+        self._output, self._calls = x, calls
+        inp = self._layers[0].output
         if len(self._layers) > 1:
-            graph = Graph([inp], [x])
-            self._graph = graph
+            self._graph = None
+            self.__dict__["_graph_stale"] = True
             self._single_input = self._single_output = True
             self.inputs, self.outputs = [inp], [x]
             self.input_names, self.output_names = [inp.layer.name], [self._layers[-1].name]
-            self._plan = graph.plan()
             self.built = True
         else:
             self._graph, self.built = None, False
         self._specs = None
         self._ready = False
+
+    @property
+    def _graph(self) -> Graph | None:
+        if self.__dict__.get("_graph_stale"):
+            graph = Graph([self._layers[0].output], [self._output])
+            self.__dict__.update(_graph_value=graph, _graph_stale=False, _plan_value=graph.plan())
+        return self.__dict__.get("_graph_value")
+
+    @_graph.setter
+    def _graph(self, value: Graph | None) -> None:
+        self.__dict__.update(_graph_value=value, _graph_stale=False,
+                             _plan_value=value.plan() if value is not None else None)
+
+    @property
+    def _plan(self) -> Any:
+        self._graph  # noqa: B018 (makes a stale graph and its plan)
+        return self.__dict__.get("_plan_value")
+
+    @_plan.setter
+    def _plan(self, value: Any) -> None:
+        self.__dict__["_plan_value"] = value
 
     def build(self, input_shape: Any = None) -> None:
         """Build for inputs of `input_shape` (batch axis included, usually None)."""

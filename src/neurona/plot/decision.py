@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import _
 from ..metrics._inputs import to_labels
 from ._base import figure, finish
 
@@ -41,7 +42,7 @@ def decision_boundary(predict, x, y=None, *, resolution: int = 200, padding: flo
         filled = ax.contourf(gx, gy, z, levels=np.linspace(min(0.0, z.min()), max(1.0, z.max()), 21), cmap=cmap,
                              alpha=0.6)
         ax.contour(gx, gy, z, levels=[0.5], colors="k", linewidths=2)
-        fig.colorbar(filled, ax=ax, label="predicted probability of class 1")
+        fig.colorbar(filled, ax=ax, label=_("predicted probability of class 1"))
     else:
         from matplotlib.colors import ListedColormap
 

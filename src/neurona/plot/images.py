@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..i18n import _
 from ..metrics._inputs import to_labels
 from ._base import as_numpy, class_name, figure, finish, grid_shape, panels
 
@@ -63,9 +64,9 @@ def images(x, y_true=None, y_pred=None, *, class_names=None, n: int = 25, ncols:
         wrong = t is not None and p is not None and t[i] != p[i]
         parts = []
         if t is not None:
-            parts.append(f"true {class_name(t[i], class_names)}")
+            parts.append(_("true {name}").format(name=class_name(t[i], class_names)))
         if p is not None:
-            parts.append(f"pred {class_name(p[i], class_names)}")
+            parts.append(_("pred {name}").format(name=class_name(p[i], class_names)))
         ax.set_title("\n".join(parts), fontsize="small", color="tab:red" if wrong else "black")
         if wrong:
             for spine in ax.spines.values():
@@ -94,7 +95,7 @@ def dense_weights_as_images(weights, *, shape=None, class_names=None, ncols: int
     for k, (ax, img) in enumerate(zip(axes, maps)):
         im = ax.imshow(img, cmap=cmap, vmin=-m, vmax=m)
         ax.set_title(class_name(k, class_names), fontsize="small")
-    fig.colorbar(im, ax=list(axes), shrink=0.8, label="weight (red -, blue +)")
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label=_("weight (red -, blue +)"))
     return finish(fig, path)
 
 

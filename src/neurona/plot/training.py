@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import N_, _
+from ..i18n.numbers import number
 from ..metrics import confusion_matrix as _confusion_matrix
 from ..metrics._inputs import label_pair, unique_labels
 from ._base import figure, finish
@@ -14,6 +16,17 @@ _LOWER_IS_BETTER = ("loss", "error", "crossentropy", "hinge", "mse", "mae", "rms
 def lower_is_better(name: str) -> bool:
     """Whether a smaller value of the metric `name` is better (losses and errors) or worse (accuracy, AUC...)."""
     return any(part in name.lower() for part in _LOWER_IS_BETTER)
+
+
+# the quantities fit logs most often, named in the figure's language (others keep their key)
+METRIC_TITLES = {"loss": N_("loss"), "accuracy": N_("accuracy"), "mse": N_("mean squared error"),
+                 "mae": N_("mean absolute error"),
+                 "reconstruction": N_("reconstruction")}
+
+
+def metric_title(name: str) -> str:
+    """A panel's title for the logged quantity `name`, in the current language."""
+    return _(METRIC_TITLES[name]) if name in METRIC_TITLES else name
 
 
 def history(history, *, metrics: list[str] | None = None, path=None, figsize=None, logy: bool = False):
@@ -44,7 +57,7 @@ def history(history, *, metrics: list[str] | None = None, path=None, figsize=Non
     axes = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)).ravel()
     for ax, name in zip(axes, names):
         curves = [(key, label, color) for key, label, color in
-                  ((name, "training", "tab:blue"), (f"val_{name}", "validation", "tab:orange")) if key in logs]
+                  ((name, _("training"), "tab:blue"), (f"val_{name}", _("validation"), "tab:orange")) if key in logs]
         for key, label, color in curves:
             values = np.asarray(logs[key], dtype=np.float64)
             ax.plot(epochs[: len(values)], values, "o-", ms=3, color=color, label=label)
@@ -54,12 +67,12 @@ def history(history, *, metrics: list[str] | None = None, path=None, figsize=Non
             best = int(np.nanargmin(values) if lower_is_better(name) else np.nanargmax(values))
             ax.axvline(epochs[best], color="gray", ls="--", lw=1)
             ax.plot(epochs[best], values[best], "*", ms=14, color="tab:red", zorder=5,
-                    label=f"best epoch {epochs[best]}: {values[best]:.4g}")
+                    label=_("best epoch {epoch}: {value:.4g}").format(epoch=epochs[best], value=float(values[best])))
         positive = all(np.nanmin(np.asarray(logs[k], dtype=np.float64)) > 0 for k, _l, _c in curves)
         if logy and "loss" in name and positive:
             ax.set_yscale("log")
-        ax.set_title(name)
-        ax.set_xlabel("epoch")
+        ax.set_title(metric_title(name))
+        ax.set_xlabel(_("epoch"))
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
@@ -73,13 +86,13 @@ def _draw_matrix(fig, ax, cm: np.ndarray, names: list[str], title: str, fmt: str
     n = len(names)
     ax.set_xticks(range(n), names, rotation=45 if max(len(s) for s in names) > 3 else 0)
     ax.set_yticks(range(n), names)
-    ax.set_xlabel("predicted label")
-    ax.set_ylabel("true label")
+    ax.set_xlabel(_("predicted label"))
+    ax.set_ylabel(_("true label"))
     ax.set_title(title)
     if annotate:
         for (i, j), v in np.ndenumerate(cm):
             # white text on dark cells, black on light ones
-            ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize="small",
+            ax.text(j, i, number(v, fmt), ha="center", va="center", fontsize="small",
                     color="white" if v > 0.6 * vmax else "black")
 
 
@@ -101,7 +114,7 @@ def confusion_matrix(y_true=None, y_pred=None, *, matrix=None, labels=None, disp
     else:
         if y_true is None or y_pred is None:
             raise ValueError("give y_true and y_pred, or a precomputed matrix=")
-        t, p, _ = label_pair(y_true, y_pred)
+        t, p, _weights = label_pair(y_true, y_pred)
         labels = unique_labels(t, p) if labels is None else np.asarray(labels)
         counts = _confusion_matrix(t, p, labels=labels)
     names = [str(s) for s in (labels.tolist() if display_labels is None else display_labels)]
@@ -113,17 +126,18 @@ def confusion_matrix(y_true=None, y_pred=None, *, matrix=None, labels=None, disp
     annotate = len(names) <= 30
     for ax, kind in zip(axes, kinds):
         if kind is None:
-            _draw_matrix(fig, ax, counts, names, "counts", "d" if counts.dtype.kind in "iu" else ".3g", cmap,
+            _draw_matrix(fig, ax, counts, names, _("counts"), "d" if counts.dtype.kind in "iu" else ".3g", cmap,
                          annotate)
             continue
         with np.errstate(all="ignore"):
             total = {"true": counts.sum(axis=1, keepdims=True), "pred": counts.sum(axis=0, keepdims=True),
                      "all": counts.sum()}[kind]
             normalised = np.nan_to_num(counts / total)
-        title = {"true": "normalised over true labels (recall)", "pred": "normalised over predictions (precision)",
-                 "all": "normalised over all samples"}[kind]
+        title = _({"true": N_("normalised over true labels (recall)"),
+                   "pred": N_("normalised over predictions (precision)"),
+                   "all": N_("normalised over all samples")}[kind])
         _draw_matrix(fig, ax, normalised, names, title, ".2f", cmap, annotate)
     return finish(fig, path)
 
 
-__all__ = ["confusion_matrix", "history", "lower_is_better"]
+__all__ = ["confusion_matrix", "history", "lower_is_better", "metric_title"]

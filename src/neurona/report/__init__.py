@@ -14,12 +14,12 @@ True
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..i18n import _
+from ..i18n.numbers import date_time
 from .figures import plotting_available, png_data_uri
 from .html import render
 
@@ -66,7 +66,7 @@ class Report:
         self.title = title
         self.subtitle = subtitle
         self.sections: list[Section] = []
-        self.created = time.strftime("%Y-%m-%d %H:%M")
+        self.created = date_time()  # '2026-12-04 14:52', '4 de diciembre de 2026, 14:52' in Spanish
 
     def section(self, title: str, intro: str = "") -> Section:
         """Start a new section at the end of the report and return it."""

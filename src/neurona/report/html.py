@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..i18n import _
+from ..i18n.numbers import localise_cell
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d2330;
@@ -32,6 +33,15 @@ figure img { max-width: 100%; height: auto; border: 1px solid #e3e7ee; }
 figcaption { color: #555; font-size: .9rem; }
 .note { background: #fff4d6; border-left: 4px solid #e0a800; padding: .6rem 1rem; }
 footer { color: #666; font-size: .85rem; text-align: center; padding: 1rem; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+.table-wrap table { margin: 0; }
+@media (max-width: 600px) {
+  header { padding: .8rem 1rem; }
+  main { padding: .5rem .5rem 2rem .5rem; }
+  section { padding: .4rem .7rem .8rem .7rem; }
+  nav ul { columns: 1; }
+  th, td { padding: .25rem .4rem; }
+}
 """
 
 
@@ -49,9 +59,11 @@ def _block(kind: str, value: Any) -> str:
     if kind == "table":
         header, rows, caption = value
         head = "".join(f"<th>{esc(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+        body = "".join("<tr>" + "".join(f"<td>{esc(str(localise_cell(c)))}</td>" for c in row) + "</tr>"
+                       for row in rows)
         cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-        return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        # the wrapper scrolls a wide table sideways on a narrow screen instead of widening the page
+        return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
     if kind == "figure":
         uri, caption = value
         cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""

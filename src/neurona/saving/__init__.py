@@ -6,6 +6,7 @@ every write goes to a temporary file renamed into place. See docs/saving.md for 
 
 from .atomic import atomic_write, write_bytes_atomic
 from .errors import UnsafeFileError
+from .limits import get_load_limits, set_load_limits
 from .model_io import (
     load_model,
     load_weights,
@@ -31,5 +32,5 @@ __all__ = [
     "UnsafeFileError", "atomic_write", "custom_object_scope", "deserialize", "get_custom_objects",
     "get_registered_name", "load_model", "load_weights", "model_from_json", "model_to_json",
     "register_keras_serializable", "register_serializable", "restore_checkpoint", "save_checkpoint", "save_model",
-    "save_weights", "serialize", "write_bytes_atomic",
+    "save_weights", "serialize", "write_bytes_atomic", "get_load_limits", "set_load_limits",
 ]

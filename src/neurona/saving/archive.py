@@ -18,23 +18,32 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import zipfile
 import zlib
 from collections.abc import Collection, Mapping
+from typing import Any
 
+from . import safetensors_io
 from .atomic import atomic_write
 from .errors import UnsafeFileError
+from .sniff import describe, sniff
 
 JSON_MEMBERS = ("config.json", "metadata.json", "training.json")
 TENSOR_MEMBERS = ("model.safetensors", "optimizer.safetensors")
 MEMBERS = JSON_MEMBERS + TENSOR_MEMBERS
 
-MAX_JSON_BYTES = 64 * 2**20
+MAX_JSON_BYTES = 8 * 2**20  # a config of 10,000 layers is ~3 MiB
 MAX_TENSOR_BYTES = 16 * 2**30
-MAX_RATIO = 200  # weights barely compress; a member inflating 200-fold is a bomb
+MAX_RATIO = 200  # configs compress ~10-fold; a member inflating 200-fold is a bomb
+MAX_TENSOR_RATIO = 10  # weights barely compress (and neurona and Keras store them uncompressed)
 _RATIO_FLOOR = 2**20  # below this size, any ratio is harmless
 _CHUNK = 2**20
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the same model saved twice gives the same bytes
+# What zipfile and zlib raise on a damaged archive (bad headers, zip64 locators, non-UTF-8 names, bad
+# deflate streams, declared sizes that do not fit): turned into UnsafeFileError at the readers' boundary.
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, OSError,
+              ValueError, UnicodeDecodeError, KeyError, IndexError, OverflowError, struct.error, MemoryError)
 
 
 def write_archive(path: str | os.PathLike, members: Mapping[str, bytes], overwrite: bool = True) -> None:
@@ -56,6 +65,8 @@ def check_member(info: zipfile.ZipInfo, seen: set[str], source: str, limit: int 
     `expected` (None: any name), a duplicate, encryption, and, when it is to be read (`limit` not None), a
     declared size over `limit` or a compression ratio only a zip bomb reaches. `seen` collects the names."""
     name = info.filename
+    if not name or "\x00" in name:
+        raise UnsafeFileError(f"{source}: a member has an empty or invalid name {name!r}")
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise UnsafeFileError(f"{source}: member {name!r} has an absolute path")
@@ -76,24 +87,28 @@ def check_member(info: zipfile.ZipInfo, seen: set[str], source: str, limit: int 
     if info.file_size > limit:
         raise UnsafeFileError(f"{source}: member {name!r} declares {info.file_size} bytes uncompressed, "
                               f"over the limit of {limit}")
-    if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+    ratio = MAX_TENSOR_RATIO if name.endswith((".safetensors", ".h5")) else MAX_RATIO
+    if info.file_size > _RATIO_FLOOR and info.file_size > ratio * max(info.compress_size, 1):
         raise UnsafeFileError(f"{source}: member {name!r} would inflate {info.compress_size} bytes to "
-                              f"{info.file_size} (ratio over {MAX_RATIO}: a zip bomb?)")
+                              f"{info.file_size} (ratio over {ratio}: a zip bomb?)")
 
 
-def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
-    """The bytes of a checked member, read in chunks that stop at the declared size: a member that
-    decompresses to more is lying."""
-    chunks, total = [], 0
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes | bytearray:
+    """The bytes of a checked member, streamed into one buffer of the declared size (so the member is held
+    once, never as chunks plus their join): a member that decompresses to more is lying."""
+    size = info.file_size
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    total = 0
     with archive.open(info) as stream:
-        while chunk := stream.read(min(_CHUNK, info.file_size - total + 1)):
-            total += len(chunk)
-            if total > info.file_size:
-                raise UnsafeFileError(f"{source}: member {info.filename!r} decompresses past its declared size")
-            chunks.append(chunk)
-    if total != info.file_size:
-        raise UnsafeFileError(f"{source}: member {info.filename!r} is truncated")
-    return b"".join(chunks)
+        while total < size:
+            n = stream.readinto(view[total:total + _CHUNK])
+            if not n:
+                raise UnsafeFileError(f"{source}: member {info.filename!r} is truncated")
+            total += n
+        if stream.read(1):
+            raise UnsafeFileError(f"{source}: member {info.filename!r} decompresses past its declared size")
+    return buffer
 
 
 def read_archive(
@@ -103,8 +118,9 @@ def read_archive(
     source = os.fspath(path)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"no such file: {source!r}")
-    if not zipfile.is_zipfile(source):
-        raise UnsafeFileError(f"{source}: not a .neurona archive (not a zip file)")
+    kind = sniff(source)
+    if kind not in ("neurona", "zip"):
+        raise UnsafeFileError(f"{source}: not a .neurona archive: this is {describe(kind)}")
     limits = {name: max_json_bytes for name in JSON_MEMBERS} | {name: max_tensor_bytes for name in TENSOR_MEMBERS}
     try:
         with zipfile.ZipFile(source) as archive:
@@ -115,9 +131,23 @@ def read_archive(
             for info in infos:
                 check_member(info, seen, source, limits.get(info.filename), expected=MEMBERS)
             return {info.filename: read_member(archive, info, source) for info in infos}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise UnsafeFileError(f"{source}: corrupt .neurona archive ({exc})") from None
-    except OSError as exc:
-        if isinstance(exc, FileNotFoundError | PermissionError):
-            raise
-        raise UnsafeFileError(f"{source}: corrupt .neurona archive ({exc})") from None
+    except (FileNotFoundError, PermissionError, UnsafeFileError):
+        raise
+    except ZIP_ERRORS as exc:
+        raise UnsafeFileError(f"{source}: corrupt .neurona archive ({type(exc).__name__}: {exc})") from None
+
+
+def read_tensors(reader: Any, data: Any, source: str = "<bytes>") -> tuple[dict[str, Any], dict[str, str]]:
+    """`reader(data, source=...)` with NumPy's own complaints about a header (a zero-size shape whose other
+    dimensions overflow, say) reported as UnsafeFileError naming the file."""
+    try:
+        return reader(data, source=source) if reader is not safetensors_io.load_file else reader(data)
+    except (UnsafeFileError, FileNotFoundError, PermissionError):
+        raise
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise UnsafeFileError(f"{source}: unreadable safetensors data ({type(exc).__name__}: {exc})") from None
+
+
+def model_weights(members: Mapping[str, Any], source: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The arrays of an archive's `model.safetensors` member (views into its bytes: nothing copied)."""
+    return read_tensors(safetensors_io.loads, members["model.safetensors"], source=f"{source}:model.safetensors")

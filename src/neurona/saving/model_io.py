@@ -20,21 +20,20 @@ from __future__ import annotations
 import json
 import math
 import os
-import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from .. import random as nrandom
-from . import archive, safetensors_io
+from . import archive, limits, safetensors_io
 from .atomic import atomic_write
 from .errors import UnsafeFileError
 from .serialization import deserialize, get_custom_objects, get_registered_name, json_safe, serialize
+from .sniff import describe, sniff
 
 FORMAT = "neurona"
 FORMAT_VERSION = 1
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first 8 bytes of every HDF5 file (Keras's .h5 and .weights.h5)
 
 
 # ------------------------------------------------------------------------------------------ JSON in and out
@@ -44,6 +43,7 @@ def _dumps(value: Any) -> bytes:
 
 
 def _loads(data: bytes | str, what: str) -> Any:
+    limits.check_json_items(data, what)
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         return json.loads(text, object_pairs_hook=safetensors_io.no_duplicate_keys)
@@ -168,7 +168,7 @@ def _checked_scalars(optimizer: Any, scalars: dict[str, Any], source: str) -> li
 
 
 def _restore_optimizer(optimizer: Any, pairing: Mapping[str, Any], data: bytes, source: str) -> None:
-    arrays, metadata = safetensors_io.loads(data, source=f"{source}:optimizer.safetensors")
+    arrays, metadata = archive.read_tensors(safetensors_io.loads, data, source=f"{source}:optimizer.safetensors")
     if metadata.get("class_name") != type(optimizer).__name__:
         raise ValueError(f"{source}: the optimizer state belongs to {metadata.get('class_name')!r:.60}, the model's "
                          f"optimizer is {type(optimizer).__name__}")
@@ -328,15 +328,6 @@ def _keras_kind(filepath: Any, save_format: str | None) -> str | None:
     return None
 
 
-def _is_keras_file(source: str) -> bool:
-    """A Keras `.keras` archive or HDF5 file, judged from its content (never from its name alone)."""
-    if not os.path.isfile(source):
-        return False
-    with open(source, "rb") as f:
-        head = f.read(len(HDF5_SIGNATURE))
-    return head == HDF5_SIGNATURE or (head.startswith(b"PK\x03\x04") and _is_keras_archive(source))
-
-
 def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | None = None, compile: bool = True,
                safe_mode: bool = True) -> Any:
     """Rebuild a model saved by `save_model`: architecture, weights, compile settings, optimizer state.
@@ -346,10 +337,15 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
     the config and never runs code; their Lambda layers are refused unless `safe_mode=False` (see there).
     """
     source = os.fspath(filepath)
-    if _is_keras_file(source):
+    if not os.path.isfile(source):
+        raise FileNotFoundError(f"no such model file: {source!r}")
+    kind = sniff(source)  # by content, never by name alone
+    if kind in ("keras", "hdf5"):
         from ..interop import load_keras_model
 
         return load_keras_model(source, custom_objects=get_custom_objects(custom_objects), safe_mode=safe_mode)
+    if kind not in ("neurona", "zip"):
+        raise UnsafeFileError(f"{source}: not a .neurona archive (nor a Keras file): this is {describe(kind)}")
     members = archive.read_archive(source)
     for required in ("config.json", "model.safetensors"):
         if required not in members:
@@ -361,15 +357,18 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
         raise UnsafeFileError(f"{source}: format version {config.get('format_version')!r:.20} is not supported "
                               f"(this neurona reads version {FORMAT_VERSION}); upgrade neurona")
     objects = get_custom_objects(custom_objects)
-    # Building the layers draws initial weights that the file then overwrites: keep the random stream as
-    # it was, so loading a model does not change what the rest of the program draws.
+    # The weights' header first (checked, nothing allocated past the member's bytes): the model the config
+    # declares may not hold more values than the file does, and building stops at the first layer that would.
+    arrays, _ = archive.model_weights(members, source)
+    # Layers are built without drawing initial values (the file overwrites them); the random stream is kept
+    # as it was anyway, so loading a model never changes what the rest of the program draws.
     generator = nrandom.get_rng().bit_generator
     rng_state = generator.state
     try:
-        model = _model_from_config(config.get("model"), objects, f"{source}: config.json")
+        with limits.building_within(source, file_params=sum(a.size for a in arrays.values())):
+            model = _model_from_config(config.get("model"), objects, f"{source}: config.json")
     finally:
         generator.state = rng_state
-    arrays, _ = safetensors_io.loads(members["model.safetensors"], source=f"{source}:model.safetensors")
     pairing = _assign(model, arrays, source, by_position=False)
     if compile and config.get("compile_config") is not None:
         _compile_from_config(model, config["compile_config"], objects, source)
@@ -399,7 +398,7 @@ def restore_checkpoint(model: Any, filepath: str | os.PathLike) -> dict[str, Any
     members = archive.read_archive(source)
     if "model.safetensors" not in members:
         raise UnsafeFileError(f"{source}: the checkpoint holds no weights")
-    arrays, _ = safetensors_io.loads(members["model.safetensors"], source=f"{source}:model.safetensors")
+    arrays, _ = archive.model_weights(members, source)
     pairing = _assign(model, arrays, source, by_position=True)
     if "optimizer.safetensors" in members and getattr(model, "optimizer", None) is not None:
         _restore_optimizer(model.optimizer, pairing, members["optimizer.safetensors"], source)
@@ -427,16 +426,6 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
         safetensors_io.write_safetensors(f, arrays, {"format": FORMAT})
 
 
-def _is_keras_archive(source: str) -> bool:
-    """A zip holding Keras's `model.weights.h5` (a `.keras` file), judged from its member names alone."""
-    try:
-        with zipfile.ZipFile(source) as z:
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError):
-        return False  # read_archive reports what is wrong with it
-    return "model.weights.h5" in names and "model.safetensors" not in names
-
-
 def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, **kwargs: Any) -> None:
     """Load weights from a .safetensors file, a .neurona archive, or a Keras file (.h5, .weights.h5, .keras).
 
@@ -451,10 +440,8 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
     source = os.fspath(filepath)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"no such weights file: {source!r}")
-    with open(source, "rb") as f:
-        head = f.read(len(HDF5_SIGNATURE))
-    is_zip = head.startswith(b"PK\x03\x04")
-    if head == HDF5_SIGNATURE or (is_zip and _is_keras_archive(source)):
+    kind = sniff(source)
+    if kind in ("hdf5", "keras"):
         from ..interop import load_keras_weights
 
         load_keras_weights(model, source, by_name=by_name, skip_mismatch=skip_mismatch)
@@ -462,13 +449,13 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
     if by_name:
         raise TypeError(f"load_weights(by_name=True) applies to Keras .h5 files; {source!r} is a neurona file, "
                         f"whose weights are matched by name already")
-    if is_zip:
+    if kind in ("neurona", "zip", "torch", "npz"):  # the archive reader names what a foreign zip is
         members = archive.read_archive(source)
         if "model.safetensors" not in members:
             raise UnsafeFileError(f"{source}: the archive holds no weights")
-        arrays, _ = safetensors_io.loads(members["model.safetensors"], source=f"{source}:model.safetensors")
-    else:
-        arrays, _ = safetensors_io.load_file(source)
+        arrays, _ = archive.model_weights(members, source)
+    else:  # safetensors, or what the safetensors reader explains best (truncated, a pickle, an absurd header)
+        arrays, _ = archive.read_tensors(safetensors_io.load_file, source, source=source)
     _assign(model, arrays, source, by_position=True, skip_mismatch=skip_mismatch)
 
 

@@ -33,6 +33,7 @@ from .errors import UnsafeFileError
 
 MAX_HEADER_BYTES = 100_000_000  # the reference implementation's limit
 MAX_RANK = 32
+MAX_SHAPE_BYTES = 2**62  # NumPy refuses shapes whose non-zero dimensions multiply past its intp, even empty ones
 
 # safetensors dtype code -> NumPy dtype (little-endian). BF16 is read (widened to float32) but not written.
 _DTYPES: dict[str, np.dtype] = {
@@ -147,7 +148,7 @@ def _parse_header(raw: bytes, data_len: int, source: str) -> tuple[list[tuple[st
         if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
             raise UnsafeFileError(f"{where} must have exactly the keys dtype, shape, data_offsets; got {info!r:.200}")
         code, shape, span = info["dtype"], info["shape"], info["data_offsets"]
-        if code not in _DTYPES:
+        if not isinstance(code, str) or code not in _DTYPES:  # (a list or dict is not even hashable)
             raise UnsafeFileError(f"{where} has unsupported dtype {code!r:.40}; allowed: {', '.join(_DTYPES)}")
         if not isinstance(shape, list) or len(shape) > MAX_RANK or not all(_is_int(d) and d >= 0 for d in shape):
             raise UnsafeFileError(f"{where} has an invalid shape {shape!r:.200} (a list of at most "
@@ -162,6 +163,9 @@ def _parse_header(raw: bytes, data_len: int, source: str) -> tuple[list[tuple[st
         if nbytes != end - begin:
             raise UnsafeFileError(f"{where} declares shape {shape} of {code} = {nbytes} bytes, but its byte range "
                                   f"holds {end - begin}")
+        if math.prod(d for d in shape if d) * _DTYPES[code].itemsize > MAX_SHAPE_BYTES:  # empty, yet absurd
+            raise UnsafeFileError(f"{where} has shape {shape!r:.200}: no element, but dimensions that multiply "
+                                  f"past {MAX_SHAPE_BYTES} bytes, which no NumPy array can have")
         entries.append((name, code, tuple(shape), begin, end))
     position = 0
     for name, _, _, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):

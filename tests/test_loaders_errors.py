@@ -11,11 +11,13 @@ import sys
 import textwrap
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import neurona
+from neurona import layers
 from neurona.interop import load_keras_model, load_keras_weights, load_torch_weights
 from neurona.layers import Dense, Input
 from neurona.models import Sequential, load_model
@@ -329,3 +331,17 @@ def test_zero_size_tensor_with_absurd_dimensions_is_refused(tmp_path):
     for load in (load_model, lambda p: _model().load_weights(p)):
         with pytest.raises(UnsafeFileError, match=r"z\.neurona:model\.safetensors"):
             load(path)
+
+
+def test_conv_config_with_an_infinite_kernel_size_is_a_clear_error():
+    """Found by the fuzzer (fuzz/regressions/neurona/OverflowError-*): int(inf) raised OverflowError."""
+    with pytest.raises(ValueError, match="kernel_size must be a positive int"):
+        layers.Conv1D.from_config({"filters": 2, "kernel_size": float("inf")})
+
+
+def test_functional_config_with_a_dict_where_a_reference_belongs_is_a_clear_error():
+    """Found by the fuzzer: a dict where a tensor reference belongs was iterated key by key, and a
+    one-character string iterates into itself until RecursionError."""
+    path = next((Path(__file__).parent.parent / "fuzz" / "regressions" / "neurona").glob("RecursionError-*.neurona"))
+    with pytest.raises(ValueError, match="tensor reference"):
+        load_model(path)

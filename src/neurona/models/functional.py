@@ -256,6 +256,9 @@ def rebuild_graph(config: dict[str, Any], custom_objects: dict[str, Any] | None,
                 raise ValueError(f"the model config refers to tensor {ref[2]} of layer '{ref[0]}', which has "
                                  f"{len(out)} outputs")
             return out[ref[2]]
+        if not isinstance(ref, (list, tuple)):
+            raise ValueError(f"the model config has {ref!r} where a tensor reference [layer name, call index, "
+                             f"tensor index] or a list of them belongs")
         return [resolve(r) for r in ref]
 
     waiting: dict[tuple[str, int], list[int]] = {}

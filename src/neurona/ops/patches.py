@@ -68,10 +68,13 @@ SCRATCH = Scratch()
 
 def tuplify(value: Any, n: int, name: str) -> tuple[int, ...]:
     """An int, or a sequence of `n` ints, as an `n`-tuple of positive ints."""
-    if isinstance(value, (int, np.integer)):
-        out = (int(value),) * n
-    else:
-        out = tuple(int(v) for v in value)
+    try:
+        if isinstance(value, (int, np.integer)):
+            out = (int(value),) * n
+        else:
+            out = tuple(int(v) for v in value)
+    except (TypeError, ValueError, OverflowError):  # a string, a float infinity or NaN from a config
+        raise ValueError(f"{name} must be a positive int or {n} positive ints, got {value!r}") from None
     if len(out) != n or any(v < 1 for v in out):
         raise ValueError(f"{name} must be a positive int or {n} positive ints, got {value!r}")
     return out

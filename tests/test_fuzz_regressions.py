@@ -177,3 +177,18 @@ def test_safetensors_reader_names_a_zip_or_pickle(tmp_path):
     (tmp_path / "old.pt").write_bytes(b"\x80\x02}q\x00." + bytes(16))
     with pytest.raises(UnsafeFileError, match="pickle"):
         safetensors_io.load_file(tmp_path / "old.pt")
+
+
+def test_idx_gz_bomb_that_really_inflates_is_refused_before_inflating(tmp_path):
+    """A small file holding a genuine ~100 MB of zeros: deflate can hold it, no real dataset compresses so well."""
+    path = tmp_path / "zeros-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(_idx_head((100 << 20,)) + bytes(100 << 20), compresslevel=9))
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match="decompression bomb"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"allocated {peak:,} bytes before refusing"

@@ -249,3 +249,19 @@ def test_every_metric_a_lab_reports_has_a_spanish_name():
 
     messages = parse_po(PO.read_text(encoding="utf-8"), str(PO))
     assert all(label in messages for label in METRIC_LABELS.values())
+
+
+def test_tick_labels_take_a_decimal_comma_in_spanish(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from neurona import plot
+
+    history = {"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.7, 0.6]}
+    fig = plot.history(history, path=tmp_path / "h.png")  # saving localises the ticks
+    fig.canvas.draw()
+    ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
+    assert any("," in t for t in ticks) and not any("." in t for t in ticks), ticks
+    monkeypatch.setenv("NEURONA_LANG", "en")
+    fig = plot.history(history, path=tmp_path / "h_en.png")
+    fig.canvas.draw()
+    ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
+    assert any("." in t for t in ticks) and not any("," in t for t in ticks), ticks

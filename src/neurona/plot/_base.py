@@ -26,9 +26,41 @@ def figure(figsize: tuple[float, float]):
 
 def finish(fig, path: str | os.PathLike | None, dpi: int = 100):
     """Save the figure to `path` (format from its extension, PNG by default) when given; return the figure."""
+    localise_ticks(fig)
     if path is not None:
         fig.savefig(os.fspath(path), dpi=dpi)
     return fig
+
+
+def localise_ticks(fig) -> None:
+    """Tick labels with the language's decimal separator ('0,5' in Spanish). matplotlib would need the
+    system's locale for that (often not installed), so plain number formatters get a small subclass."""
+    from ..i18n.numbers import decimal_separator
+
+    if decimal_separator() == ".":
+        return
+    from matplotlib.ticker import ScalarFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if type(formatter) is ScalarFormatter:
+                axis.set_major_formatter(_comma_formatter())
+
+
+def _comma_formatter():
+    from matplotlib.ticker import ScalarFormatter
+
+    class CommaFormatter(ScalarFormatter):
+        """ScalarFormatter writing a decimal comma."""
+
+        def __call__(self, x, pos=None):
+            return super().__call__(x, pos).replace(".", ",")
+
+        def get_offset(self):
+            return super().get_offset().replace(".", ",")
+
+    return CommaFormatter()
 
 
 def grid_shape(n: int, ncols: int | None = None) -> tuple[int, int]:

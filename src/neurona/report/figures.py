@@ -18,6 +18,9 @@ def plotting_available() -> bool:
 
 def png_data_uri(fig: Any, dpi: int = 80) -> str:
     """`data:image/png;base64,...` of a matplotlib Figure, so the HTML needs no file beside it."""
+    from ..plot._base import localise_ticks
+
+    localise_ticks(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

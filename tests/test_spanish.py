@@ -265,3 +265,16 @@ def test_tick_labels_take_a_decimal_comma_in_spanish(tmp_path, monkeypatch):
     fig.canvas.draw()
     ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
     assert any("." in t for t in ticks) and not any("," in t for t in ticks), ticks
+
+
+def test_callback_messages_are_in_spanish(capsys):
+    from neurona import callbacks, layers, models
+
+    model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((8, 2), np.float32)
+    stop = callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9, verbose=1, restore_best_weights=True)
+    model.fit(x, x[:, :1], epochs=3, verbose=0, callbacks=[stop])
+    out = capsys.readouterr().out
+    assert "parada temprana" in out and "mejor época" in out, out
+    assert not english_lines(out), out

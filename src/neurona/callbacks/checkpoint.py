@@ -10,6 +10,7 @@ import os
 import warnings
 from typing import Any
 
+from ..i18n import _
 from .early_stopping import MonitorCallback
 
 
@@ -55,15 +56,17 @@ class ModelCheckpoint(MonitorCallback):
             elif self._is_improvement(float(current), self.best):
                 if self.verbose > 0:
                     best = "None" if self.best is None else f"{self.best:.5f}"
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to {current:.5f}, "
-                          f"saving model to {path}")
+                    print("\n" + _("Epoch {epoch}: {monitor} improved from {best} to {current:.5f}, saving model to "
+                                   "{path}").format(epoch=epoch + 1, monitor=self.monitor, best=best,
+                                                    current=float(current), path=path))
                 self.best = float(current)
             else:
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                    print("\n" + _("Epoch {epoch}: {monitor} did not improve from {best:.5f}").format(
+                        epoch=epoch + 1, monitor=self.monitor, best=self.best))
                 return
         elif self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            print("\n" + _("Epoch {epoch}: saving model to {path}").format(epoch=epoch + 1, path=path))
         if os.path.isdir(path):
             raise IsADirectoryError(f"ModelCheckpoint filepath {path!r} is a directory: give a file name")
         folder = os.path.dirname(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from ..i18n import _
 from .base import Callback
 
 # Substrings that say a quantity should grow; everything loss-like should shrink.
@@ -111,8 +112,9 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print(_("Epoch {epoch}: early stopping").format(epoch=self.stopped_epoch + 1))
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                print(_("Restoring model weights from the end of the best epoch: {epoch}.").format(
+                    epoch=self.best_epoch + 1))
             self.model.set_weights(self.best_weights)

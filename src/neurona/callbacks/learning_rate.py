@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..i18n import _
 from .base import Callback
 from .early_stopping import MonitorCallback
 
@@ -31,7 +32,8 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"LearningRateScheduler: the schedule must return a number, got {new!r}") from None
         self.model.optimizer.learning_rate = new
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+            print("\n" + _("Epoch {epoch}: LearningRateScheduler setting learning rate to {lr}.").format(
+                epoch=epoch + 1, lr=new))
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -80,6 +82,7 @@ class ReduceLROnPlateau(MonitorCallback):
                     new = max(old * self.factor, self.min_lr)
                     optimizer.learning_rate = new
                     if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                        print("\n" + _("Epoch {epoch}: ReduceLROnPlateau reducing learning rate to {lr}.").format(
+                            epoch=epoch + 1, lr=new))
                     self.cooldown_counter = self.cooldown
                     self.wait = 0

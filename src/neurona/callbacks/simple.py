@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import _
 from .base import Callback
 
 
@@ -55,7 +56,7 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            print(_("Batch {batch}: Invalid loss, terminating training").format(batch=batch))
             self.model.stop_training = True
 
 

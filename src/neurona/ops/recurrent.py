@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import numerics
-from ..tensor import Function
+from ..tensor import Function, is_grad_enabled
 from . import lstm_rows
 
 _sigmoid = numerics.sigmoid
@@ -213,11 +213,14 @@ class LSTMOp(_Recurrent):
             h0 = self._initial(init, 0, (bsz, h), x.dtype)
             c0 = self._initial(init, 1, (bsz, h), x.dtype)
             ws = self.__dict__.setdefault("_ws", {})
+            keep = is_grad_enabled()  # under no_grad (predict, evaluate) no backward follows: one step's gates
             with lstm_rows.one_blas_thread():
-                self.z, self.hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards)
-            hs = self.hx[1:, :h]  # (T, H, B)
-            out = np.ascontiguousarray(hs.transpose(2, 0, 1)) if self.return_sequences else hs[-1].T.copy()
-            return out, hs[-1].T.copy(), self.z[-1, 4 * h:5 * h].T.copy()
+                z, hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards, keep, self.return_sequences)
+            self.z, self.hx = (z, hx) if keep else (None, None)
+            t = x.shape[1]
+            h_last = hx[t % hx.shape[0], :h].T.copy()
+            out = np.ascontiguousarray(hx[1:, :h].transpose(2, 0, 1)) if self.return_sequences else h_last.copy()
+            return out, h_last, z[t % z.shape[0], 4 * h:5 * h].T.copy()
         if fast:  # sigmoid(z) = 0.5 tanh(z/2) + 0.5: all four gates in one tanh call, the 1/2 folded into W, U, b
             scale = np.full(h4, 0.5, w.dtype)
             scale[2 * h:3 * h] = 1.0
@@ -264,6 +267,8 @@ class LSTMOp(_Recurrent):
 
     def _backward_rows(self, g_out, g_last, g_clast):
         z, hx = self.z, self.hx
+        if z is None:
+            raise RuntimeError("LSTM: backward through a forward that ran under no_grad() (its gates were not kept)")
         bsz = z.shape[2]
         h = z.shape[1] // 6
         dt = z.dtype

@@ -16,8 +16,11 @@ Backward runs through time in chunks of `CHUNK` steps: the derivative factors of
 few whole-chunk calls just before its steps (so they are still in cache), and the weight gradient is one
 matmul and an add per step into a single (4 units, units + features + 1) accumulator, on data that is still in
 cache (SciPy's `sgemm(beta=1)` would make that one call, but measured slower inside the loop: 7.13 vs 6.88 ms).
-The buffers live in a workspace dict kept by the op, so a replayed training step (`neurona.function`) reuses
-them instead of allocating (and page-faulting) megabytes per step.
+The buffers live in a workspace dict that an op holds from its forward to the end of its backward and then
+hands to the next LSTM op (`take_workspace`, `give_workspace`), so a replayed training step (`neurona.function`)
+reuses them instead of allocating (and page-faulting) megabytes per step, and the ops fit traces never hold
+two sets at once. Without a backward to follow (`keep=False`: predict, evaluate) the forward keeps one step's
+gates and, unless every h is wanted, two state slabs: the same calls on the same values, so the same bits.
 """
 
 from __future__ import annotations

@@ -290,6 +290,7 @@ def algorithmic_minimum(wl: Workload, data: dict[str, np.ndarray]) -> dict[str, 
         loss, _ = model._forward_loss(prepared_x[0] if len(prepared_x) == 1 else prepared_x, ys, None, True)
     seen, acts = set(), 0
     for f in _topological(loss.creator):
+        acts += getattr(f, "minimum_saved_nbytes", lambda: 0)()  # state an op must keep besides its outputs (LSTM)
         for o in f.outs:
             if o.ndim and id(o) not in seen:
                 seen.add(id(o))

@@ -16,8 +16,11 @@ Backward runs through time in chunks of `CHUNK` steps: the derivative factors of
 few whole-chunk calls just before its steps (so they are still in cache), and the weight gradient is one
 matmul and an add per step into a single (4 units, units + features + 1) accumulator, on data that is still in
 cache (SciPy's `sgemm(beta=1)` would make that one call, but measured slower inside the loop: 7.13 vs 6.88 ms).
-The buffers live in a workspace dict kept by the op, so a replayed training step (`neurona.function`) reuses
-them instead of allocating (and page-faulting) megabytes per step.
+The buffers live in a workspace dict that an op holds from its forward to the end of its backward and then
+hands to the next LSTM op (`take_workspace`, `give_workspace`), so a replayed training step (`neurona.function`)
+reuses them instead of allocating (and page-faulting) megabytes per step, and the ops fit traces never hold
+two sets at once. Without a backward to follow (`keep=False`: predict, evaluate) the forward keeps one step's
+gates and, unless every h is wanted, two state slabs: the same calls on the same values, so the same bits.
 """
 
 from __future__ import annotations
@@ -27,7 +30,28 @@ from typing import Any
 
 import numpy as np
 
-CHUNK = 5  # time steps per backward chunk: measured 3.3 ms (5) vs 3.6 (10) vs 4.0 (50) for LSTM(64), 50 steps, batch 64
+CHUNK = 3  # steps per backward chunk: 3 and 5 equally fast (5.74 vs 5.70 ms, LSTM(64), 50 steps, b64); 3 holds less
+
+
+_POOL: list[dict[str, Any]] = []  # workspaces handed back by ops that are done with them
+_POOL_MAX = 4
+
+
+def take_workspace() -> dict[str, Any]:
+    """A workspace (buffers and their per-step views) given back by an op that is done with it, else a new one.
+
+    fit runs its first steps eagerly and then replays a traced step: without this, the eager op's gates and the
+    replayed op's would be two sets of megabytes held at once (the training peak at ~2x its minimum)."""
+    try:
+        return _POOL.pop()
+    except IndexError:
+        return {}
+
+
+def give_workspace(ws: dict[str, Any]) -> None:
+    """Hand a workspace back once nothing refers to its buffers (an op's outputs are always copies)."""
+    if len(_POOL) < _POOL_MAX:
+        _POOL.append(ws)
 
 
 def _perm(h: int) -> np.ndarray:
@@ -43,12 +67,22 @@ def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtyp
     return a
 
 
-def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, h: int) -> list[tuple[np.ndarray, ...]]:
-    """Per step: (gates, sigmoid gates, [i, f], [g, c_prev], c_s, tanh(c_s), o, hx[s], h_s), made once per buffer."""
-    if ws.get("views of") != (id(z), id(hx)):
-        ws["views"] = [(z[s, :4 * h], z[s, :3 * h], z[s, h:3 * h], z[s, 3 * h:5 * h], z[s + 1, 4 * h:5 * h],
-                        z[s, 5 * h:], z[s, :h], hx[s], hx[s + 1, :h]) for s in range(z.shape[0] - 1)]
-        ws["views of"] = (id(z), id(hx))
+def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, xt: np.ndarray | None,
+                h: int) -> list[tuple[Any, ...]]:
+    """Per step: (gates, sigmoid gates, [i, f], [g, c_prev], c_s, tanh(c_s), o, hx[s], h_s, x_s source or None,
+    x_s destination), made once per set of buffers.
+
+    z and hx hold either every step (T+1 slabs, training) or two slabs used in turn (inference: step s works
+    in slab s % 2 and writes c_s and h_s into the other one, so only one step's gates and two states are ever
+    held). With two hx slabs, x_s is copied from the time-major `xt` into its slab at each step."""
+    key = (id(z), id(hx), id(xt))
+    if ws.get("views of") != key:
+        nz, nh = z.shape[0], hx.shape[0]
+        t = hx.shape[0] - 1 if xt is None else xt.shape[0]
+        ws["views"] = [(z[s % nz, :4 * h], z[s % nz, :3 * h], z[s % nz, h:3 * h], z[s % nz, 3 * h:5 * h],
+                        z[(s + 1) % nz, 4 * h:5 * h], z[s % nz, 5 * h:], z[s % nz, :h], hx[s % nh],
+                        hx[(s + 1) % nh, :h], None if xt is None else xt[s], hx[s % nh, h:-1]) for s in range(t)]
+        ws["views of"] = key
     return ws["views"]
 
 
@@ -74,32 +108,45 @@ def one_blas_thread() -> Any:
 
 
 def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
-            h0: np.ndarray, c0: np.ndarray, go_backwards: bool = False) -> tuple[np.ndarray, np.ndarray]:
+            h0: np.ndarray, c0: np.ndarray, go_backwards: bool = False,
+            keep: bool = True, all_h: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """x (B, T, D), w (D, 4H), u (H, 4H), b (4H,) or None (Keras gate order i, f, c, o); h0, c0 (B, H).
 
-    Returns (z (T+1, 6H, B), hx (T+1, H+D+1, B)), both buffers of `ws`: hx[s + 1, :H] is h_s, z[T, 4H:5H] c_T.
+    Returns (z, hx), both buffers of `ws`. With `keep` (a backward may follow) z is (T+1, 6H, B), every step's
+    gates, and hx (T+1, H+D+1, B), every step's input and state. Without it (inference), z is (2, 6H, B): one
+    step's gates at a time, and without `all_h` hx is (2, H+D+1, B) too: the same calls on the same values,
+    so the same bits, in buffers that stay in cache. Always: h_T is hx[T % len(hx), :H], c_T is
+    z[T % len(z), 4H:5H], and with all T+1 slabs hx[s + 1, :H] is h_s.
     """
     bsz, t, d = x.shape
     h = u.shape[0]
     k = h + d + 1
     dt = x.dtype
     perm = _perm(h)
+    all_h = all_h or keep
     wall = _buffer(ws, "wall", (4 * h, k), dt)  # [U; W; b] transposed, rows o, i, f, g, sigmoid rows halved
     wall[:, :h] = u[:, perm].T
     wall[:, h:h + d] = w[:, perm].T
     wall[:, k - 1] = 0 if b is None else b[perm]
     wall[:3 * h] *= 0.5
-    hx = _buffer(ws, "hx", (t + 1, k, bsz), dt)
     xs = x.transpose(1, 2, 0)
-    hx[:t, h:h + d] = xs[::-1] if go_backwards else xs
-    hx[:t, k - 1] = 1
+    xs = xs[::-1] if go_backwards else xs
+    if all_h:
+        hx, xt = _buffer(ws, "hx", (t + 1, k, bsz), dt), None
+        hx[:t, h:h + d] = xs
+    else:
+        hx, xt = _buffer(ws, "hx2", (2, k, bsz), dt), _buffer(ws, "xt", (t, d, bsz), dt)
+        xt[...] = xs
+    hx[:, k - 1] = 1
     hx[0, :h] = h0.T
-    z = _buffer(ws, "z", (t + 1, 6 * h, bsz), dt)
+    z = _buffer(ws, "z", (t + 1, 6 * h, bsz), dt) if keep else _buffer(ws, "z2", (2, 6 * h, bsz), dt)
     z[0, 4 * h:5 * h] = c0.T
     p = _buffer(ws, "p", (2 * h, bsz), dt)
     p_ig, p_fc = p[:h], p[h:]
-    mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
-    for gates, sig, i_f, g_c, c, tc, o, hxs, h_out in _step_views(ws, z, hx, h):
+    mul, add, tanh, matmul, copyto = np.multiply, np.add, np.tanh, np.matmul, np.copyto
+    for gates, sig, i_f, g_c, c, tc, o, hxs, h_out, x_src, x_dst in _step_views(ws, z, hx, xt, h):
+        if x_src is not None:
+            copyto(x_dst, x_src)
         matmul(wall, hxs, out=gates)
         tanh(gates, out=gates)
         mul(sig, 0.5, out=sig)
@@ -129,9 +176,9 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
     wp = None if w is None else np.ascontiguousarray(w[:, perm])
     n = min(CHUNK, t)
     q = _buffer(ws, "q", (n, 5, h, bsz), dt)  # [e, q_o, q_i, q_f, q_g]: dz = q * [., dh, dc, dc, dc]
-    t3 = _buffer(ws, "t3", (n, 3, h, bsz), dt)
-    t2 = _buffer(ws, "t2", (n, 2, h, bsz), dt)
     dbuf = _buffer(ws, "d", (n, 5 * h, bsz), dt)  # per step [dh e, dz_o, dz_i, dz_f, dz_g]
+    t5 = dbuf.reshape(n, 5, h, bsz)  # before a chunk's steps, the same memory holds its factors' temporaries
+    t3, t2 = t5[:, :3], t5[:, 3:]
     tmpw = _buffer(ws, "tmpw", (4 * h, k), dt)
     dwall = np.zeros((4 * h, k), dt)
     dx = None if w is None else np.empty((t, d, bsz), dt)

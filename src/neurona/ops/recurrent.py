@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import numerics
-from ..tensor import Function
+from ..tensor import Function, is_grad_enabled
 from . import lstm_rows
 
 _sigmoid = numerics.sigmoid
@@ -212,12 +212,22 @@ class LSTMOp(_Recurrent):
             bsz = x.shape[0]
             h0 = self._initial(init, 0, (bsz, h), x.dtype)
             c0 = self._initial(init, 1, (bsz, h), x.dtype)
-            ws = self.__dict__.setdefault("_ws", {})
+            ws = self.__dict__.get("_ws")
+            if ws is None or ws.get("owner") != id(self):  # buffers are held from forward to the end of backward
+                ws = self._ws = lstm_rows.take_workspace()
+                ws["owner"] = id(self)
+            self._args = (x, w, u, b, h0, c0)
+            keep = is_grad_enabled()  # under no_grad (predict, evaluate) no backward follows: one step's gates
             with lstm_rows.one_blas_thread():
-                self.z, self.hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards)
-            hs = self.hx[1:, :h]  # (T, H, B)
-            out = np.ascontiguousarray(hs.transpose(2, 0, 1)) if self.return_sequences else hs[-1].T.copy()
-            return out, hs[-1].T.copy(), self.z[-1, 4 * h:5 * h].T.copy()
+                z, hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards, keep, self.return_sequences)
+            t = x.shape[1]
+            h_last = hx[t % hx.shape[0], :h].T.copy()
+            out = np.ascontiguousarray(hx[1:, :h].transpose(2, 0, 1)) if self.return_sequences else h_last.copy()
+            c_last = z[t % z.shape[0], 4 * h:5 * h].T.copy()
+            self.z, self.hx = (z, hx) if keep else (None, None)
+            if not keep:  # the outputs are copies: the buffers can serve the next op at once
+                self._give_back()
+            return out, h_last, c_last
         if fast:  # sigmoid(z) = 0.5 tanh(z/2) + 0.5: all four gates in one tanh call, the 1/2 folded into W, U, b
             scale = np.full(h4, 0.5, w.dtype)
             scale[2 * h:3 * h] = 1.0
@@ -262,7 +272,36 @@ class LSTMOp(_Recurrent):
         self.gates, self.hs, self.cs, self.tcs = p, hs, cs, tcs
         return self._seq_out(hs), hs[-1].copy(), cs[-1].copy()
 
+    def minimum_saved_nbytes(self) -> int:
+        """Bytes any LSTM backward must keep besides the outputs: every step's four gates, c and h (B, 6H)
+        (the bench's algorithmic minimum; the rows path keeps these, tanh(c) and [h; x; 1] per step)."""
+        x = self._args[0] if "_args" in self.__dict__ else self.x
+        return x.shape[0] * x.shape[1] * 6 * self.u.shape[0] * x.itemsize
+
+    def _give_back(self) -> None:
+        """Hand the workspace to the next LSTM op once this one is done with it (its outputs are copies).
+
+        fit traces two steps before it replays one, so two ops live at once: each holding its own gates for
+        every step made the training peak ~2x its minimum. A workspace is held only from forward to the end of
+        backward; a backward that finds its buffers taken since (a retained graph run again after another
+        forward) recomputes the forward first."""
+        ws = self.__dict__.get("_ws")
+        if ws is not None and ws.get("owner") == id(self):
+            ws["owner"] = None
+            lstm_rows.give_workspace(ws)
+
+    def release(self) -> None:
+        self._give_back()
+        super().release()
+
     def _backward_rows(self, g_out, g_last, g_clast):
+        if self.z is None:
+            raise RuntimeError("LSTM: backward through a forward that ran under no_grad() (its gates were not kept)")
+        if self._ws.get("owner") != id(self):  # another op has used the buffers since: recompute the gates
+            self._ws = ws = lstm_rows.take_workspace()
+            ws["owner"] = id(self)
+            with lstm_rows.one_blas_thread():
+                self.z, self.hx = lstm_rows.forward(ws, *self._args, self.go_backwards)
         z, hx = self.z, self.hx
         bsz = z.shape[2]
         h = z.shape[1] // 6
@@ -280,6 +319,7 @@ class LSTMOp(_Recurrent):
         with lstm_rows.one_blas_thread():
             dw, du, db, dh0, dc0, dx = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
                                                           dh_ext, dh, dc)
+        self._give_back()
         if dx is not None:
             if self.go_backwards:
                 dx = dx[::-1]

@@ -29,8 +29,10 @@ from .patches import SCRATCH, copy_windows, taps_matrix
 
 MIN_WORK = 1 << 21  # patch-matrix entries (rows x columns) from which two threads pay off
 MAX_WORKERS = 2
-INFERENCE_ROWS = 8192  # patch rows per band when predicting (the slides' conv2 at batch 1,000: 205 MB -> 26 MB)
-TRAIN_ROWS = 2048  # patch rows per band of a pixel-major conv in training: its patches are rebuilt in backward
+# Bytes of patch matrix per band, so that a band's copy is still in cache when its product reads it: used when
+# predicting (no patches kept) and for pixel-major convs in training (their patches are rebuilt in backward).
+# The slides' conv2 at batch 1,000 predicts in 67 ms with ~1,600-row (5 MB) bands, 79-95 ms with 8,192-row ones.
+PATCH_BYTES = 4 << 20
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -160,8 +162,9 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
     z = np.empty((n * per, f), np.result_type(xp, w2))
     threads = workers(n, n * per * k)
     inference = not is_grad_enabled()
-    # inference keeps no patches: bands of INFERENCE_ROWS rows reuse one small patch matrix per thread
-    parts = bounds(n, max(threads, -(-n * per // INFERENCE_ROWS))) if inference else bounds(n, threads)
+    op.band_rows = max(per, PATCH_BYTES // ((k + 1) * xp.dtype.itemsize))
+    # inference keeps no patches: bands of about PATCH_BYTES reuse one small patch matrix per thread
+    parts = bounds(n, max(threads, -(-n * per // op.band_rows))) if inference else bounds(n, threads)
 
     def part(i0: int, i1: int) -> np.ndarray | None:
         rows = z[i0 * per:i1 * per]
@@ -172,7 +175,7 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
             cols = pixel_patches(op, xp, i0, i1)
             np.matmul(cols, w2, out=rows)
         else:  # in cache-sized bands, keeping nothing: backward rebuilds each band from the (much smaller) input
-            for b0, b1 in train_bands(i0, i1, per):
+            for b0, b1 in train_bands(i0, i1, per, op.band_rows):
                 cols = pixel_patches(op, xp, b0, b1)
                 np.matmul(cols, w2, out=z[b0 * per:b1 * per])
                 SCRATCH.give(cols)
@@ -195,9 +198,9 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
     return z
 
 
-def train_bands(i0: int, i1: int, per: int) -> list[tuple[int, int]]:
-    """Image ranges of near-equal bands of about TRAIN_ROWS patch rows covering images [i0, i1)."""
-    return [(i0 + a, i0 + b) for a, b in bounds(i1 - i0, max(1, -(-(i1 - i0) * per // TRAIN_ROWS)))]
+def train_bands(i0: int, i1: int, per: int, rows: int) -> list[tuple[int, int]]:
+    """Image ranges of near-equal bands of at most about `rows` patch rows covering images [i0, i1)."""
+    return [(i0 + a, i0 + b) for a, b in bounds(i1 - i0, max(1, -(-(i1 - i0) * per // rows)))]
 
 
 def pixel_patches(op: Any, xp: np.ndarray, i0: int, i1: int) -> np.ndarray:
@@ -226,7 +229,7 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
         if (need_w or op.has_b) and cols is not None:  # weights and bias (the ones row) from one product
             gwb = cols @ g if op.layout == "taps" else (g.T @ cols).T
         elif need_w or op.has_b:  # pixel-major patches rebuilt band by band, the bands' products added
-            for b0, b1 in train_bands(i0, i1, per):
+            for b0, b1 in train_bands(i0, i1, per, op.band_rows):
                 band = pixel_patches(op, op.xp, b0, b1)
                 # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
                 prod = g[(b0 - i0) * per:(b1 - i0) * per].T @ band

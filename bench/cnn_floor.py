@@ -5,7 +5,9 @@ plain SGD (momentum optional). The kernels are the fastest measured on this mach
 "Convolutions (#18)"):
   conv1 (one input channel)  patches as a tap-major (26, M) matrix, 25 plane copies plus a row of ones (the bias);
   conv2                      patches pixel-major (M, 800) in (kh, kw, C) order, one `copyto` from a strided view,
-                             the bias added after the product;
+                             the bias added after the product; in bands of 25 images (1,600 rows) whose patch
+                             matrix is reused, nothing kept: backward rebuilds each band from the layer input
+                             (12x12x32, 11x smaller) for the weight gradient;
   relu + 2x2 max-pool        pooled first (four strided slices, `maximum`), relu on the 4x smaller result (equal:
                              max and relu commute); backward through equality masks, first maximum wins;
   conv2 input gradient       one small product per kernel tap into a cache-sized buffer, added at its shift
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+BAND = 25  # images per band of conv2's patch matrix (1,600 rows, 5 MB)
 SLIDE_CNN_LAYERS = (("conv", 32, 5, "relu"), ("pool", 2), ("conv", 64, 5, "relu"), ("pool", 2), ("flatten",),
                     ("dense", 10, "softmax"))
 
@@ -92,26 +95,34 @@ class SlideCNN:
         z = np.matmul(cols.T, w, out=self._buf(("z1", tag), (n * 576, 32)))
         return cols, z.reshape(n, 24, 24, 32)
 
-    def conv2(self, h: np.ndarray, tag: int) -> tuple[np.ndarray, np.ndarray]:
+    def patches2(self, h: np.ndarray, tag: int) -> np.ndarray:
+        """conv2's (len(h) * 64, 800) patch matrix of images h, in a reused band buffer."""
         n = len(h)
-        cols = self._buf(("cols2", tag), (n * 64, 800))
+        cols = self._buf(("cols2", tag), (BAND * 64, 800))[:n * 64]
         s = h.strides
         win = as_strided(h, (n, 8, 8, 5, 5, 32), (s[0], s[1], s[2], s[1], s[2], s[3]), writeable=False)
         np.copyto(cols.reshape(n, 8, 8, 5, 5, 32), win)
-        z = np.matmul(cols, self.params[2].reshape(800, 64), out=self._buf(("z2", tag), (n * 64, 64)))
+        return cols
+
+    def conv2(self, h: np.ndarray, tag: int) -> np.ndarray:
+        n = len(h)
+        z = self._buf(("z2", tag), (n * 64, 64))
+        w = self.params[2].reshape(800, 64)
+        for i in range(0, n, BAND):
+            np.matmul(self.patches2(h[i:i + BAND], tag), w, out=z[i * 64:(i + BAND) * 64])
         z += self.params[3]
-        return cols, z.reshape(n, 8, 8, 64)
+        return z.reshape(n, 8, 8, 64)
 
     def forward(self, x: np.ndarray, tag: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         cols1, z1 = self.conv1(x, tag)
         m1 = _pool_max(z1)
         h1 = np.maximum(m1, 0)
-        cols2, z2 = self.conv2(h1, tag)
+        z2 = self.conv2(h1, tag)
         m2 = _pool_max(z2)
         h2 = np.maximum(m2, 0).reshape(len(x), 1024)
         logits = h2 @ self.params[4]
         logits += self.params[5]
-        return logits, {"cols1": cols1, "z1": z1, "m1": m1, "h1": h1, "cols2": cols2, "z2": z2, "m2": m2, "h2": h2}
+        return logits, {"cols1": cols1, "z1": z1, "m1": m1, "h1": h1, "z2": z2, "m2": m2, "h2": h2}
 
     # ------------------------------------------------------------------ backward
     def backward(self, g: np.ndarray, s: dict[str, np.ndarray], tag: int = 0) -> list[np.ndarray]:
@@ -122,7 +133,10 @@ class SlideCNN:
         gh2 = (g @ w3.T).reshape(n, 4, 4, 64)
         gz2 = _pool_relu_backward(gh2, s["z2"], s["m2"], self._buf(("gz2", tag), (n, 8, 8, 64)))
         g2 = gz2.reshape(n * 64, 64)
-        gw2 = (g2.T @ s["cols2"]).T.reshape(w2.shape)
+        gw2 = np.zeros((64, 800), np.float32)
+        for i in range(0, n, BAND):  # the patches rebuilt band by band; (g.T @ cols).T is BLAS's faster orientation
+            gw2 += g2[i * 64:(i + BAND) * 64].T @ self.patches2(s["h1"][i:i + BAND], tag)
+        gw2 = gw2.T.reshape(w2.shape)
         gb2 = np.ones(n * 64, np.float32) @ g2
         gh1 = np.zeros((n, 12, 12, 32), np.float32)
         tap = self._buf(("tap", tag), (n * 64, 32))

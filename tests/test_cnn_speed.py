@@ -97,13 +97,13 @@ def test_inference_bands_equal_training_forward():
     b = rng.standard_normal(8).astype(np.float32)
     xt = nr.Tensor(x, requires_grad=True)
     train = conv2d(xt, w, b, activation="relu").data
-    old = conv_parts.INFERENCE_ROWS
-    conv_parts.INFERENCE_ROWS = 300  # force several bands
+    old = conv_parts.PATCH_BYTES
+    conv_parts.PATCH_BYTES = 300 * 76 * 4  # force several bands of ~300 rows
     try:
         with nr.no_grad():
             infer = conv2d(x, w, b, activation="relu").data
     finally:
-        conv_parts.INFERENCE_ROWS = old
+        conv_parts.PATCH_BYTES = old
     np.testing.assert_array_equal(infer, train)
 
 
@@ -149,3 +149,40 @@ def test_fit_in_parts_restores_blas_threads():
         model.fit(x, np.eye(2, dtype=np.float32)[np.arange(8) % 2], batch_size=4, epochs=1, verbose=0)
         model.predict(x, verbose=0)
     assert [c.num_threads for c in libs] == before
+
+
+def _banded_conv(train_rows: int, dtype=np.float32):  # rows of 3*3*6 + 1 = 55 floats
+    rng = np.random.default_rng(6)
+    x = nr.Tensor(rng.standard_normal((9, 10, 10, 6)).astype(dtype), requires_grad=True)
+    w = nr.Tensor((rng.standard_normal((3, 3, 6, 5)) * 0.2).astype(dtype), requires_grad=True)
+    b = nr.Tensor(rng.standard_normal(5).astype(dtype), requires_grad=True)
+    old = conv_parts.PATCH_BYTES
+    conv_parts.PATCH_BYTES = train_rows * 55 * np.dtype(dtype).itemsize
+    try:
+        y = conv2d(x, w, b, activation="relu")
+        (y * nr.Tensor(rng.standard_normal(y.shape).astype(dtype))).sum().backward()
+    finally:
+        conv_parts.PATCH_BYTES = old
+    return y.data, x.grad, w.grad, b.grad
+
+
+def test_training_bands_rebuild_patches_equal_one_band():
+    one = _banded_conv(1 << 20)  # one band: the whole batch's patch matrix
+    bands = _banded_conv(150)  # 64 rows per image: bands of 2-3 images, patches rebuilt in backward
+    np.testing.assert_array_equal(bands[0], one[0])  # outputs: the same products, row by row
+    np.testing.assert_array_equal(bands[1], one[1])  # input gradients do not use the patches
+    for a, b in zip(bands[2:], one[2:]):  # weight and bias gradients: the bands' sums added, float32 rounding
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6 * np.abs(b).max())
+
+
+def test_training_bands_gradcheck_float64():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 6, 6, 5))
+    w = rng.standard_normal((3, 3, 5, 2)) * 0.3
+    b = rng.standard_normal(2) * 0.1
+    old = conv_parts.PATCH_BYTES
+    conv_parts.PATCH_BYTES = 20 * 46 * 8  # 16 rows of 3*3*5 + 1 floats per image: one image per band
+    try:
+        assert nr.gradcheck(lambda x_, w_, b_: conv2d(x_, w_, b_, activation="tanh"), x, w, b)
+    finally:
+        conv_parts.PATCH_BYTES = old

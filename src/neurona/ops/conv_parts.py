@@ -29,7 +29,10 @@ from .patches import SCRATCH, copy_windows, taps_matrix
 
 MIN_WORK = 1 << 21  # patch-matrix entries (rows x columns) from which two threads pay off
 MAX_WORKERS = 2
-INFERENCE_ROWS = 8192  # patch rows per band when predicting (the slides' conv2 at batch 1,000: 205 MB -> 26 MB)
+# Bytes of patch matrix per band, so that a band's copy is still in cache when its product reads it: used when
+# predicting (no patches kept) and for pixel-major convs in training (their patches are rebuilt in backward).
+# The slides' conv2 at batch 1,000 predicts in 67 ms with ~1,600-row (5 MB) bands, 79-95 ms with 8,192-row ones.
+PATCH_BYTES = 4 << 20
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -159,20 +162,24 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
     z = np.empty((n * per, f), np.result_type(xp, w2))
     threads = workers(n, n * per * k)
     inference = not is_grad_enabled()
-    # inference keeps no patches: bands of INFERENCE_ROWS rows reuse one small patch matrix per thread
-    parts = bounds(n, max(threads, -(-n * per // INFERENCE_ROWS))) if inference else bounds(n, threads)
+    op.band_rows = max(per, PATCH_BYTES // ((k + 1) * xp.dtype.itemsize))
+    # inference keeps no patches: bands of about PATCH_BYTES reuse one small patch matrix per thread
+    parts = bounds(n, max(threads, -(-n * per // op.band_rows))) if inference else bounds(n, threads)
 
-    def part(i0: int, i1: int) -> np.ndarray:
+    def part(i0: int, i1: int) -> np.ndarray | None:
         rows = z[i0 * per:i1 * per]
         if op.layout == "taps":
             cols = taps_matrix(xp[i0:i1], *geometry, ones_row=op.has_b)
             np.matmul(cols.T, w2, out=rows)
-        else:
-            cols = SCRATCH.take(((i1 - i0) * per, k + op.has_b), xp.dtype)
-            copy_windows(cols[:, :k].reshape(i1 - i0, oh, ow, kh, kw, c), xp[i0:i1], *geometry)
-            if op.has_b:
-                cols[:, k] = 1
+        elif inference:
+            cols = pixel_patches(op, xp, i0, i1)
             np.matmul(cols, w2, out=rows)
+        else:  # in cache-sized bands, keeping nothing: backward rebuilds each band from the (much smaller) input
+            for b0, b1 in train_bands(i0, i1, per, op.band_rows):
+                cols = pixel_patches(op, xp, b0, b1)
+                np.matmul(cols, w2, out=z[b0 * per:b1 * per])
+                SCRATCH.give(cols)
+            cols = None
         out = activate(rows, op.act)
         if out is not rows:
             rows[...] = out
@@ -186,9 +193,26 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
         run([lambda r=parts[i::threads]: band(r) for i in range(threads)])
         op.parts, op.cols = parts, None
         return z
-    op.parts = parts
+    op.parts, op.xp = parts, xp
     op.cols = run([lambda i0=i0, i1=i1: part(i0, i1) for i0, i1 in parts])
     return z
+
+
+def train_bands(i0: int, i1: int, per: int, rows: int) -> list[tuple[int, int]]:
+    """Image ranges of near-equal bands of at most about `rows` patch rows covering images [i0, i1)."""
+    return [(i0 + a, i0 + b) for a, b in bounds(i1 - i0, max(1, -(-(i1 - i0) * per // rows)))]
+
+
+def pixel_patches(op: Any, xp: np.ndarray, i0: int, i1: int) -> np.ndarray:
+    """The pixel-major patch matrix of images [i0, i1), with a last column of ones for the bias (a SCRATCH array)."""
+    (kh, kw), _, _, (oh, ow) = op.geometry
+    c = xp.shape[3]
+    k = kh * kw * c
+    cols = SCRATCH.take(((i1 - i0) * oh * ow, k + op.has_b), xp.dtype)
+    copy_windows(cols[:, :k].reshape(i1 - i0, oh, ow, kh, kw, c), xp[i0:i1], *op.geometry)
+    if op.has_b:
+        cols[:, k] = 1
+    return cols
 
 
 def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, need_x: bool):
@@ -202,9 +226,19 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
     def part(i0: int, i1: int, cols: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         g = activation_grad(g_all[i0 * per:i1 * per], op.y[i0 * per:i1 * per], op.act)
         gwb = None
-        if need_w or op.has_b:  # weights and bias (the ones row) from one product
-            # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
+        if (need_w or op.has_b) and cols is not None:  # weights and bias (the ones row) from one product
             gwb = cols @ g if op.layout == "taps" else (g.T @ cols).T
+        elif need_w or op.has_b:  # pixel-major patches rebuilt band by band, the bands' products added
+            for b0, b1 in train_bands(i0, i1, per, op.band_rows):
+                band = pixel_patches(op, op.xp, b0, b1)
+                # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
+                prod = g[(b0 - i0) * per:(b1 - i0) * per].T @ band
+                SCRATCH.give(band)
+                if gwb is None:
+                    gwb = prod
+                else:
+                    gwb += prod
+            gwb = gwb.T
         gx = op._padded_input_gradient(g, i1 - i0, None if single else gxp[i0:i1]) if need_x else None
         if op.act:
             SCRATCH.give(g)
@@ -223,4 +257,4 @@ def give_back(op: Any) -> None:
     if isinstance(cols, list):
         for c in cols:
             SCRATCH.give(c)
-    op.cols = None
+    op.cols = op.xp = None

@@ -7,7 +7,6 @@ from neurona import callbacks, layers, metrics, optimizers
 from neurona.layers.base import clear_session
 from neurona.models import Sequential
 from neurona.models.fast_paths import fast_metric_update
-from neurona.optimizers import sgd
 from neurona.tensor import Tensor
 from neurona.utils import set_random_seed
 
@@ -35,20 +34,6 @@ def test_fast_accuracy_update_equals_update_state(cls, sparse):
         assert (fast.total, fast.count, fast.result()) == (general.total, general.count, general.result())
     assert not fast_metric_update(fast, y, p, np.ones(1))  # sample weights: the general path
     assert not fast_metric_update(metrics.MeanSquaredError(), p, p, None)
-
-
-def test_chunked_sgd_update_is_bitwise_the_whole_array_update():
-    r = np.random.default_rng(1)
-    w = r.random((3 * sgd._CHUNK + 5,)).astype(np.float32)
-    g = r.random(w.shape).astype(np.float32)
-    for momentum in (0.0, 0.9):
-        opt = optimizers.SGD(learning_rate=0.01, momentum=momentum)
-        a, b = w.copy(), w.copy()
-        slots_a, slots_b = opt._make_slots(a), opt._make_slots(b)
-        for _ in range(2):
-            opt._update(a, g, slots_a, 0.01)  # in pieces
-            opt._update_part(b, g, slots_b, 0.01)  # whole
-        np.testing.assert_array_equal(a, b)
 
 
 def test_batch_logs_are_right_when_a_callback_asks():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from neurona import callbacks, layers, metrics, optimizers
+from neurona import callbacks, layers, metrics
 from neurona.layers.base import clear_session
 from neurona.models import Sequential
 from neurona.models.fast_paths import fast_metric_update

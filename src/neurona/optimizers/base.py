@@ -82,7 +82,8 @@ class Optimizer:
         self.learning_rate = learning_rate
         self._slots: dict[int, tuple[Tensor, tuple[np.ndarray, ...]]] = {}
         self._scratch: dict[np.dtype, np.ndarray] = {}  # (n_scratch, piece) per dtype, shared by all weights
-        self._parts: dict[int, tuple[np.ndarray, ...] | None] = {}  # state + scratch views; None: in pieces
+        # id(variable) -> (its slots entry, state + scratch views; None when updated in pieces)
+        self._parts: dict[int, tuple[Any, tuple[np.ndarray, ...] | None]] = {}
         self._variables: list[Tensor] = []
         self._no_decay_ids: set[int] = set()
         self._no_decay_names: re.Pattern[str] | None = None
@@ -150,24 +151,24 @@ class Optimizer:
             self._parts.clear()  # views into the old buffer
         return buf
 
-    def _update_weight(self, v: Tensor, w: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+    def _update_weight(self, v: Tensor, w: np.ndarray, g: np.ndarray, entry: tuple[Tensor, tuple[np.ndarray, ...]],
                        lr: float) -> None:
-        parts = self._parts.get(id(v), False)
-        if parts is False:
-            parts = None
+        state = entry[1]
+        known = self._parts.get(id(v))
+        if known is None or known[0] is not entry:
+            known = (entry, None)
             if w.size <= _CHUNK or not (w.flags.c_contiguous and all(a.flags.c_contiguous for a in state)):
                 n = w.size
                 if w.flags.c_contiguous and n <= _CHUNK:
                     rows = self._scratch_rows(n, w.dtype)
-                    scratch = tuple(r[:n].reshape(w.shape) for r in rows)
+                    known = (entry, (*state, *(r[:n].reshape(w.shape) for r in rows)))
                 else:  # a non-contiguous large weight (rare): whole-array scratch for this step only
                     scratch = tuple(np.empty_like(w) for _ in range(self._n_scratch))
                     self._update(w, g, (*state, *scratch), lr)
                     return
-                parts = (*state, *scratch)
-            self._parts[id(v)] = parts
-        if parts is not None:
-            self._update(w, g, parts, lr)
+            self._parts[id(v)] = known
+        if known[1] is not None:
+            self._update(w, g, known[1], lr)
             return
         # cache-sized pieces: the three or four passes of the update run while a piece is still in L2
         # (1.25x faster on a 784x512 kernel, docs/performance.md); elementwise, so the same bits
@@ -207,18 +208,23 @@ class Optimizer:
         if self.clipnorm or self.global_clipnorm or self.clipvalue:
             grads = self._clip(grads)
         self._begin_step()
-        slots, wd = self._slots, self.weight_decay
+        slots, wd, ready, update = self._slots, self.weight_decay, self._parts, self._update
         for g, v in zip(grads, variables):
             if g is None:
                 continue
-            entry = slots.get(id(v)) or self._add_slots(v)
+            entry = slots.get(id(v))
             w = v.data
+            known = ready.get(id(v))  # (entry, state + scratch views) of a small weight seen before
+            if known is not None and known[0] is entry and known[1] is not None and g.shape == w.shape and not wd:
+                update(w, g, known[1], lr)  # the common case, in as few Python steps as possible
+                continue
+            entry = entry or self._add_slots(v)
             if g.shape != w.shape:
                 raise ValueError(f"{self.name}: gradient of shape {g.shape} for variable {v.name or ''} of shape "
                                  f"{w.shape}")
             if wd and self._decays(v):
                 w *= 1.0 - lr * wd
-            self._update_weight(v, w, g, entry[1], lr)
+            self._update_weight(v, w, g, entry, lr)
         self.iterations += 1
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray | None, Tensor]]) -> int:

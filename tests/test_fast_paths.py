@@ -90,3 +90,37 @@ def test_fit_in_a_loop_traces_once_and_retraces_after_a_change():
     eager.fit(x, y, batch_size=10, epochs=1, verbose=0)
     for a, b in zip(model.get_weights(), eager.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n,dtype", [(1000, np.uint16), (65536, np.uint16), (70000, np.uint32)])
+def test_shuffle_order_is_the_generators_permutation_in_the_smallest_type(n, dtype):
+    from neurona.models.data import permutation
+    from neurona.random import get_rng
+
+    set_random_seed(3)
+    expected = get_rng().permutation(n)
+    set_random_seed(3)
+    got = permutation(n)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_batch_gather_writes_into_its_buffer_without_a_temporary():
+    """The bounds-checked np.take gathers into a temporary batch and copies it: fit held two batches (#18)."""
+    import tracemalloc
+
+    from neurona.models.gather import Rows
+
+    r = np.random.default_rng(0)
+    x = r.random((500, 784), dtype=np.float32)
+    rows = Rows(x, np.dtype(np.float32), reuse=True)
+    idx = r.permutation(500).astype(np.uint16)[:100]
+    rows.take(idx)  # allocates the reused buffer
+    tracemalloc.start()
+    try:
+        out = rows.take(idx[::-1].copy())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(out, x[idx[::-1]])
+    assert peak < 100 * 784 * 4 // 4  # far less than one batch of float32

@@ -194,12 +194,18 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[st
                 phases.setdefault(name, []).append(b - a)
 
     if task == "train":
+        xbuf, ybuf = np.empty((bs, *x.shape[1:]), x.dtype), np.empty((bs, *y.shape[1:]), y.dtype)
+
         def epoch() -> None:
             perm = rng.permutation(len(x))
             for i in range(0, len(x), bs):
                 t0 = clock()
                 idx = perm[i:i + bs]
-                step(np.take(x, idx, axis=0), np.take(y, idx, axis=0), t0)
+                k = len(idx)
+                # into reused buffers; mode="clip" (idx is always in range) skips the bounds-checked path, which
+                # gathers into a temporary and copies it (2.6x slower): the gather neurona's fit does too
+                step(np.take(x, idx, axis=0, out=xbuf[:k], mode="clip"),
+                     np.take(y, idx, axis=0, out=ybuf[:k], mode="clip"), t0)
         return epoch
     if task == "predict":
         return lambda: np.concatenate([forward(x[i:i + 1000])[-1] for i in range(0, len(x), 1000)])

@@ -256,7 +256,11 @@ def _neurona_memory(wl: Workload, data: dict[str, np.ndarray]) -> tuple[float, d
         parts["gradients (live during backward)"] = sum(w.data.nbytes for w in model.trainable_weights) / 2**20
         slots = getattr(model.optimizer, "_slots", {})
         parts["optimizer slots"] = sum(a.nbytes for _, arrays in slots.values() for a in arrays) / 2**20
-    parts["shuffle permutation (4 bytes per sample)"] = 4 * len(data["x"]) / 2**20
+        scratch = getattr(model.optimizer, "_scratch", {})
+        parts["optimizer scratch (one shared piece)"] = sum(a.nbytes for a in scratch.values()) / 2**20
+    # the order fit draws (models.data.permutation): the smallest unsigned type that holds n - 1
+    per = np.dtype(np.min_scalar_type(max(len(data["x"]) - 1, 0))).itemsize if len(data["x"]) < 2**32 else 8
+    parts[f"shuffle permutation ({per} bytes per sample)"] = per * len(data["x"]) / 2**20
     return peak, parts
 
 
@@ -348,13 +352,16 @@ def phase_breakdown(wl: Workload, data: dict[str, np.ndarray], epochs: int = 2) 
     replay = getattr(model, "_replay", None)
     x, y = data["x"], data["onehot"]
     ours: dict[str, list[float]] = {name: [] for name in PHASES[:-1]}
+    xbuf, ybuf = np.empty((wl.batch, *x.shape[1:]), x.dtype), np.empty((wl.batch, *y.shape[1:]), y.dtype)
     with enable_grad():
         for _ in range(epochs):
             perm = get_rng().permutation(len(x))
             for start in range(0, len(x), wl.batch):
                 t0 = clock()
                 idx = perm[start:start + wl.batch]
-                xb, ys = np.take(x, idx, axis=0), [np.take(y, idx, axis=0)]
+                k = len(idx)  # gathered as fit gathers (gather.Rows): into reused buffers, unchecked indices
+                xb, ys = x.take(idx, axis=0, out=xbuf[:k], mode="clip"), [y.take(idx, axis=0, out=ybuf[:k],
+                                                                                  mode="clip")]
                 t1 = clock()
                 if replay is not None:  # fit's replayed step: forward and loss are one recorded plan
                     loss, *outs = replay.arrays(xb, ys[0], None)

@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-from neurona import callbacks, layers, metrics, optimizers
+from neurona import callbacks, layers, metrics
 from neurona.layers.base import clear_session
 from neurona.models import Sequential
 from neurona.models.fast_paths import fast_metric_update
-from neurona.optimizers import sgd
 from neurona.tensor import Tensor
 from neurona.utils import set_random_seed
 
@@ -35,20 +34,6 @@ def test_fast_accuracy_update_equals_update_state(cls, sparse):
         assert (fast.total, fast.count, fast.result()) == (general.total, general.count, general.result())
     assert not fast_metric_update(fast, y, p, np.ones(1))  # sample weights: the general path
     assert not fast_metric_update(metrics.MeanSquaredError(), p, p, None)
-
-
-def test_chunked_sgd_update_is_bitwise_the_whole_array_update():
-    r = np.random.default_rng(1)
-    w = r.random((3 * sgd._CHUNK + 5,)).astype(np.float32)
-    g = r.random(w.shape).astype(np.float32)
-    for momentum in (0.0, 0.9):
-        opt = optimizers.SGD(learning_rate=0.01, momentum=momentum)
-        a, b = w.copy(), w.copy()
-        slots_a, slots_b = opt._make_slots(a), opt._make_slots(b)
-        for _ in range(2):
-            opt._update(a, g, slots_a, 0.01)  # in pieces
-            opt._update_part(b, g, slots_b, 0.01)  # whole
-        np.testing.assert_array_equal(a, b)
 
 
 def test_batch_logs_are_right_when_a_callback_asks():
@@ -105,3 +90,37 @@ def test_fit_in_a_loop_traces_once_and_retraces_after_a_change():
     eager.fit(x, y, batch_size=10, epochs=1, verbose=0)
     for a, b in zip(model.get_weights(), eager.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n,dtype", [(1000, np.uint16), (65536, np.uint16), (70000, np.uint32)])
+def test_shuffle_order_is_the_generators_permutation_in_the_smallest_type(n, dtype):
+    from neurona.models.data import permutation
+    from neurona.random import get_rng
+
+    set_random_seed(3)
+    expected = get_rng().permutation(n)
+    set_random_seed(3)
+    got = permutation(n)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_batch_gather_writes_into_its_buffer_without_a_temporary():
+    """The bounds-checked np.take gathers into a temporary batch and copies it: fit held two batches (#18)."""
+    import tracemalloc
+
+    from neurona.models.gather import Rows
+
+    r = np.random.default_rng(0)
+    x = r.random((500, 784), dtype=np.float32)
+    rows = Rows(x, np.dtype(np.float32), reuse=True)
+    idx = r.permutation(500).astype(np.uint16)[:100]
+    rows.take(idx)  # allocates the reused buffer
+    tracemalloc.start()
+    try:
+        out = rows.take(idx[::-1].copy())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(out, x[idx[::-1]])
+    assert peak < 100 * 784 * 4 // 4  # far less than one batch of float32

@@ -143,11 +143,12 @@ def num_samples(arrays: Sequence[np.ndarray], names: Sequence[str]) -> int:
 
 
 def permutation(n: int) -> np.ndarray:
-    """`get_rng().permutation(n)` (the same order, the same draws) in int32 when n allows: the shuffle order is
-    the largest array fit keeps besides the data, 4 bytes per sample instead of 8, shuffled in place."""
-    if n >= 2**31:
+    """`get_rng().permutation(n)` (the same order, the same draws) in the smallest unsigned integer type that
+    holds n - 1: the shuffle order is the largest array fit keeps besides the data, 2 bytes per sample up to
+    65,536 samples and 4 up to 2**32 instead of 8, shuffled in place."""
+    if n >= 2**32:
         return get_rng().permutation(n)
-    perm = np.arange(n, dtype=np.int32)
+    perm = np.arange(n, dtype=np.min_scalar_type(max(n - 1, 0)))
     get_rng().shuffle(perm)
     return perm
 

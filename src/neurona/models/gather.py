@@ -68,14 +68,17 @@ class Rows:
         return buf[:n]
 
     def take(self, idx: np.ndarray) -> np.ndarray:
-        """Rows `idx` (in that order) as one array of the target dtype."""
+        """Rows `idx` (in that order, each in range(len(arr)), unchecked) as one array of the target dtype."""
         if self.mapped:
             check_memmap(self.arr, self.name)
         out = self._buffer(len(idx))
         if self.frame:
             self.arr.take_into(idx, out)
         elif self.direct:
-            np.take(self.arr, idx, axis=0, out=out)
+            # idx is a slice of a permutation of range(len(arr)), always in range: mode="clip" changes nothing
+            # but skips NumPy's bounds-checked path, which gathers into a temporary batch-sized array and
+            # copies it to out (one batch of memory more, and 2.6x slower for a 100x784 float32 batch)
+            self.arr.take(idx, axis=0, out=out, mode="clip")  # the method: np.take adds two Python calls
         else:
             out[...] = self.arr[idx]  # fancy indexing: only the batch's rows, then one cast into the buffer
         return out

@@ -40,9 +40,10 @@ class SoftmaxCrossEntropy(Function):
         e, m, s = stable_softmax(z)
         self.p, self.t = e, t
         self.n = max(z.size // k, 1)
-        self.tsum = (t @ ones(k, t.dtype))[..., None]
-        # -sum t * (m - log s) = sum tsum * log s - sum t * m
-        loss = (self.tsum * np.log(s)).sum() - (t * m).sum()
+        tsum = t @ ones(k, t.dtype)
+        self.tsum = tsum[..., None]
+        # -sum t * (m - log s) = sum tsum * log s - sum t * m, as two dot products: no product arrays (#17)
+        loss = float(tsum.reshape(-1) @ np.log(s).reshape(-1)) - float(np.vdot(t, m))
         return np.asarray(loss / self.n, dtype=z.dtype)
 
     def backward(self, gy):

@@ -31,7 +31,7 @@ class Adam(Optimizer):
 
     def _make_slots(self, w):
         z = np.zeros_like
-        return (z(w), z(w), z(w), np.empty_like(w)) if self.amsgrad else (z(w), z(w), np.empty_like(w))
+        return (z(w), z(w), z(w)) if self.amsgrad else (z(w), z(w))  # m, v (, max v); one scratch
 
     def _begin_step(self):
         t = self.iterations + 1
@@ -81,8 +81,10 @@ class Nadam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         self._u_product = 1.0
 
+    _n_scratch = 2
+
     def _make_slots(self, w):
-        return np.zeros_like(w), np.zeros_like(w), np.empty_like(w), np.empty_like(w)
+        return np.zeros_like(w), np.zeros_like(w)
 
     def _begin_step(self):
         t, b1 = self.iterations + 1, self.beta_1
@@ -121,7 +123,7 @@ class Adamax(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
     def _make_slots(self, w):
-        return np.zeros_like(w), np.zeros_like(w), np.empty_like(w)
+        return np.zeros_like(w), np.zeros_like(w)
 
     def _begin_step(self):
         self._correction = 1 - self.beta_1 ** (self.iterations + 1)

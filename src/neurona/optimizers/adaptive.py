@@ -32,7 +32,7 @@ class RMSprop(Optimizer):
             slots.append(np.zeros_like(w))
         if self.centered:
             slots.append(np.zeros_like(w))  # average gradient
-        return (*slots, np.empty_like(w))
+        return tuple(slots)  # one scratch follows
 
     def _update(self, w, g, slots, lr):
         rho, v, s = self.rho, slots[0], slots[-1]
@@ -73,7 +73,7 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value, self.epsilon = float(initial_accumulator_value), float(epsilon)
 
     def _make_slots(self, w):
-        return np.full_like(w, self.initial_accumulator_value), np.empty_like(w)
+        return (np.full_like(w, self.initial_accumulator_value),)  # one scratch follows
 
     def _update(self, w, g, slots, lr):
         acc, s = slots
@@ -99,8 +99,10 @@ class Adadelta(Optimizer):
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name, **kwargs)
         self.rho, self.epsilon = float(rho), float(epsilon)
 
+    _n_scratch = 2
+
     def _make_slots(self, w):
-        return np.zeros_like(w), np.zeros_like(w), np.empty_like(w), np.empty_like(w)
+        return np.zeros_like(w), np.zeros_like(w)
 
     def _update(self, w, g, slots, lr):
         rho, eps = self.rho, self.epsilon

@@ -1,8 +1,11 @@
 """The Optimizer base: learning rate (float or schedule), clipping, weight decay, one `apply` per step.
 
-Subclasses only say which slot arrays a weight needs (`_make_slots`) and how one weight moves
-(`_update`); everything is done in place on `variable.data` and on preallocated slot buffers, and the
-gradients passed in are never written to (they may alias other arrays).
+Subclasses only say which state arrays a weight needs (`_make_slots`), how many scratch arrays its update
+writes to (`_n_scratch`) and how one weight moves (`_update`); everything is done in place on
+`variable.data` and on preallocated buffers, and the gradients passed in are never written to (they may
+alias other arrays). Updates are elementwise, so a large weight is updated in cache-sized pieces: the
+scratch is one shared piece-sized buffer, not a copy of every weight, and is not optimizer state (never
+saved, never broadcast).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from . import schedules
 _KERAS_ONLY = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
                "gradient_accumulation_steps": None}
 _counts: dict[str, int] = {}
+_CHUNK = 65536  # elements per piece of a large update (256 KB of float32 per array): the passes stay in L2
 
 
 def _auto_name(cls_name: str) -> str:
@@ -77,6 +81,9 @@ class Optimizer:
         self._learning_rate: Any = None
         self.learning_rate = learning_rate
         self._slots: dict[int, tuple[Tensor, tuple[np.ndarray, ...]]] = {}
+        self._scratch: dict[np.dtype, np.ndarray] = {}  # (n_scratch, piece) per dtype, shared by all weights
+        # id(variable) -> (its slots entry, state + scratch views; None when updated in pieces)
+        self._parts: dict[int, tuple[Any, tuple[np.ndarray, ...] | None]] = {}
         self._variables: list[Tensor] = []
         self._no_decay_ids: set[int] = set()
         self._no_decay_names: re.Pattern[str] | None = None
@@ -127,11 +134,51 @@ class Optimizer:
         # the variable is kept in the entry so its id cannot be reused by another array while we hold slots
         entry = (variable, self._make_slots(variable.data))
         self._slots[id(variable)] = entry
+        self._parts.pop(id(variable), None)
         return entry
 
+    _n_scratch = 1  # scratch arrays `_update` receives after the state arrays (transient, not state)
+
     def _make_slots(self, w: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The state arrays one weight needs (momentum, moments, ...); the last one may serve as scratch."""
-        return (np.empty_like(w),)
+        """The state arrays one weight needs (momentum, moments, ...), saved with the optimizer."""
+        return ()
+
+    def _scratch_rows(self, n: int, dtype: np.dtype) -> np.ndarray:
+        """`_n_scratch` rows of at least `n` elements (n <= _CHUNK); grown, never per weight."""
+        buf = self._scratch.get(dtype)
+        if buf is None or buf.shape[1] < n:
+            buf = self._scratch[dtype] = np.empty((self._n_scratch, n), dtype)
+            self._parts.clear()  # views into the old buffer
+        return buf
+
+    def _update_weight(self, v: Tensor, w: np.ndarray, g: np.ndarray, entry: tuple[Tensor, tuple[np.ndarray, ...]],
+                       lr: float) -> None:
+        state = entry[1]
+        known = self._parts.get(id(v))
+        if known is None or known[0] is not entry:
+            known = (entry, None)
+            if w.size <= _CHUNK or not (w.flags.c_contiguous and all(a.flags.c_contiguous for a in state)):
+                n = w.size
+                if w.flags.c_contiguous and n <= _CHUNK:
+                    rows = self._scratch_rows(n, w.dtype)
+                    known = (entry, (*state, *(r[:n].reshape(w.shape) for r in rows)))
+                else:  # a non-contiguous large weight (rare): whole-array scratch for this step only
+                    scratch = tuple(np.empty_like(w) for _ in range(self._n_scratch))
+                    self._update(w, g, (*state, *scratch), lr)
+                    return
+            self._parts[id(v)] = known
+        if known[1] is not None:
+            self._update(w, g, known[1], lr)
+            return
+        # cache-sized pieces: the three or four passes of the update run while a piece is still in L2
+        # (1.25x faster on a 784x512 kernel, docs/performance.md); elementwise, so the same bits
+        rows = self._scratch_rows(_CHUNK, w.dtype)
+        flat_w, flat_g = w.reshape(-1), g.reshape(-1)  # g: a view, or a transient copy if not contiguous
+        flat_s = [a.reshape(-1) for a in state]
+        n = w.size
+        for i in range(0, n, _CHUNK):
+            j = min(i + _CHUNK, n)
+            self._update(flat_w[i:j], flat_g[i:j], (*[a[i:j] for a in flat_s], *[r[:j - i] for r in rows]), lr)
 
     def exclude_from_weight_decay(self, var_list: Iterable[Tensor] | None = None,
                                   var_names: Iterable[str] | None = None) -> None:
@@ -161,18 +208,23 @@ class Optimizer:
         if self.clipnorm or self.global_clipnorm or self.clipvalue:
             grads = self._clip(grads)
         self._begin_step()
-        slots, wd = self._slots, self.weight_decay
+        slots, wd, ready, update = self._slots, self.weight_decay, self._parts, self._update
         for g, v in zip(grads, variables):
             if g is None:
                 continue
-            entry = slots.get(id(v)) or self._add_slots(v)
+            entry = slots.get(id(v))
             w = v.data
+            known = ready.get(id(v))  # (entry, state + scratch views) of a small weight seen before
+            if known is not None and known[0] is entry and known[1] is not None and g.shape == w.shape and not wd:
+                update(w, g, known[1], lr)  # the common case, in as few Python steps as possible
+                continue
+            entry = entry or self._add_slots(v)
             if g.shape != w.shape:
                 raise ValueError(f"{self.name}: gradient of shape {g.shape} for variable {v.name or ''} of shape "
                                  f"{w.shape}")
             if wd and self._decays(v):
                 w *= 1.0 - lr * wd
-            self._update(w, g, entry[1], lr)
+            self._update_weight(v, w, g, entry, lr)
         self.iterations += 1
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray | None, Tensor]]) -> int:
@@ -185,6 +237,7 @@ class Optimizer:
         """Per-step work shared by all weights (bias corrections); runs before the first `_update`."""
 
     def _update(self, w: np.ndarray, g: np.ndarray, slots: tuple[np.ndarray, ...], lr: float) -> None:
+        """Move `w` (a weight or a piece of one) given `g`: `slots` is the state, then `_n_scratch` scratch."""
         raise NotImplementedError
 
     def _clip(self, grads: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:

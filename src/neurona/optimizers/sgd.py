@@ -8,8 +8,6 @@ import numpy as np
 
 from .base import Optimizer
 
-_CHUNK = 65536  # elements per piece of a large update (256 KB of float32 per array)
-
 
 class SGD(Optimizer):
     """w -= lr * g; with momentum: m = momentum * m - lr * g, w += m (Nesterov: w += momentum * m - lr * g).
@@ -34,23 +32,9 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def _make_slots(self, w):
-        if self.momentum:
-            return np.zeros_like(w), np.empty_like(w)  # momentum, scratch
-        return (np.empty_like(w),)
+        return (np.zeros_like(w),) if self.momentum else ()  # momentum; the scratch is not state
 
     def _update(self, w, g, slots, lr):
-        n = w.size
-        if n >= 2 * _CHUNK and w.flags.c_contiguous and g.flags.c_contiguous:
-            # cache-sized pieces: the three or four passes of the update run while a piece is still in L2
-            # (1.25x faster on a 784x512 kernel, docs/performance.md); elementwise, so the same bits
-            flat = [a.reshape(-1) for a in (w, g, *slots)]
-            for i in range(0, n, _CHUNK):
-                part = slice(i, i + _CHUNK)
-                self._update_part(*[a[part] for a in flat[:2]], [a[part] for a in flat[2:]], lr)
-            return
-        self._update_part(w, g, slots, lr)
-
-    def _update_part(self, w, g, slots, lr):
         step = np.multiply(g, lr, out=slots[-1])  # lr * g, written to scratch: g itself stays untouched
         if not self.momentum:
             w -= step

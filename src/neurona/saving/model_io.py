@@ -187,6 +187,8 @@ def _restore_optimizer(optimizer: Any, pairing: Mapping[str, Any], data: bytes, 
     for w, i, value in plan:
         entry = entries.get(id(w)) or optimizer._slots.get(id(w)) or optimizer._add_slots(w)
         entries[id(w)] = entry
+        if len(entry[1]) <= i < len(entry[1]) + getattr(optimizer, "_n_scratch", 0) and value.shape == w.shape:
+            continue  # a scratch copy files saved before scratch stopped being state (#18): not state, ignored
         if i >= len(entry[1]) or entry[1][i].shape != value.shape:
             raise ValueError(f"{source}: optimizer slot {i} of {w.name!r} does not fit {type(optimizer).__name__}")
         entry[1][i][...] = value

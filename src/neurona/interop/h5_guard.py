@@ -15,6 +15,7 @@ Attributes are then read after a look through the low-level API: their dataspace
 
 from __future__ import annotations
 
+import bisect
 import math
 import mmap
 import os
@@ -75,41 +76,62 @@ def _check_collection(data: Any, at: int, lengths: int, name: str) -> dict[int, 
     return objects
 
 
-def _check_references(data: Any, at: int, objects: dict[int, int], name: str) -> None:
+def _check_references(data: Any, at: int, objects: dict[int, int], name: str,
+                      skip: list[tuple[int, int]]) -> None:
     """Every reference to the collection at `at` (a variable-length value: its length, 4 bytes, then the
     collection's address and the object's index, 4 bytes) must not claim more elements than the object
     holds bytes: the library allocates and copies what the reference claims (a damaged length of 3e9 had
-    it churn through gigabytes for one five-letter name)."""
+    it churn through gigabytes for one five-letter name). Byte ranges in `skip` (datasets' raw data, where
+    weights can hold the address's bytes by chance) are not references."""
+    starts = [a for a, _ in skip]
     address = at.to_bytes(8, "little")
     q = data.find(address)
     while q != -1:
-        if q >= 4 and q + 12 <= len(data):
+        i = bisect.bisect_right(starts, q) - 1
+        if i >= 0 and q < skip[i][1]:
+            q = data.find(address, skip[i][1])
+            continue
+        if q >= 12 and q + 12 <= len(data):
             index = int.from_bytes(data[q + 8:q + 12], "little")
             claimed = int.from_bytes(data[q - 4:q], "little")
-            if index in objects and claimed > objects[index]:
+            if index in objects and claimed > objects[index] and _in_vlen_data(data, q - 4, address):
                 raise UnsafeFileError(f"{name}: a variable-length value at byte {q - 4} claims {claimed} elements but "
                                       f"its HDF5 heap object {index} holds {objects[index]} bytes (a damaged file)")
         q = data.find(address, q + 1)
 
 
-def check_global_heaps(source: Any, name: str, references: bool = True) -> None:
+def _in_vlen_data(data: Any, record: int, address: bytes) -> bool:
+    """Whether the 16 bytes at `record` sit where an attribute's variable-length values are stored: after the
+    dataspace's last dimension (a count from 1 to MAX_ATTR_ITEMS; a scalar's v1 dataspace header reads as 1)
+    or after another value in the same heap. Other matches of the heap's address are metadata or numbers
+    that hold those 8 bytes by chance (seen in a Keras-saved InceptionV3), not references."""
+    before = int.from_bytes(data[record - 8:record], "little")
+    if 1 <= before <= MAX_ATTR_ITEMS:
+        return True
+    return record >= 16 and bytes(data[record - 12:record - 4]) == address
+
+
+def check_global_heaps(source: Any, name: str, references: bool = True,
+                       skip: list[tuple[int, int]] | None = None) -> None:
     """Refuse an HDF5 file (a path or its bytes) holding a global heap collection the library would spin on,
-    and (`references`) a variable-length value claiming more than its heap object holds.
+    and (`references`) a variable-length value claiming more than its heap object holds; `skip`: the
+    (start, end) byte ranges of the datasets' raw data, which hold numbers, not references.
 
     Run the references check once links, virtual datasets and non-numeric datasets have been refused
     (`check_tree`): a virtual dataset's mapping also points into a heap, without a length in front.
     """
+    ranges = sorted(skip or [])
     if isinstance(source, (bytes, bytearray)):
-        _scan(source, name, references)
+        _scan(source, name, references, ranges)
         return
     with open(os.fspath(source), "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
             raise UnsafeFileError(f"{name}: empty file")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            _scan(view, name, references)
+            _scan(view, name, references, ranges)
 
 
-def _scan(data: Any, name: str, references: bool) -> None:
+def _scan(data: Any, name: str, references: bool, skip: list[tuple[int, int]]) -> None:
     lengths = _lengths_size(data, name)
     collections = {}
     at = data.find(b"GCOL")
@@ -118,7 +140,7 @@ def _scan(data: Any, name: str, references: bool) -> None:
         at = data.find(b"GCOL", at + 4)
     for at, objects in collections.items():
         if objects and references:
-            _check_references(data, at, objects, name)
+            _check_references(data, at, objects, name, skip)
 
 
 def read_attr(obj: Any, key: str, where: str) -> Any:
@@ -155,3 +177,26 @@ def read_attr(obj: Any, key: str, where: str) -> Any:
         value = value[()]
     return value
 
+
+
+def raw_data_ranges(h5: Any) -> list[tuple[int, int]]:
+    """(start, end) byte offsets of every dataset's stored values in an open, already checked HDF5 file."""
+    from .keras_h5 import h5py_module
+
+    h5py = h5py_module()
+    ranges: list[tuple[int, int]] = []
+
+    def visit(_name: str, obj: Any) -> None:
+        if not isinstance(obj, h5py.Dataset):
+            return
+        dsid = obj.id
+        offset = dsid.get_offset()
+        if offset is not None:
+            ranges.append((offset, offset + dsid.get_storage_size()))
+        elif obj.chunks is not None:
+            for i in range(dsid.get_num_chunks()):
+                info = dsid.get_chunk_info(i)
+                ranges.append((info.byte_offset, info.byte_offset + info.size))
+
+    h5.visititems(visit)
+    return ranges

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..saving.errors import UnsafeFileError
-from .h5_guard import check_global_heaps, read_attr
+from .h5_guard import check_global_heaps, raw_data_ranges, read_attr
 
 MAX_DEPTH = 32  # real files nest 5 levels at most; a hard-link cycle stops here
 MAX_OBJECTS = 200_000
@@ -162,7 +162,7 @@ def open_checked(source: Any, name: str) -> tuple[Any, int]:
         raise UnsafeFileError(f"{name}: not a readable HDF5 file ({type(exc).__name__}: {exc})") from None
     try:
         values = check_tree(h5, name)
-        check_global_heaps(source, name)  # now that only names can point into heaps: their lengths
+        check_global_heaps(source, name, skip=raw_data_ranges(h5))  # only names point into heaps now: their lengths
     except UnsafeFileError:
         h5.close()
         raise

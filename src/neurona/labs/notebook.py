@@ -69,6 +69,25 @@ def _blocks(lines: list[str], body: list[ast.stmt]) -> list[list[ast.stmt]]:
     return groups
 
 
+def _imports_used(lines: list[str], imports: list[ast.stmt], used: set[str]) -> str:
+    """The module's import statements, with the author's blank lines between sections, less the names no cell
+    uses (an annotation of run()'s signature, which the notebook does not show)."""
+    out: list[str] = []
+    previous_end = -1
+    for node in imports:
+        first, last = _segment(lines, node)
+        if out and out[-1] and any(not lines[i].strip() for i in range(previous_end + 1, first)):
+            out.append("")
+        previous_end = last
+        kept = [a for a in node.names if (a.asname or a.name).split(".")[0] in used]
+        if len(kept) == len(node.names):
+            out.append(_text(lines, [node]))
+        elif kept:
+            node.names = kept
+            out.append(ast.unparse(node))
+    return "\n".join(out).strip("\n")
+
+
 def _text(lines: list[str], nodes: list[ast.stmt]) -> str:
     first = _segment(lines, nodes[0])[0]
     last = _segment(lines, nodes[-1])[1]
@@ -114,11 +133,11 @@ def _setup(lang: str) -> str:
     return "\n".join([
         "import os",
         "",
+        "from neurona.labs.notebook import NotebookReport",
+        "",
         f'os.environ["NEURONA_LANG"] = "{lang}"  # ' + _("the language of the lab's messages and figures"),
         f'quick = os.environ.get("{QUICK_VARIABLE}", "") == "1"  # ' + _("True: less data, fewer epochs"),
         "verbose = 1",
-        "from neurona.labs.notebook import NotebookReport",
-        "",
         "report = NotebookReport()  # " + _("shows the lab's tables and figures below the cells"),
     ])
 
@@ -165,7 +184,8 @@ def _build(lab: Lab, lang: str) -> dict[str, Any]:
     imports = [n for n in helpers if isinstance(n, (ast.Import, ast.ImportFrom))]
     helpers = [n for n in helpers if n not in imports]
     add("markdown", "## " + _("The lab's imports and helper functions"))
-    add("code", _absolute("\n".join(_text(lines, [n]) for n in imports)))
+    add("code", "")  # the imports: filled in below, once the cells that use them are known
+    import_cell = len(cells) - 1
     if helpers:
         for group in _blocks(lines, helpers):
             definitions = [n for n in group if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
@@ -185,6 +205,9 @@ def _build(lab: Lab, lang: str) -> dict[str, Any]:
         add("code", code)
     add("markdown", "## " + _("Results"))
     add("code", str(result))
+    used = set(re.findall(r"\w+", "".join(line for c in cells if c["cell_type"] == "code" for line in c["source"])))
+    code = _absolute(_imports_used(lines, imports, used))
+    cells[import_cell] = _cell("code", code, cells[import_cell]["id"])
     return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
             "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                          "language_info": {"name": "python"}}}

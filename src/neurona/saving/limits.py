@@ -18,6 +18,7 @@ only to find the file holds a few bytes. Loaders therefore build inside `buildin
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import safetensors_io
 from .errors import UnsafeFileError
 
 DEFAULT_MAX_PARAMS = 2_000_000_000
@@ -123,3 +125,15 @@ def check_json_items(text: bytes | bytearray | str, where: str) -> None:
     if items > MAX_JSON_ITEMS:
         raise UnsafeFileError(f"{where}: the JSON holds about {items:,} objects, arrays and strings, over the limit "
                               f"of {MAX_JSON_ITEMS:,}")
+
+
+def loads_json(data: bytes | str, what: str) -> Any:
+    """JSON from a file, its items counted before parsing; duplicate keys and bad text are `UnsafeFileError`."""
+    check_json_items(data, what)
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=safetensors_io.no_duplicate_keys)
+    except UnsafeFileError as exc:
+        raise UnsafeFileError(f"{what}: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise UnsafeFileError(f"{what} is not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from None

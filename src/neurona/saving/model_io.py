@@ -18,7 +18,6 @@ True
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -29,8 +28,9 @@ from .. import random as nrandom
 from . import archive, limits, safetensors_io
 from .atomic import atomic_write
 from .errors import UnsafeFileError
-from .serialization import deserialize, get_custom_objects, get_registered_name, json_safe, serialize
+from .serialization import deserialize, get_custom_objects, get_registered_name, json_safe
 from .sniff import describe, sniff
+from .training_state import compile_config, compile_from_config, optimizer_arrays, restore_optimizer
 
 FORMAT = "neurona"
 FORMAT_VERSION = 1
@@ -40,17 +40,6 @@ FORMAT_VERSION = 1
 def _dumps(value: Any) -> bytes:
     # allow_nan=False: NaN/Infinity are not JSON, and other readers would refuse the file.
     return json.dumps(value, indent=1, sort_keys=False, allow_nan=False).encode("utf-8")
-
-
-def _loads(data: bytes | str, what: str) -> Any:
-    limits.check_json_items(data, what)
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, object_pairs_hook=safetensors_io.no_duplicate_keys)
-    except UnsafeFileError as exc:
-        raise UnsafeFileError(f"{what}: {exc}") from None
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise UnsafeFileError(f"{what} is not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def _model_from_config(spec: Any, custom_objects: Mapping[str, Any] | None, what: str) -> Any:
@@ -122,141 +111,6 @@ def _assign(model: Any, arrays: Mapping[str, np.ndarray], source: str, by_positi
     return pairing
 
 
-# ------------------------------------------------------------------------------------------ optimizer state
-def _optimizer_scalars(optimizer: Any) -> dict[str, int | float]:
-    # The step counter and any per-step running products (Nadam's), i.e. plain numbers on the instance.
-    return {k: v for k, v in vars(optimizer).items() if type(v) in (int, float)}
-
-
-def _optimizer_arrays(optimizer: Any, model: Any) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    slots = getattr(optimizer, "_slots", {})
-    arrays: dict[str, np.ndarray] = {}
-    for w, name in zip(model.weights, weight_names(model)):
-        entry = slots.get(id(w))
-        if entry is not None and entry[0] is w:
-            for i, slot in enumerate(entry[1]):
-                arrays[f"{name}/slot_{i}"] = slot
-    metadata = {"class_name": type(optimizer).__name__, "scalars": json.dumps(_optimizer_scalars(optimizer))}
-    return arrays, metadata
-
-
-def _checked_scalars(optimizer: Any, scalars: dict[str, Any], source: str) -> list[tuple[str, Any]]:
-    """The file's scalars the optimizer already has, after the checks its constructor would make.
-
-    A file sets nothing else, and nothing a user could not have passed: NaN, infinities and negative step
-    counts are refused, and hyperparameters (learning rate, weight decay, clipping...) go through a
-    throwaway `from_config` so the optimizer's own validation sees them.
-    """
-    current = _optimizer_scalars(optimizer)
-    updates = []
-    for key, value in scalars.items():
-        if key not in current or type(value) is not type(current[key]):
-            continue
-        if not math.isfinite(value) or (key == "iterations" and value < 0):
-            raise ValueError(f"{source}: optimizer state {key!r} is {value!r} in the file; a saved "
-                             f"{type(optimizer).__name__} holds finite numbers (and a non-negative step count)")
-        updates.append((key, value))
-    config = optimizer.get_config()
-    changed = {k.lstrip("_"): v for k, v in updates if k.lstrip("_") in config and config[k.lstrip("_")] != v}
-    if changed:
-        try:
-            type(optimizer).from_config({**config, **changed})
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{source}: the saved optimizer state is not a valid {type(optimizer).__name__}: "
-                             f"{exc}") from None
-    return updates
-
-
-def _restore_optimizer(optimizer: Any, pairing: Mapping[str, Any], data: bytes, source: str) -> None:
-    arrays, metadata = archive.read_tensors(safetensors_io.loads, data, source=f"{source}:optimizer.safetensors")
-    if metadata.get("class_name") != type(optimizer).__name__:
-        raise ValueError(f"{source}: the optimizer state belongs to {metadata.get('class_name')!r:.60}, the model's "
-                         f"optimizer is {type(optimizer).__name__}")
-    scalars = _loads(metadata.get("scalars", "{}"), f"{source}: optimizer scalars")
-    if not isinstance(scalars, dict):
-        raise UnsafeFileError(f"{source}: optimizer scalars must be a JSON object")
-    updates = _checked_scalars(optimizer, scalars, source)
-    plan = []
-    for key, value in arrays.items():
-        name, _, index = key.rpartition("/slot_")
-        w = pairing.get(name)
-        if w is None or not index.isdigit():
-            raise ValueError(f"{source}: optimizer state {key!r} belongs to no weight of the model")
-        plan.append((w, int(index), value))
-    entries = {}
-    for w, i, value in plan:
-        entry = entries.get(id(w)) or optimizer._slots.get(id(w)) or optimizer._add_slots(w)
-        entries[id(w)] = entry
-        if len(entry[1]) <= i < len(entry[1]) + getattr(optimizer, "_n_scratch", 0) and value.shape == w.shape:
-            continue  # a scratch copy files saved before scratch stopped being state (#18): not state, ignored
-        if i >= len(entry[1]) or entry[1][i].shape != value.shape:
-            raise ValueError(f"{source}: optimizer slot {i} of {w.name!r} does not fit {type(optimizer).__name__}")
-        entry[1][i][...] = value
-    for key, value in updates:
-        setattr(optimizer, key, value)
-
-
-# ------------------------------------------------------------------------------------------ compile settings
-def _encode_identifier(value: Any) -> Any:
-    """A loss/metric identifier (name, object, function, or a list/dict of them) as JSON."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_encode_identifier(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _encode_identifier(v) for k, v in value.items()}
-    if callable(getattr(value, "get_config", None)) and not isinstance(value, type):
-        return serialize(value)
-    if callable(value):
-        return get_registered_name(value)
-    raise TypeError(f"cannot save compile setting {value!r:.80}")
-
-
-def _decode_identifier(value: Any, kind: str, objects: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        return objects.get(value, value)  # plain names are resolved (and unknown ones refused) by compile()
-    if isinstance(value, list):
-        return [_decode_identifier(v, kind, objects) for v in value]
-    if isinstance(value, dict):
-        if "class_name" in value:
-            return deserialize(value, kind=kind, custom_objects=objects)
-        return {k: _decode_identifier(v, kind, objects) for k, v in value.items()}
-    if value is None or isinstance(value, int | float):
-        return value
-    raise UnsafeFileError(f"invalid {kind} setting {value!r:.100} in the compile config")
-
-
-def _compile_config(model: Any) -> dict[str, Any] | None:
-    if not getattr(model, "compiled", False):
-        return None
-    args = getattr(model, "_compile_args", {})
-    return {
-        "optimizer": serialize(model.optimizer) if model.optimizer is not None else None,
-        "loss": _encode_identifier(args.get("loss")),
-        "loss_weights": json_safe(args.get("loss_weights"), "loss_weights"),
-        "metrics": _encode_identifier(args.get("metrics")),
-        "weighted_metrics": _encode_identifier(args.get("weighted_metrics")),
-    }
-
-
-def _compile_from_config(model: Any, config: Any, objects: dict[str, Any], source: str) -> None:
-    if not isinstance(config, dict):
-        raise UnsafeFileError(f"{source}: compile_config must be a JSON object")
-    try:
-        model.compile(
-            optimizer=deserialize(config.get("optimizer"), kind="optimizer", custom_objects=objects) or "rmsprop",
-            loss=_decode_identifier(config.get("loss"), "loss", objects),
-            loss_weights=config.get("loss_weights"),
-            metrics=_decode_identifier(config.get("metrics"), "metric", objects),
-            weighted_metrics=_decode_identifier(config.get("weighted_metrics"), "metric", objects),
-        )
-    except UnsafeFileError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise UnsafeFileError(f"{source}: cannot restore the compile settings ({exc}); pass custom_objects for "
-                              f"your own losses and metrics, or load_model(..., compile=False)") from exc
-
-
 # ------------------------------------------------------------------------------------------ whole models
 def _metadata() -> dict[str, str]:
     from .. import __version__
@@ -289,13 +143,13 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
         raise ValueError(f"save_format={save_format!r} is not supported: use 'neurona', 'keras' or 'h5'")
     config = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "model": {"class_name": get_registered_name(type(model)), "config": json_safe(model.get_config())},
-              "compile_config": _compile_config(model)}
+              "compile_config": compile_config(model)}
     if preprocessing is not None:
         config["preprocessing"] = json_safe(dict(preprocessing), "preprocessing")
     members = {"metadata.json": _dumps(_metadata()), "config.json": _dumps(config),
                "model.safetensors": safetensors_io.dumps(_weight_arrays(model), {"format": FORMAT})}
     if include_optimizer and getattr(model, "optimizer", None) is not None:
-        arrays, meta = _optimizer_arrays(model.optimizer, model)
+        arrays, meta = optimizer_arrays(model.optimizer, model.weights, weight_names(model))
         members["optimizer.safetensors"] = safetensors_io.dumps(arrays, meta)
     if training_state is not None:
         members["training.json"] = _dumps(json_safe(dict(training_state), "training_state"))
@@ -308,7 +162,7 @@ def read_preprocessing(filepath: str | os.PathLike) -> dict[str, Any] | None:
     members = archive.read_archive(source)
     if "config.json" not in members:
         raise UnsafeFileError(f"{source}: not a complete .neurona archive (config.json is missing)")
-    config = _loads(members["config.json"], f"{source}: config.json")
+    config = limits.loads_json(members["config.json"], f"{source}: config.json")
     section = config.get("preprocessing") if isinstance(config, dict) else None
     if section is not None and not isinstance(section, dict):
         raise UnsafeFileError(f"{source}: the preprocessing section of config.json must be a JSON object")
@@ -352,7 +206,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
     for required in ("config.json", "model.safetensors"):
         if required not in members:
             raise UnsafeFileError(f"{source}: not a complete .neurona archive ({required} is missing)")
-    config = _loads(members["config.json"], f"{source}: config.json")
+    config = limits.loads_json(members["config.json"], f"{source}: config.json")
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise UnsafeFileError(f"{source}: config.json is not a neurona model config")
     if config.get("format_version") != FORMAT_VERSION:
@@ -373,9 +227,9 @@ def load_model(filepath: str | os.PathLike, custom_objects: Mapping[str, Any] | 
         generator.state = rng_state
     pairing = _assign(model, arrays, source, by_position=False)
     if compile and config.get("compile_config") is not None:
-        _compile_from_config(model, config["compile_config"], objects, source)
+        compile_from_config(model, config["compile_config"], objects, source)
         if "optimizer.safetensors" in members and model.optimizer is not None:
-            _restore_optimizer(model.optimizer, pairing, members["optimizer.safetensors"], source)
+            restore_optimizer(model.optimizer, pairing, members["optimizer.safetensors"], source)
     return model
 
 
@@ -389,7 +243,7 @@ def save_checkpoint(model: Any, filepath: str | os.PathLike, training_state: Map
                "model.safetensors": safetensors_io.dumps(_weight_arrays(model), {"format": FORMAT}),
                "training.json": _dumps(json_safe(dict(training_state), "training_state"))}
     if getattr(model, "optimizer", None) is not None:
-        arrays, meta = _optimizer_arrays(model.optimizer, model)
+        arrays, meta = optimizer_arrays(model.optimizer, model.weights, weight_names(model))
         members["optimizer.safetensors"] = safetensors_io.dumps(arrays, meta)
     archive.write_archive(filepath, members)
 
@@ -403,8 +257,8 @@ def restore_checkpoint(model: Any, filepath: str | os.PathLike) -> dict[str, Any
     arrays, _ = archive.model_weights(members, source)
     pairing = _assign(model, arrays, source, by_position=True)
     if "optimizer.safetensors" in members and getattr(model, "optimizer", None) is not None:
-        _restore_optimizer(model.optimizer, pairing, members["optimizer.safetensors"], source)
-    state = _loads(members.get("training.json", b"{}"), f"{source}: training.json")
+        restore_optimizer(model.optimizer, pairing, members["optimizer.safetensors"], source)
+    state = limits.loads_json(members.get("training.json", b"{}"), f"{source}: training.json")
     if not isinstance(state, dict):
         raise UnsafeFileError(f"{source}: training.json must be a JSON object")
     return state
@@ -470,4 +324,5 @@ def model_to_json(model: Any, **kwargs: Any) -> str:
 
 def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None = None) -> Any:
     """Rebuild an untrained model from `model_to_json` text; unknown class names are refused."""
-    return _model_from_config(_loads(json_string, "model JSON"), get_custom_objects(custom_objects), "model JSON")
+    spec = limits.loads_json(json_string, "model JSON")
+    return _model_from_config(spec, get_custom_objects(custom_objects), "model JSON")

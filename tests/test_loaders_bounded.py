@@ -14,6 +14,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from zip_edits import rewrite_config
 
 import neurona
 from neurona.layers import Dense, Input
@@ -28,17 +29,6 @@ def _small_model():
     return Sequential([Input((10,)), Dense(2, name="dense")])
 
 
-def _rezip(path, edit) -> None:
-    with zipfile.ZipFile(path) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    config = json.loads(members["config.json"])
-    edit(config)
-    members["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-
-
 def _set_units(config: dict, units: int) -> None:
     layers = config["model"]["config"]["layers"] if "model" in config else config["config"]["layers"]
     next(la for la in layers if la["class_name"] == "Dense")["config"]["units"] = units
@@ -47,7 +37,7 @@ def _set_units(config: dict, units: int) -> None:
 def _huge_neurona(tmp_path):
     path = tmp_path / "huge.neurona"
     _small_model().save(path)
-    _rezip(path, lambda c: _set_units(c, HUGE))
+    rewrite_config(path, lambda c: _set_units(c, HUGE))
     return path
 
 
@@ -55,7 +45,7 @@ def _huge_keras(tmp_path):
     pytest.importorskip("h5py")
     path = tmp_path / "huge.keras"
     _small_model().save(path)
-    _rezip(path, lambda c: _set_units(c, HUGE))
+    rewrite_config(path, lambda c: _set_units(c, HUGE))
     return path
 
 

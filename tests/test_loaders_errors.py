@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from zip_edits import rewrite_config
 
 import neurona
 from neurona import layers
@@ -271,14 +272,7 @@ def test_each_loader_names_what_the_file_really_is(tmp_path):
 def _keras_with(tmp_path, edit):
     path = tmp_path / "m.keras"
     Sequential([Input((3,)), Dense(2, name="dense")]).save(path)
-    with zipfile.ZipFile(path) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    config = json.loads(members["config.json"])
-    edit(config)
-    members["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
+    rewrite_config(path, edit)
     return path
 
 

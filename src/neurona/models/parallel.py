@@ -16,7 +16,7 @@ When: threadpoolctl importable and BLAS allowed two threads or more (`threadpool
 `OPENBLAS_NUM_THREADS=1` keep everything on one thread, bit-identical to before), the step replayable, a loss
 that is a mean over the batch, a batch of at least `MIN_BATCH`, and forward work per step (`forward_flops`
 per sample x batch) of at least `MIN_FLOPS`, a fixed rule from the model (measured, never timed at run time).
-`two_halves(False)` turns it off, `two_halves(True)` forces it (tests, benchmarks).
+No model with a recurrent layer (`SERIAL_LAYERS`). `two_halves(False)` turns it off, `two_halves(True)` forces it (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from .replay import traced_train_forward
 MIN_BATCH = 8  # samples per batch from which a step may split (each half keeps at least 4)
 MIN_FLOPS = 100e6  # forward float ops per step from which two halves paid off (docs/performance.md)
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
+# Recurrences loop over time steps in thousands of small NumPy calls that the GIL serialises: two halves of
+# the LSTM(64) bench step ran 0.72x as fast as one (docs/performance.md); not split unless forced.
+SERIAL_LAYERS = frozenset({"LSTM", "GRU", "SimpleRNN"})
 
 _forced: list[bool | None] = [None]
 _pool: list[ThreadPoolExecutor] = []
@@ -100,6 +103,7 @@ class Halves:
         self.model = model
         self.replicas = (traced_train_forward(model), traced_train_forward(model))
         self.flops = forward_flops(model)
+        self.serial = any(type(layer).__name__ in SERIAL_LAYERS for layer in model.layers)
         self.off = False  # set when a replica's step cannot be replayed: the unsplit path from then on
 
     def wanted(self, n: int) -> bool:
@@ -109,7 +113,7 @@ class Halves:
             return False
         if mode:
             return True
-        return (n >= MIN_BATCH and self.flops * n >= MIN_FLOPS and (os.cpu_count() or 1) >= 2
+        return (not self.serial and n >= MIN_BATCH and self.flops * n >= MIN_FLOPS and (os.cpu_count() or 1) >= 2
                 and _blas_threads() >= 2)
 
     def step(self, x: Any, y: np.ndarray, sw: Any, weights: list[Any]) -> tuple[list[Any], list[tuple]]:

@@ -51,7 +51,7 @@ class Steps:
 
     def _recorded_halves(self) -> Halves:
         """The two half-batch replicas of the traced step (models/parallel.py), kept like the step itself."""
-        return self._kept("_recorded_halves", Halves)
+        return self._kept("_recorded_pair", Halves)
 
     def _kept(self, name: str, make: Any) -> Any:
         try:

@@ -16,7 +16,8 @@ When: threadpoolctl importable and BLAS allowed two threads or more (`threadpool
 `OPENBLAS_NUM_THREADS=1` keep everything on one thread, bit-identical to before), the step replayable, a loss
 that is a mean over the batch, a batch of at least `MIN_BATCH`, and forward work per step (`forward_flops`
 per sample x batch) of at least `MIN_FLOPS`, a fixed rule from the model (measured, never timed at run time).
-No model with a recurrent layer (`SERIAL_LAYERS`). `two_halves(False)` turns it off, `two_halves(True)` forces it (tests, benchmarks).
+No model with a recurrent layer (`SERIAL_LAYERS`). `two_halves(False)` turns it off, `two_halves(True)`
+forces it (tests, benchmarks).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ When: threadpoolctl importable and BLAS allowed two threads or more (`threadpool
 `OPENBLAS_NUM_THREADS=1` keep everything on one thread, bit-identical to before), the step replayable, a loss
 that is a mean over the batch, a batch of at least `MIN_BATCH`, and forward work per step (`forward_flops`
 per sample x batch) of at least `MIN_FLOPS`, a fixed rule from the model (measured, never timed at run time).
-No model with a recurrent layer (`SERIAL_LAYERS`). `two_halves(False)` turns it off, `two_halves(True)`
-forces it (tests, benchmarks).
+No model with a recurrent layer (`SERIAL_LAYERS`), nor one of Dense layers alone (`BLAS_BOUND_LAYERS`): both
+measured slower split. `two_halves(False)` turns it off, `two_halves(True)` forces it (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
 # Recurrences loop over time steps in thousands of small NumPy calls that the GIL serialises: two halves of
 # the LSTM(64) bench step ran 0.72x as fast as one (docs/performance.md); not split unless forced.
 SERIAL_LAYERS = frozenset({"LSTM", "GRU", "SimpleRNN"})
+# A model of these alone is matrix products and little else: BLAS's own threads already use both cores, and two
+# halves of the wide MLP (784-512-512-10, batch 128) measured 0.59-0.73x as fast; left to BLAS unless forced.
+BLAS_BOUND_LAYERS = frozenset({"InputLayer", "Dense", "Activation", "Flatten", "Reshape", "Permute", "ReLU",
+                               "LeakyReLU", "ELU", "Softmax"})
 
 _forced: list[bool | None] = [None]
 _pool: list[ThreadPoolExecutor] = []
@@ -104,7 +108,8 @@ class Halves:
         self.model = model
         self.replicas = (traced_train_forward(model), traced_train_forward(model))
         self.flops = forward_flops(model)
-        self.serial = any(type(layer).__name__ in SERIAL_LAYERS for layer in model.layers)
+        names = {type(layer).__name__ for layer in model.layers}
+        self.pays = not names & SERIAL_LAYERS and not names <= BLAS_BOUND_LAYERS  # measured: see the sets above
         self.off = False  # set when a replica's step cannot be replayed: the unsplit path from then on
 
     def wanted(self, n: int) -> bool:
@@ -114,7 +119,7 @@ class Halves:
             return False
         if mode:
             return True
-        return (not self.serial and n >= MIN_BATCH and self.flops * n >= MIN_FLOPS and (os.cpu_count() or 1) >= 2
+        return (self.pays and n >= MIN_BATCH and self.flops * n >= MIN_FLOPS and (os.cpu_count() or 1) >= 2
                 and _blas_threads() >= 2)
 
     def step(self, x: Any, y: np.ndarray, sw: Any, weights: list[Any]) -> tuple[list[Any], list[tuple]]:

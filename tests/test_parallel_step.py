@@ -174,3 +174,16 @@ def test_no_halves_for_a_summed_loss_or_an_eager_step():
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert model._replay is None and model._halves is None
 
+
+
+def test_blas_threads_are_restored_after_a_split_fit():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    libs = [c for c in threadpoolctl.ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    before = [c.num_threads for c in libs]
+    model, shape = _compiled(slide_mlp)
+    x, y = _data(shape, 24)
+    with two_halves(True):
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        model.train_step((x[:8], y[:8]))  # outside fit's held BLAS: set to one thread and back in the step
+    assert all(r.replayed for r in model._halves.replicas)
+    assert [c.num_threads for c in libs] == before

@@ -1,6 +1,7 @@
 """fit's step as two half-batch replicas on two threads (models/parallel.py): the same gradients, weights and
 history as the one-thread step to float32 rounding, and the rule that decides when it runs."""
 
+import contextlib
 import os
 
 import numpy as np
@@ -55,6 +56,14 @@ def _compiled(make, loss="categorical_crossentropy"):
     return model, shape
 
 
+def _one_blas_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def _close(a, b, what, scale=None):
     scale = max(float(np.max(np.abs(b))) if scale is None else scale, 1e-6)
     np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * scale, err_msg=what)  # float32 sums in another order
@@ -92,8 +101,9 @@ def test_a_fit_on_two_halves_matches_the_one_thread_fit(make):
     for mode in (False, True):
         model, shape = _compiled(make)
         x, y = _data(shape, 52)  # 3 batches of 16 and a last one of 4, each split in two
-        with two_halves(mode):
-            history = model.fit(x, y, batch_size=16, epochs=3, verbose=0, validation_data=(x[:8], y[:8]))
+        with _one_blas_thread(), two_halves(mode):  # the reference: the one-thread step (BLAS's own threads sum
+            history = model.fit(x, y, batch_size=16, epochs=3, verbose=0,  # in another order, and 12 steps
+                                validation_data=(x[:8], y[:8]))  # of momentum SGD grow that past rounding)
         results.append((model.get_weights(), history.history))
         assert (model._halves.replicas[0].trace_count > 0) == mode
     (w_off, h_off), (w_on, h_on) = results

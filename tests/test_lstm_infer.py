@@ -33,9 +33,9 @@ def test_inference_is_bit_identical_to_the_training_forward(return_sequences, go
     with no_grad():
         got_infer = [o.data for o in infer(*[Tensor(a) for a in arrays])]
         again = [o.data.copy() for o in infer(*[Tensor(a) for a in arrays])]  # buffers reused
-    ws = lstm_rows._POOL[-1]  # handed back at once: nothing the outputs refer to
-    assert infer.z is None and infer._ws.get("owner") is None
-    assert ws["z2"].shape == (2, 6 * H, B)  # one step's gates (and c_prev) only
+    ws = lstm_rows._INFER[-1]  # handed back at once: nothing the outputs refer to
+    assert infer.z is None and "_ws" not in infer.__dict__
+    assert ws["z2"].shape == (2, 5 * H, B)  # one step's gates (and c_prev) only
     assert ("hx2" in ws) == (not return_sequences)
     for a, b_, c in zip(got_train, got_infer, again):
         assert a.dtype == np.float32

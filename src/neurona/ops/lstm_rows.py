@@ -32,26 +32,56 @@ import numpy as np
 
 CHUNK = 3  # steps per backward chunk: 3 and 5 equally fast (5.74 vs 5.70 ms, LSTM(64), 50 steps, b64); 3 holds less
 
+# OpenBLAS's SkylakeX kernels multiply matrices with m*n*k <= 1e6 without packing them first ("small matrix"
+# kernels), about 1.3x faster per flop just below that size than the packed path just above it: a product a
+# little bigger (LSTM(64), batch 64: 256 x 73 x 64 = 1.2e6) runs as two halves (measured 21 -> 16.5 us).
+SMALL_GEMM = 1_000_000
 
-_POOL: list[dict[str, Any]] = []  # workspaces handed back by ops that are done with them
+
+def halves(m: int, k: int, n: int) -> bool:
+    """Whether an (m, k) x (k, n) product is faster as two halves (each under SMALL_GEMM, the whole above)."""
+    return SMALL_GEMM < m * k * n <= 2 * SMALL_GEMM
+
+
+_POOL: list[dict[str, Any]] = []  # workspaces handed back by training ops that are done with them
 _POOL_MAX = 4
+_INFER: list[dict[str, Any]] = []  # workspaces of no_grad forwards (one step's gates): predict reuses them
 
 
-def take_workspace() -> dict[str, Any]:
+def take_workspace(infer: bool = False) -> dict[str, Any]:
     """A workspace (buffers and their per-step views) given back by an op that is done with it, else a new one.
 
     fit runs its first steps eagerly and then replays a traced step: without this, the eager op's gates and the
-    replayed op's would be two sets of megabytes held at once (the training peak at ~2x its minimum)."""
+    replayed op's would be two sets of megabytes held at once (the training peak at ~2x its minimum).
+    `infer`: for a forward under no_grad (two slabs, never backpropagated), from a pool of its own. Taking a
+    training workspace drops the inference ones (`drop_inference`): a training step holds none."""
+    if not infer:
+        drop_inference()
+    pool = _INFER if infer else _POOL
     try:
-        return _POOL.pop()
+        return pool.pop()
     except IndexError:
         return {}
 
 
-def give_workspace(ws: dict[str, Any]) -> None:
+def give_workspace(ws: dict[str, Any], infer: bool = False) -> None:
     """Hand a workspace back once nothing refers to its buffers (an op's outputs are always copies)."""
-    if len(_POOL) < _POOL_MAX:
-        _POOL.append(ws)
+    pool = _INFER if infer else _POOL
+    if len(pool) < _POOL_MAX:
+        pool.append(ws)
+
+
+def drop_inference() -> None:
+    """Free the no_grad workspaces: fit's replay check runs one forward under no_grad between a traced step's
+    forward and its backward, and its buffers (two slabs of gates and states, x time-major) would otherwise
+    stay allocated through every training step (0.39 MiB of 7.7 for LSTM(64), batch 64)."""
+    _INFER.clear()
+
+
+def clear_pools() -> None:
+    """Forget every pooled workspace (the bench's memory count starts from nothing)."""
+    _POOL.clear()
+    _INFER.clear()
 
 
 def _perm(h: int) -> np.ndarray:
@@ -69,7 +99,7 @@ def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtyp
 
 def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, xt: np.ndarray | None,
                 h: int) -> list[tuple[Any, ...]]:
-    """Per step: (gates, sigmoid gates, [i, f], [g, c_prev], c_s, tanh(c_s), o, hx[s], h_s, x_s source or None,
+    """Per step: (gates, sigmoid gates, [i, f], [g, c_prev], c_s, o, hx[s], h_s, x_s source or None,
     x_s destination), made once per set of buffers.
 
     z and hx hold either every step (T+1 slabs, training) or two slabs used in turn (inference: step s works
@@ -80,7 +110,7 @@ def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, xt: np.ndarra
         nz, nh = z.shape[0], hx.shape[0]
         t = hx.shape[0] - 1 if xt is None else xt.shape[0]
         ws["views"] = [(z[s % nz, :4 * h], z[s % nz, :3 * h], z[s % nz, h:3 * h], z[s % nz, 3 * h:5 * h],
-                        z[(s + 1) % nz, 4 * h:5 * h], z[s % nz, 5 * h:], z[s % nz, :h], hx[s % nh],
+                        z[(s + 1) % nz, 4 * h:5 * h], z[s % nz, :h], hx[s % nh],
                         hx[(s + 1) % nh, :h], None if xt is None else xt[s], hx[s % nh, h:-1]) for s in range(t)]
         ws["views of"] = key
     return ws["views"]
@@ -139,19 +169,25 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
         xt[...] = xs
     hx[:, k - 1] = 1
     hx[0, :h] = h0.T
-    z = _buffer(ws, "z", (t + 1, 6 * h, bsz), dt) if keep else _buffer(ws, "z2", (2, 6 * h, bsz), dt)
+    z = _buffer(ws, "z", (t + 1, 5 * h, bsz), dt) if keep else _buffer(ws, "z2", (2, 5 * h, bsz), dt)
     z[0, 4 * h:5 * h] = c0.T
-    p = _buffer(ws, "p", (2 * h, bsz), dt)
-    p_ig, p_fc = p[:h], p[h:]
+    p = _buffer(ws, "p", (3 * h, bsz), dt)
+    p_ig, p_fc, tc = p[:h], p[h:2 * h], p[2 * h:]  # tanh(c_s) is not kept: backward recomputes it per chunk
+    split = halves(4 * h, k, bsz)  # the gate product as two halves of rows [o, i], [f, g]
+    w_a, w_b = (wall[:2 * h], wall[2 * h:]) if split else (wall, None)
     mul, add, tanh, matmul, copyto = np.multiply, np.add, np.tanh, np.matmul, np.copyto
-    for gates, sig, i_f, g_c, c, tc, o, hxs, h_out, x_src, x_dst in _step_views(ws, z, hx, xt, h):
+    for gates, sig, i_f, g_c, c, o, hxs, h_out, x_src, x_dst in _step_views(ws, z, hx, xt, h):
         if x_src is not None:
             copyto(x_dst, x_src)
-        matmul(wall, hxs, out=gates)
+        if split:
+            matmul(w_a, hxs, out=gates[:2 * h])
+            matmul(w_b, hxs, out=gates[2 * h:])
+        else:
+            matmul(wall, hxs, out=gates)
         tanh(gates, out=gates)
         mul(sig, 0.5, out=sig)
         add(sig, 0.5, out=sig)
-        mul(i_f, g_c, out=p)  # [i g, f c_prev]
+        mul(i_f, g_c, out=p[:2 * h])  # [i g, f c_prev]
         add(p_ig, p_fc, out=c)
         tanh(c, out=tc)
         mul(o, tc, out=h_out)
@@ -182,8 +218,10 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
     tmpw = _buffer(ws, "tmpw", (4 * h, k), dt)
     dwall = np.zeros((4 * h, k), dt)
     dx = None if w is None else np.empty((t, d, bsz), dt)
-    z4 = z.reshape(t + 1, 6, h, bsz)
-    mul, add, matmul = np.multiply, np.add, np.matmul
+    z4 = z.reshape(t + 1, 5, h, bsz)
+    hb = bsz // 2 if halves(h, 4 * h, bsz) else bsz  # dh = U dz as two halves of the batch's columns
+    dh_a, dh_b = dh[:, :hb], dh[:, hb:]
+    mul, add, matmul, tanh = np.multiply, np.add, np.matmul, np.tanh
     for end in range(t, 0, -n):
         a = max(end - n, 0)
         m = end - a
@@ -191,9 +229,10 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
         np.subtract(1, zc[:, :3], out=s3)
         s3 *= zc[:, :3]  # o(1-o), i(1-i), f(1-f)
         mul(s3[:, 1:], zc[:, 3:5], out=qc[:, 2:4])  # q_i = i(1-i) g, q_f = f(1-f) c_prev
-        mul(s3[:, 0], zc[:, 5], out=qc[:, 1])  # q_o = o(1-o) tanh(c)
-        g_tc = zc[:, 3:6:2]
-        mul(g_tc, g_tc, out=s2)
+        tanh(z4[a + 1:end + 1, 4], out=s2[:, 1])  # tanh(c_s)
+        mul(s3[:, 0], s2[:, 1], out=qc[:, 1])  # q_o = o(1-o) tanh(c)
+        mul(s2[:, 1], s2[:, 1], out=s2[:, 1])
+        mul(zc[:, 3], zc[:, 3], out=s2[:, 0])
         np.subtract(1, s2, out=s2)  # 1 - g^2, 1 - tanh(c)^2
         mul(zc[:, 1::-1], s2, out=qc[:, 4::-4])  # q_g = i (1 - g^2), e = o (1 - tanh(c)^2)
         for s in range(end - 1, a - 1, -1):
@@ -206,7 +245,11 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
             mul(qc[j, 2:], dc, out=ds[2 * h:].reshape(3, h, bsz))  # dz_i, dz_f, dz_g
             dc *= zc[j, 2]  # through the forget gate
             dzs = ds[h:]
-            matmul(up, dzs, out=dh)
+            if hb < bsz:
+                matmul(up, dzs[:, :hb], out=dh_a)
+                matmul(up, dzs[:, hb:], out=dh_b)
+            else:
+                matmul(up, dzs, out=dh)
             matmul(dzs, hx[s].T, out=tmpw)
             add(dwall, tmpw, out=dwall)
         if dx is not None:

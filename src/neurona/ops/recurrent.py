@@ -212,12 +212,15 @@ class LSTMOp(_Recurrent):
             bsz = x.shape[0]
             h0 = self._initial(init, 0, (bsz, h), x.dtype)
             c0 = self._initial(init, 1, (bsz, h), x.dtype)
-            ws = self.__dict__.get("_ws")
-            if ws is None or ws.get("owner") != id(self):  # buffers are held from forward to the end of backward
-                ws = self._ws = lstm_rows.take_workspace()
-                ws["owner"] = id(self)
-            self._args = (x, w, u, b, h0, c0)
             keep = is_grad_enabled()  # under no_grad (predict, evaluate) no backward follows: one step's gates
+            if keep:
+                ws = self.__dict__.get("_ws")
+                if ws is None or ws.get("owner") != id(self):  # held from forward to the end of backward
+                    ws = self._ws = lstm_rows.take_workspace()
+                    ws["owner"] = id(self)
+            else:
+                ws = lstm_rows.take_workspace(infer=True)
+            self._args = (x, w, u, b, h0, c0)
             with lstm_rows.one_blas_thread():
                 z, hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards, keep, self.return_sequences)
             t = x.shape[1]
@@ -226,7 +229,8 @@ class LSTMOp(_Recurrent):
             c_last = z[t % z.shape[0], 4 * h:5 * h].T.copy()
             self.z, self.hx = (z, hx) if keep else (None, None)
             if not keep:  # the outputs are copies: the buffers can serve the next op at once
-                self._give_back()
+                lstm_rows.give_workspace(ws, infer=True)
+                self._give_back()  # gates of an earlier training forward of this op are stale now
             return out, h_last, c_last
         if fast:  # sigmoid(z) = 0.5 tanh(z/2) + 0.5: all four gates in one tanh call, the 1/2 folded into W, U, b
             scale = np.full(h4, 0.5, w.dtype)
@@ -302,9 +306,10 @@ class LSTMOp(_Recurrent):
             ws["owner"] = id(self)
             with lstm_rows.one_blas_thread():
                 self.z, self.hx = lstm_rows.forward(ws, *self._args, self.go_backwards)
+        lstm_rows.drop_inference()  # fit's replay check ran a no_grad forward since this op's forward
         z, hx = self.z, self.hx
         bsz = z.shape[2]
-        h = z.shape[1] // 6
+        h = z.shape[1] // 5
         dt = z.dtype
         dh_ext = None
         dh = np.zeros((h, bsz), dt)

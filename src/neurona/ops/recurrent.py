@@ -210,8 +210,7 @@ class LSTMOp(_Recurrent):
         self.rows = fast and self.m is None and self.dm is None
         if self.rows:  # the hot path: gates as rows (ops.lstm_rows), buffers reused when the op is replayed
             bsz = x.shape[0]
-            h0 = self._initial(init, 0, (bsz, h), x.dtype)
-            c0 = self._initial(init, 1, (bsz, h), x.dtype)
+            h0, c0 = (None if len(init) <= i else np.asarray(init[i], x.dtype) for i in (0, 1))  # None: zeros
             keep = is_grad_enabled()  # under no_grad (predict, evaluate) no backward follows: one step's gates
             if keep:
                 ws = self.__dict__.get("_ws")
@@ -321,14 +320,15 @@ class LSTMOp(_Recurrent):
             dh += g_last.T
         dc = np.zeros((h, bsz), dt) if g_clast is None else np.array(g_clast.T, dtype=dt)
         x_needs_grad = not self.inputs or self.inputs[0].requires_grad
+        dx = dx_tm = None
+        if x_needs_grad:  # written by backward in place: (T, B, D) views of the (B, T, D) gradient
+            x = self._args[0]
+            dx = np.empty(x.shape, dt)
+            dx_tm = dx.transpose(1, 0, 2)[::-1] if self.go_backwards else dx.transpose(1, 0, 2)
         with lstm_rows.one_blas_thread():
-            dw, du, db, dh0, dc0, dx = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
-                                                          dh_ext, dh, dc)
+            dw, du, db, dh0, dc0 = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
+                                                      dh_ext, dh, dc, dx_tm)
         self._give_back()
-        if dx is not None:
-            if self.go_backwards:
-                dx = dx[::-1]
-            dx = np.ascontiguousarray(dx.transpose(2, 0, 1))
         grads = (dx, dw, du) + ((db,) if self.has_bias else ())
         return grads + self._init_grads(dh0.T, dc0.T)
 

@@ -1,5 +1,6 @@
 """The LSTM's hot path with gates as rows: every per-step array is (units, batch), so each gate block is one
-contiguous slab and a step is eight NumPy calls forward and six backward (PERFORMANCE.md's LSTM lever).
+contiguous slab; a step is 8 NumPy calls forward (9 when the gate product runs as two halves) and, backward,
+4 elementwise calls and 3 (4) products per step plus 9 whole-chunk calls per chunk (PERFORMANCE.md's LSTM lever).
 
 Used by `LSTMOp` for the common case (tanh and sigmoid, no mask, no recurrent dropout); the result equals
 the general path to float32 rounding (the sums are formed in another order). The layout, per step s:
@@ -7,20 +8,24 @@ the general path to float32 rounding (the sums are formed in another order). The
 - `hx[s]` (units + features + 1, batch) = [h_{s-1}; x_s; 1]: ONE matmul with [U; W; b] (scaled, below) gives
   all four gates' pre-activations, input projection and bias included, so there is no separate projection
   pass over the whole sequence and no `+= rec` call;
-- `z[s]` (6 units, batch) = [o, i, f, g, c_{s-1}, tanh(c_s)]: the gates reordered from Keras's i, f, c, o so
-  that the three sigmoid gates are contiguous (sigmoid(z) = 0.5 tanh(z / 2) + 0.5, the 1/2 folded into the
-  weights, so ONE tanh call activates all four gates), [i, f] times [g, c_{s-1}] is one multiply, the forget
-  and input gates and the cell gradient's three gates are one slab each, and the output gate is at one end.
+- `z[s]` (5 units, batch) = [o, i, f, g, c_{s-1}]: the gates reordered from Keras's i, f, c, o so that the
+  three sigmoid gates are contiguous (sigmoid(z) = 0.5 tanh(z / 2) + 0.5, the 1/2 folded into the weights,
+  so ONE tanh call activates all four gates), [i, f] times [g, c_{s-1}] is one multiply, and the cell
+  gradient's three gates are one slab. tanh(c_s) is not kept (backward recomputes it per chunk, one call):
+  what a step keeps is the gates, c and [h; x; 1], the algorithmic minimum plus x and a row of ones.
+- products a little over OpenBLAS's small-matrix size (`SMALL_GEMM`) run as two halves.
 
-Backward runs through time in chunks of `CHUNK` steps: the derivative factors of a chunk are computed in a
-few whole-chunk calls just before its steps (so they are still in cache), and the weight gradient is one
-matmul and an add per step into a single (4 units, units + features + 1) accumulator, on data that is still in
-cache (SciPy's `sgemm(beta=1)` would make that one call, but measured slower inside the loop: 7.13 vs 6.88 ms).
+Backward runs through time in chunks of `CHUNK` steps: the derivative factors of a chunk are computed in
+whole-chunk calls in place in one buffer just before its steps (so they are still in cache), each step then
+turns its factors into its gradients in that same buffer, and the weight gradient is one matmul and an add
+per step into a single (4 units, units + features + 1) accumulator, on data that is still in cache (SciPy's
+`sgemm(beta=1)` would make that one call, but measured slower inside the loop: 7.13 vs 6.88 ms).
 The buffers live in a workspace dict that an op holds from its forward to the end of its backward and then
 hands to the next LSTM op (`take_workspace`, `give_workspace`), so a replayed training step (`neurona.function`)
 reuses them instead of allocating (and page-faulting) megabytes per step, and the ops fit traces never hold
 two sets at once. Without a backward to follow (`keep=False`: predict, evaluate) the forward keeps one step's
-gates and, unless every h is wanted, two state slabs: the same calls on the same values, so the same bits.
+gates and, unless every h is wanted or all are small, two state slabs, in workspaces of their own that a
+training step frees: the same calls on the same values, so the same bits.
 """
 
 from __future__ import annotations
@@ -146,11 +151,11 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
     """x (B, T, D), w (D, 4H), u (H, 4H), b (4H,) or None (Keras gate order i, f, c, o); h0, c0 (B, H) or None
     (zeros).
 
-    Returns (z, hx), both buffers of `ws`. With `keep` (a backward may follow) z is (T+1, 6H, B), every step's
-    gates, and hx (T+1, H+D+1, B), every step's input and state. Without it (inference), z is (2, 6H, B): one
-    step's gates at a time, and without `all_h` hx is (2, H+D+1, B) too: the same calls on the same values,
-    so the same bits, in buffers that stay in cache. Always: h_T is hx[T % len(hx), :H], c_T is
-    z[T % len(z), 4H:5H], and with all T+1 slabs hx[s + 1, :H] is h_s.
+    Returns (z, hx), both buffers of `ws`. With `keep` (a backward may follow) z is (T+1, 5H, B), every step's
+    gates, and hx (T+1, H+D+1, B), every step's input and state. Without it (inference), z is (2, 5H, B): one
+    step's gates at a time, and without `all_h` (and above `SMALL_STATES` bytes) hx is (2, H+D+1, B) too: the
+    same calls on the same values, so the same bits, in buffers that stay in cache. Always: h_T is
+    hx[T % len(hx), :H], c_T is z[T % len(z), 4H:5H], and with all T+1 slabs hx[s + 1, :H] is h_s.
     """
     bsz, t, d = x.shape
     h = u.shape[0]

@@ -277,7 +277,7 @@ class LSTMOp(_Recurrent):
 
     def minimum_saved_nbytes(self) -> int:
         """Bytes any LSTM backward must keep besides the outputs: every step's four gates, c and h (B, 6H)
-        (the bench's algorithmic minimum; the rows path keeps these, tanh(c) and [h; x; 1] per step)."""
+        (the bench's algorithmic minimum; the rows path keeps the gates and c (B, 5H) and [h; x; 1] per step)."""
         x = self._args[0] if "_args" in self.__dict__ else self.x
         return x.shape[0] * x.shape[1] * 6 * self.u.shape[0] * x.itemsize
 

@@ -185,12 +185,13 @@ class SimpleRNNOp(_Recurrent):
         dh_ext, dh = self._dh_split(g_out, g_last, hs)
         deriv = self.act[1](self.ys)
         da = np.empty_like(deriv)
+        ut = np.ascontiguousarray(u.T)  # a transposed view costs BLAS ~2x on these small products
         for s in range(t - 1, -1, -1):
             if dh_ext is not None:
                 dh += dh_ext[s]
             np.multiply(dh if m is None else dh * m[s], deriv[s], out=da[s])
             carry = None if m is None else dh * (1 - m[s])
-            dh = da[s] @ u.T
+            dh = da[s] @ ut
             if dm is not None:
                 dh *= dm
             if carry is not None:
@@ -417,6 +418,8 @@ class GRUOp(_Recurrent):
         k[:, :, 2] = kh
         dproj = np.empty((t, bsz, 3, h), hs.dtype)
         drec = np.empty((t, bsz, 3, h), hs.dtype)
+        ut = np.ascontiguousarray(u.T)  # a transposed view costs BLAS ~2x on these small products (19 vs 11 us)
+        back = np.empty((bsz, h), hs.dtype)
         for s in range(t - 1, -1, -1):
             if dh_ext is not None:
                 dh += dh_ext[s]
@@ -427,10 +430,11 @@ class GRUOp(_Recurrent):
             np.multiply(k[s], dh[:, None], out=dproj[s])
             drec[s, :, :2] = dproj[s, :, :2]
             np.multiply(dproj[s, :, 2], r[s], out=drec[s, :, 2])
-            back = drec[s].reshape(bsz, h3) @ u.T
+            np.matmul(drec[s].reshape(bsz, h3), ut, out=back)
             if dm is not None:
                 back *= dm
-            dh = dh * zg[s] + back
+            dh = dh * zg[s]
+            dh += back
             if carry is not None:
                 dh += carry
         dproj = dproj.reshape(t, bsz, h3)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import numerics
 from ..tensor import Function, is_grad_enabled
-from . import lstm_rows
+from . import gru_rows, lstm_rows
 
 _sigmoid = numerics.sigmoid
 
@@ -85,6 +85,22 @@ class _Recurrent(Function):
             self.om = self.m if self.zero_output_for_mask else np.maximum.accumulate(self.m, axis=0)
         self.dm = None if self.dropout_mask is None else self.dropout_mask.astype(x.dtype)
         return x, w, u, b, init
+
+    def _give_back(self) -> None:
+        """Hand the workspace to the next LSTM/GRU op once this one is done with it (its outputs are copies).
+
+        fit traces two steps before it replays one, so two ops live at once: each holding its own gates for
+        every step made the training peak ~2x its minimum. A workspace is held only from forward to the end of
+        backward; a backward that finds its buffers taken since (a retained graph run again after another
+        forward) recomputes the forward first."""
+        ws = self.__dict__.get("_ws")
+        if ws is not None and ws.get("owner") == id(self):
+            ws["owner"] = None
+            lstm_rows.give_workspace(ws)
+
+    def release(self) -> None:
+        self._give_back()
+        super().release()
 
     def _init_grads(self, *grads: np.ndarray) -> tuple:
         return tuple(grads[:self.n_init])
@@ -282,22 +298,6 @@ class LSTMOp(_Recurrent):
         x = self._args[0] if "_args" in self.__dict__ else self.x
         return x.shape[0] * x.shape[1] * 6 * self.u.shape[0] * x.itemsize
 
-    def _give_back(self) -> None:
-        """Hand the workspace to the next LSTM op once this one is done with it (its outputs are copies).
-
-        fit traces two steps before it replays one, so two ops live at once: each holding its own gates for
-        every step made the training peak ~2x its minimum. A workspace is held only from forward to the end of
-        backward; a backward that finds its buffers taken since (a retained graph run again after another
-        forward) recomputes the forward first."""
-        ws = self.__dict__.get("_ws")
-        if ws is not None and ws.get("owner") == id(self):
-            ws["owner"] = None
-            lstm_rows.give_workspace(ws)
-
-    def release(self) -> None:
-        self._give_back()
-        super().release()
-
     def _backward_rows(self, g_out, g_last, g_clast):
         if self.z is None:
             raise RuntimeError("LSTM: backward through a forward that ran under no_grad() (its gates were not kept)")
@@ -378,6 +378,10 @@ class GRUOp(_Recurrent):
 
     def forward(self, *arrays):
         x, w, u, b, init = self._unpack(arrays)
+        self.rows = (self.act[0] is np.tanh and self.ract[0] is _sigmoid and self.m is None and self.dm is None
+                     and is_grad_enabled())  # training: gates as rows (ops.gru_rows)
+        if self.rows:
+            return gru_rows.op_forward(self, x, w, u, b, init)
         p = _project(x, w, None if b is None else b[0], self.go_backwards)
         t, bsz, h3 = p.shape
         h = h3 // 3
@@ -405,6 +409,8 @@ class GRUOp(_Recurrent):
         return self._seq_out(hs), hs[-1].copy()
 
     def backward(self, g_out, g_last):
+        if self.rows:
+            return gru_rows.op_backward(self, g_out, g_last)
         gates, hs, rh, u, m, dm = self.gates, self.hs, self.rh, self.u, self.m, self.dm
         t, bsz, h3 = gates.shape
         h = h3 // 3

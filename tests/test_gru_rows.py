@@ -52,15 +52,25 @@ def test_rows_path_equals_the_general_path():
         np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-12)
 
 
-def test_float32_rows_equal_the_inference_path():
-    """Training (rows) and no_grad (general path) forwards agree to float32 rounding."""
+@pytest.mark.parametrize("small_states", [0, 1 << 18])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_inference_is_bit_identical_to_the_training_forward(monkeypatch, small_states, return_sequences,
+                                                            go_backwards):
+    """no_grad keeps one step's gates (and two state slabs when every step's would be big): the same bits."""
+    monkeypatch.setattr(gru_rows, "SMALL_STATES", small_states)
     arrays = _args(t=20, dtype=np.float32)
-    out, h = GRUOp("tanh", "sigmoid", True, n_init=1)(*[Tensor(a, requires_grad=True) for a in arrays])
+    train = GRUOp("tanh", "sigmoid", return_sequences, go_backwards, n_init=1)
+    got = [o.data for o in train(*[Tensor(a, requires_grad=True) for a in arrays])]
+    infer = GRUOp("tanh", "sigmoid", return_sequences, go_backwards, n_init=1)
     with no_grad():
-        out2, h2 = GRUOp("tanh", "sigmoid", True, n_init=1)(*[Tensor(a) for a in arrays])
-    assert out.dtype == np.float32
-    np.testing.assert_allclose(out.data, out2.data, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(h.data, h2.data, rtol=1e-5, atol=1e-6)
+        outs = infer(*[Tensor(a) for a in arrays])
+    assert infer.rows and infer.g is None
+    assert got[0].dtype == np.float32
+    for a, e in zip(got, outs):
+        np.testing.assert_array_equal(a, e.data)
+    with pytest.raises(RuntimeError, match="no_grad"):  # its gates were not kept
+        infer.backward(np.ones_like(got[0]), None)
 
 
 def test_buffers_are_handed_on_and_a_retained_graph_recomputes():

@@ -1,18 +1,20 @@
-"""The GRU's training path with gates as rows (Keras's `reset_after=True` GRU), the LSTM's layout
+"""The GRU's path with gates as rows (Keras's `reset_after=True` GRU), the LSTM's layout
 (`ops.lstm_rows`) applied to three gates: every per-step array is (units, batch).
 
 Per step s, `hx[s]` (units + features + 1, batch) = [h_{s-1}; x_s; 1] and ONE product with
 `wa` (3 units, units + features + 1) = [[U_zr | W_zr | b_zr], [U_h | 0 | b_rec_h]] (the sigmoid rows halved:
 sigmoid(a) = 0.5 tanh(a / 2) + 0.5, one tanh call for both gates) gives z, r and the candidate's recurrent
 part rec_h = U_h h + b_rec_h. The candidate's input part x W_h + b_in_h of every step comes from one batched
-product before the loop. `g[s]` (4 units, batch) = [z, r, rec_h, hh]: the forward is 10 NumPy calls per step.
+product before the loop (under no_grad, per step). `g[s]` (4 units, batch) = [z, r, rec_h, hh]: the forward is
+10 NumPy calls per step.
 
 Backward runs in chunks of `CHUNK` steps: the derivative factors q = [q_z, q_r, q_rh, q_a] of a chunk are
 computed in place in one buffer (11 whole-chunk calls), and each step turns them into its gradients
 [dz, dr, drec_h, da_h] = q * dh in ONE multiply, then dh_prev = z dh + U [dz; dr; drec_h], and the weight
 gradient is one product per step into a (4 units, units + features + 1) accumulator (the same layout as
-`wa` plus the candidate's input rows). Used by `GRUOp` under autograd for tanh/sigmoid without mask or
-recurrent dropout; equals the general path to rounding (the sums are formed in another order).
+`wa` plus the candidate's input rows). Used by `GRUOp` for tanh/sigmoid without mask or recurrent dropout;
+equals the general path to rounding (the sums are formed in another order). Under no_grad (predict) the
+forward keeps one step's gates and, for big batches, two state slabs, with the same bits as training's.
 """
 
 from __future__ import annotations
@@ -21,53 +23,70 @@ from typing import Any
 
 import numpy as np
 
-from .lstm_rows import _buffer, halves
+from ..tensor import is_grad_enabled
+from .lstm_rows import SMALL_STATES, _buffer, halves
 
 CHUNK = 2
 
 
 def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
-            h0: np.ndarray | None, go_backwards: bool = False) -> tuple[np.ndarray, np.ndarray]:
+            h0: np.ndarray | None, go_backwards: bool = False, keep: bool = True,
+            all_h: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """x (B, T, D), w (D, 3H), u (H, 3H), b (2, 3H) or None (Keras gates z, r, h); h0 (B, H) or None (zeros).
 
-    Returns (g, hx), buffers of `ws`: g (T, 4H, B) = every step's [z, r, rec_h, hh], hx (T+1, H+D+1, B) =
-    every step's [h_prev; x; 1] (h_T is hx[T, :H])."""
+    Returns (g, hx), buffers of `ws`. With `keep` (a backward follows) g (T, 4H, B) holds every step's
+    [z, r, rec_h, hh] and hx (T+1, H+D+1, B) every step's [h_prev; x; 1]. Without it (no_grad) g is two slabs
+    used in turn, and without `all_h` (above `SMALL_STATES` bytes) hx too, x copied in per step: the same
+    products on the same values, so the same bits. h_T is hx[T % len(hx), :H]."""
     bsz, t, d = x.shape
     h = u.shape[0]
     k = h + d + 1
     dt = x.dtype
+    all_h = all_h or keep or (t + 1) * k * bsz * x.itemsize <= SMALL_STATES
     wa = _buffer(ws, "gru_wa", (3 * h, k), dt)
     wa[:, :h] = u.T
     wa[:2 * h, h:h + d] = w[:, :2 * h].T
     wa[2 * h:, h:h + d] = 0
+    wh = _buffer(ws, "gru_wh", (h, d + 1), dt)  # [W_h | b_in_h]: the candidate's input part from [x; 1]
+    wh[:, :d] = w[:, 2 * h:].T
     if b is None:
         wa[:, k - 1] = 0
+        wh[:, d] = 0
     else:
         np.add(b[0, :2 * h], b[1, :2 * h], out=wa[:2 * h, k - 1])
         wa[2 * h:, k - 1] = b[1, 2 * h:]
+        wh[:, d] = b[0, 2 * h:]
     wa[:2 * h] *= 0.5
-    hx = _buffer(ws, "gru_hx", (t + 1, k, bsz), dt)
     xs = x.transpose(1, 2, 0)
-    hx[:t, h:h + d] = xs[::-1] if go_backwards else xs
+    xs = xs[::-1] if go_backwards else xs
+    hx = _buffer(ws, "gru_hx", (t + 1, k, bsz), dt) if all_h else _buffer(ws, "gru_hx2", (2, k, bsz), dt)
+    if all_h:
+        hx[:t, h:h + d] = xs
     hx[:, k - 1] = 1
     hx[0, :h] = 0 if h0 is None else h0.T
-    g = _buffer(ws, "gru_g", (t, 4 * h, bsz), dt)
-    np.matmul(np.ascontiguousarray(w[:, 2 * h:].T), hx[:t, h:h + d], out=g[:, 3 * h:])  # x W_h, every step
-    if b is not None:
-        g[:, 3 * h:] += b[0, 2 * h:, None]
+    if keep:
+        g = _buffer(ws, "gru_g", (t, 4 * h, bsz), dt)
+        np.matmul(wh, hx[:t, h:], out=g[:, 3 * h:])  # x W_h + b_in_h, every step in one call
+    else:
+        g = _buffer(ws, "gru_g2", (2, 4 * h, bsz), dt)
     tmp = _buffer(ws, "gru_tmp", (h, bsz), dt)
     split = halves(3 * h, k, bsz)
     wa_a, wa_b = wa[:2 * h], wa[2 * h:]
     half = dt.type(0.5)
+    ng, nh = g.shape[0], hx.shape[0]
     mul, add, sub, tanh, matmul = np.multiply, np.add, np.subtract, np.tanh, np.matmul
     for s in range(t):
-        gs, hxs = g[s], hx[s]
+        gs, hxs = g[s % ng], hx[s % nh]
+        zr, z, r, rec, hh = gs[:2 * h], gs[:h], gs[h:2 * h], gs[2 * h:3 * h], gs[3 * h:]
+        if not keep:
+            if not all_h:
+                np.copyto(hxs[h:h + d], xs[s])
+            matmul(wh, hxs[h:], out=hh)
         if split:
-            matmul(wa_a, hxs, out=gs[:2 * h])
-            matmul(wa_b, hxs, out=gs[2 * h:3 * h])
+            matmul(wa_a, hxs, out=zr)
+            matmul(wa_b, hxs, out=rec)
         else:
             matmul(wa, hxs, out=gs[:3 * h])
-        zr, z, r, rec, hh = gs[:2 * h], gs[:h], gs[h:2 * h], gs[2 * h:3 * h], gs[3 * h:]
         tanh(zr, out=zr)
         mul(zr, half, out=zr)
         add(zr, half, out=zr)
@@ -76,7 +95,7 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
         tanh(hh, out=hh)
         sub(hxs[:h], hh, out=tmp)
         mul(tmp, z, out=tmp)
-        add(hh, tmp, out=hx[s + 1, :h])  # z h_prev + (1 - z) hh
+        add(hh, tmp, out=hx[(s + 1) % nh, :h])  # z h_prev + (1 - z) hh
     return g, hx
 
 
@@ -151,20 +170,29 @@ def backward(ws: dict[str, Any], g: np.ndarray, hx: np.ndarray, u: np.ndarray, w
 
 def op_forward(op: Any, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
                init: list) -> tuple[np.ndarray, np.ndarray]:
-    """`GRUOp.forward` on this path: buffers held from forward to the end of backward (`lstm_rows`' pool)."""
+    """`GRUOp.forward` on this path: under autograd the buffers are held from forward to the end of backward
+    (`lstm_rows`' pool); under no_grad one step's gates in a no_grad workspace, handed back at once."""
     from . import lstm_rows
 
-    ws = op.__dict__.get("_ws")
-    if ws is None or ws.get("owner") != id(op):
-        ws = op._ws = lstm_rows.take_workspace()
-        ws["owner"] = id(op)
+    keep = is_grad_enabled()
+    if keep:
+        ws = op.__dict__.get("_ws")
+        if ws is None or ws.get("owner") != id(op):
+            ws = op._ws = lstm_rows.take_workspace()
+            ws["owner"] = id(op)
+    else:
+        ws = lstm_rows.take_workspace(infer=True)
     h0 = np.asarray(init[0], x.dtype) if init else None
     op._args = (x, w, u, b, h0)
     with lstm_rows.one_blas_thread():
-        op.g, op.hxr = forward(ws, x, w, u, b, h0, op.go_backwards)
+        g, hx = forward(ws, x, w, u, b, h0, op.go_backwards, keep, op.return_sequences)
     t, h = x.shape[1], u.shape[0]
-    h_last = op.hxr[t, :h].T.copy()
-    out = np.ascontiguousarray(op.hxr[1:, :h].transpose(2, 0, 1)) if op.return_sequences else h_last.copy()
+    h_last = hx[t % hx.shape[0], :h].T.copy()
+    out = np.ascontiguousarray(hx[1:, :h].transpose(2, 0, 1)) if op.return_sequences else h_last.copy()
+    op.g, op.hxr = (g, hx) if keep else (None, None)
+    if not keep:  # the outputs are copies
+        lstm_rows.give_workspace(ws, infer=True)
+        op._give_back()
     return out, h_last
 
 
@@ -173,6 +201,9 @@ def op_backward(op: Any, g_out: np.ndarray | None, g_last: np.ndarray | None) ->
     graph run again) recomputes its forward first."""
     from . import lstm_rows
 
+    if op.g is None:
+        raise RuntimeError("GRU: backward through a forward that ran under no_grad() (its gates were not kept)")
+    lstm_rows.drop_inference()
     if op._ws.get("owner") != id(op):
         op._ws = ws = lstm_rows.take_workspace()
         ws["owner"] = id(op)

@@ -378,8 +378,7 @@ class GRUOp(_Recurrent):
 
     def forward(self, *arrays):
         x, w, u, b, init = self._unpack(arrays)
-        self.rows = (self.act[0] is np.tanh and self.ract[0] is _sigmoid and self.m is None and self.dm is None
-                     and is_grad_enabled())  # training: gates as rows (ops.gru_rows)
+        self.rows = self.act[0] is np.tanh and self.ract[0] is _sigmoid and self.m is None and self.dm is None
         if self.rows:
             return gru_rows.op_forward(self, x, w, u, b, init)
         p = _project(x, w, None if b is None else b[0], self.go_backwards)

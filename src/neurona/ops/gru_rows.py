@@ -184,7 +184,7 @@ def op_forward(op: Any, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarr
         ws = lstm_rows.take_workspace(infer=True)
     h0 = np.asarray(init[0], x.dtype) if init else None
     op._args = (x, w, u, b, h0)
-    with lstm_rows.one_blas_thread():
+    with lstm_rows.one_blas_thread(u.shape[1] * (u.shape[0] + x.shape[2] + 1) * x.shape[0]):
         g, hx = forward(ws, x, w, u, b, h0, op.go_backwards, keep, op.return_sequences)
     t, h = x.shape[1], u.shape[0]
     h_last = hx[t % hx.shape[0], :h].T.copy()

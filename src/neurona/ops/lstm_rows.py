@@ -42,6 +42,7 @@ CHUNK = 2  # steps per backward chunk: 2, 3, 5 as fast (LSTM(64), 50 steps, b64:
 # kernels), about 1.3x faster per flop just below that size than the packed path just above it: a product a
 # little bigger (LSTM(64), batch 64: 256 x 73 x 64 = 1.2e6) runs as two halves (measured 21 -> 16.5 us).
 SMALL_GEMM = 1_000_000
+SMALL_BLAS = 65536 * 4  # OpenBLAS runs a GEMM on one thread below this m*n*k (GEMM_MULTITHREAD_THRESHOLD 4)
 SMALL_STATES = 1 << 18  # bytes: inference keeps every step's [h; x; 1] up to this (x placed once, not per step)
 
 
@@ -127,11 +128,15 @@ def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, t: int, h: in
 _BLAS: list[Any] = []  # [threadpoolctl's selection of the loaded BLAS libraries] once looked up ([None] without it)
 
 
-def one_blas_thread() -> Any:
+def one_blas_thread(work: int | None = None) -> Any:
     """A context in which BLAS runs on one thread, when threadpoolctl is installed and BLAS has more (else a
     no-op). A step's matrices are small (4 units x batch): splitting each of the ~150 products of a sequence
     over threads costs more in synchronisation than it gains, and on a busy machine every product waits
-    for a second core (measured: 2-thread BLAS made an LSTM(64) step 10-100x slower on a loaded 2-core host)."""
+    for a second core (measured: 2-thread BLAS made an LSTM(64) step 10-100x slower on a loaded 2-core host).
+    `work`: the per-step product's m*n*k; under `SMALL_BLAS` OpenBLAS runs it on one thread anyway, so the
+    limit (6.3 us of CPU to enter and leave, 2% of a one-sample forward) is skipped."""
+    if work is not None and work < SMALL_BLAS:
+        return contextlib.nullcontext()
     if not _BLAS:
         try:
             from threadpoolctl import ThreadpoolController

@@ -237,7 +237,7 @@ class LSTMOp(_Recurrent):
             else:
                 ws = lstm_rows.take_workspace(infer=True)
             self._args = (x, w, u, b, h0, c0)
-            with lstm_rows.one_blas_thread():
+            with lstm_rows.one_blas_thread(u.shape[1] * (h + x.shape[2] + 1) * x.shape[0]):
                 z, hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards, keep, self.return_sequences)
             t = x.shape[1]
             h_last = hx[t % hx.shape[0], :h].T.copy()

@@ -226,7 +226,6 @@ class LSTMOp(_Recurrent):
         fast = self.act[0] is np.tanh and self.ract[0] is _sigmoid
         self.rows = fast and self.m is None and self.dm is None
         if self.rows:  # the hot path: gates as rows (ops.lstm_rows), buffers reused when the op is replayed
-            bsz = x.shape[0]
             h0, c0 = (None if len(init) <= i else np.asarray(init[i], x.dtype) for i in (0, 1))  # None: zeros
             keep = is_grad_enabled()  # under no_grad (predict, evaluate) no backward follows: one step's gates
             if keep:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import numerics
 from ..tensor import Function, is_grad_enabled
-from . import gru_rows, lstm_rows
+from . import gru_rows, lstm_rows, rnn_rows
 
 _sigmoid = numerics.sigmoid
 
@@ -180,6 +180,9 @@ class SimpleRNNOp(_Recurrent):
     def forward(self, *arrays):
         x, w, u, b, init = self._unpack(arrays)
         f = self.act[0]
+        self.rows = f is np.tanh and self.m is None and self.dm is None  # states as rows (ops.rnn_rows)
+        if self.rows:
+            return rnn_rows.op_forward(self, x, w, u, b, init)
         p = _project(x, w, b, self.go_backwards)
         t, bsz, h = p.shape
         hs = np.zeros((t + 1, bsz, h), p.dtype)
@@ -196,6 +199,8 @@ class SimpleRNNOp(_Recurrent):
         return self._seq_out(hs), hs[-1].copy()
 
     def backward(self, g_out, g_last):
+        if self.rows:
+            return rnn_rows.op_backward(self, g_out, g_last)
         hs, u, m, dm = self.hs, self.u, self.m, self.dm
         t = hs.shape[0] - 1
         dh_ext, dh = self._dh_split(g_out, g_last, hs)

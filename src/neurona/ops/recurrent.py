@@ -5,6 +5,8 @@ backward runs through time once (a handful of NumPy calls per step) and forms th
 afterwards as one big matmul over all (time, batch) rows. Layouts follow Keras: kernel (in, k*units),
 LSTM gates i, f, c, o; GRU gates z, r, h with `reset_after=True` (bias (2, 3*units)).
 Activations are given by name and must have a derivative expressible from their output.
+That is the general path (masks, recurrent dropout, any activation); without a mask or recurrent dropout, and
+with tanh (and sigmoid gates), the ops run the rows layout of `lstm_rows`, `gru_rows` and `rnn_rows` instead.
 """
 
 from __future__ import annotations

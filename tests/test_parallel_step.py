@@ -198,3 +198,15 @@ def test_blas_threads_are_restored_after_a_split_fit():
         model.train_step((x[:8], y[:8]))  # outside fit's held BLAS: set to one thread and back in the step
     assert all(r.replayed for r in model._halves.replicas)
     assert [c.num_threads for c in libs] == before
+
+
+def test_the_split_is_deterministic():
+    weights = []
+    for _ in range(2):
+        model, shape = _compiled(slide_cnn)
+        x, y = _data(shape, 40)
+        with two_halves(True):
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)  # a fixed cut, the two gradients added in a fixed order

@@ -155,7 +155,8 @@ def test_the_rule():
     halves = Halves(model)
     with threadpool_limits(2):
         assert halves.wanted(100) == TWO_CORES  # 750 MFLOP per step
-        assert not halves.wanted(8)  # 60 MFLOP per step: not enough work
+        assert not halves.wanted(16)  # 120 MFLOP per step: measured 0.90x split
+        assert halves.wanted(24) == TWO_CORES  # 180 MFLOP: measured 1.11x
         assert not halves.wanted(4)  # under MIN_BATCH
         with two_halves(False):
             assert not halves.wanted(100)

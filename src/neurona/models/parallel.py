@@ -36,7 +36,9 @@ from ..ops import conv_parts
 from .replay import traced_train_forward
 
 MIN_BATCH = 8  # samples per batch from which a step may split (each half keeps at least 4)
-MIN_FLOPS = 100e6  # forward float ops per step from which two halves paid off (docs/performance.md)
+# forward float ops per step from which two halves paid off (docs/performance.md, load ~1): slide CNN at 120
+# MFLOP 0.90x, 180 1.11x; transformer at 135 MFLOP 0.99x, 203 1.16x
+MIN_FLOPS = 150e6
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
 # Recurrences loop over time steps in thousands of small NumPy calls that the GIL serialises: two halves of
 # the LSTM(64) bench step ran 0.72x as fast as one (docs/performance.md); not split unless forced.

@@ -171,7 +171,7 @@ def test_the_rule():
     assert not Halves(small).wanted(100_000)  # Dense layers alone: left to BLAS's threads (measured slower split)
     with threadpool_limits(2):
         tfm, _ = _compiled(transformer)
-        assert Halves(tfm).wanted(4096) == TWO_CORES
+        assert Halves(tfm).wanted(8192) == TWO_CORES  # 33 kFLOP per sample
 
 
 def test_no_halves_for_a_summed_loss_or_an_eager_step():

@@ -93,7 +93,7 @@ class Plan:
         if len(self.ops) != len(other.ops) or self.outputs != other.outputs or len(self.leaves) != len(other.leaves):
             return False
         for (f, i1, o1), (g, i2, o2) in zip(self.ops, other.ops):
-            if type(f) is not type(g) or i1 != i2 or o1 != o2:
+            if (f if isinstance(f, type) else type(f)) is not type(g) or i1 != i2 or o1 != o2:
                 return False
         for (s1, k1, v1), (s2, k2, v2) in zip(self.leaves, other.leaves):
             if s1 != s2 or k1 != k2:
@@ -103,6 +103,25 @@ class Plan:
             if k1 == _CONST and (v1.shape != v2.shape or v1.dtype != v2.dtype or not np.array_equal(v1, v2)):
                 return False
         return True
+
+    def forget_trace_arrays(self) -> None:
+        """Let go of the traced call's arrays held by its ops' records (their outputs, their input Tensors'
+        data): a replay reads and writes `vals` only, and an op's backward reads no more than its inputs' shapes.
+        Each array becomes a zero-byte view of the same shape and dtype; `vals` keeps what this call's
+        backward() needs. Without this a recorded plan held a whole forward's activations for ever (#18)."""
+        params = {id(v) for _, kind, v in self.leaves if kind == _PARAM}
+        for f, _, _ in self.ops:
+            f.outs = tuple(_shape_only(o) for o in f.outs)
+            for x in f.inputs:
+                if id(x) not in params:
+                    x.data = _shape_only(x.data)
+
+    def keep_structure_only(self) -> None:
+        """Keep what `same_as` compares (each op's type, slots, leaves) and let the ops and their arrays go."""
+        self.ops = [(type(f), ins, outs) for f, ins, outs in self.ops]
+        self.vals = []
+        for name in ("_fwd", "_bwd", "_compiled"):
+            self.__dict__.pop(name, None)
 
     # ----------------------------------------------------------------- replay
     def _compile(self) -> None:
@@ -191,8 +210,13 @@ class Plan:
         self._seed: np.ndarray | None = None
 
 
-def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> bool:
-    """Replay the first trace's plan on the second call's arrays: it must give that call's exact values.
+def _shape_only(a: np.ndarray) -> np.ndarray:
+    """A read-only zero-byte array with a's shape and dtype."""
+    return np.broadcast_to(np.zeros((), a.dtype), a.shape)
+
+
+def _replay_values(plan: Plan, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """The first trace's plan replayed on the second call's arrays: they must equal that call's outputs.
 
     This catches state an op was given in Python when it was created (a Dropout mask, Embedding ids), which
     no input or constant of the plan shows. The random generator is restored, so the check draws nothing.
@@ -200,11 +224,11 @@ def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> boo
     rng = get_rng().bit_generator
     state = rng.state
     try:
+        plan.vals = []  # the first call's values go before the check makes its own
         with no_grad():  # a check, never backpropagated: ops that keep state for backward need not (LSTM, #18)
-            got = plan.forward(arrays)
+            return plan.forward(arrays)
     finally:
         rng.state = state
-    return all(g.shape == o.data.shape and np.array_equal(g, o.data) for g, o in zip(got, outs))
 
 
 class TracedFunction:
@@ -255,6 +279,7 @@ class TracedFunction:
         plan = self._plans.get(sig, ())
         if isinstance(plan, Plan):
             self._last, self._last_eager, self.replayed = plan, None, True
+            plan.vals = []  # the last call's values are dropped before this call's are made (#18: peak memory)
             return self._wrap(plan.forward(arrays), self._structures[sig])
         return self._trace(sig, plan, arrays, args)
 
@@ -264,6 +289,7 @@ class TracedFunction:
         plan = self._plans.get(sig, ())
         if isinstance(plan, Plan):
             self._last, self._last_eager, self.replayed = plan, None, True
+            plan.vals = []  # the last call's values are dropped before this call's are made (#18: peak memory)
             return plan.forward(arrays)
         out = self._trace(sig, plan, arrays, args)
         return [o.data for o in ([out] if isinstance(out, Tensor) else out)]
@@ -271,6 +297,15 @@ class TracedFunction:
     def _trace(self, sig: Any, seen: Any, arrays: list[np.ndarray], args: tuple) -> Any:
         self.trace_count += 1
         self.replayed = False
+        if isinstance(self._last, Plan):
+            self._last.vals = []  # backward() follows the last call only: its values go before this call runs
+        got = None
+        if isinstance(seen, list):
+            # The second call: the first trace is replayed on this call's arrays BEFORE this call is traced, then
+            # kept as its structure only, so two traces never hold their activations at once (#18: peak memory)
+            got = _replay_values(seen[0], arrays)
+            seen[0].keep_structure_only()
+            self._last = None
         with enable_grad():
             out = self.fn(*args)
         outs = [out] if isinstance(out, Tensor) else list(out)
@@ -282,10 +317,14 @@ class TracedFunction:
         if seen == ():
             self._plans[sig] = [plan]
         else:
-            self._plans[sig] = plan if seen[0].same_as(plan) and _replays_to(seen[0], arrays, outs) else None
+            same = seen[0].same_as(plan) and all(g.shape == o.data.shape and np.array_equal(g, o.data)
+                                                 for g, o in zip(got, outs))
+            self._plans[sig] = plan if same else None
         self._last, self._last_eager = plan, None
         self._structures[sig] = None if isinstance(out, Tensor) else type(out)
-        return self._wrap([o.data for o in outs], self._structures[sig])
+        result = self._wrap([o.data for o in outs], self._structures[sig])
+        plan.forget_trace_arrays()
+        return result
 
     @staticmethod
     def _wrap(arrays: list[np.ndarray], structure: Any) -> Any:

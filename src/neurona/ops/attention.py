@@ -98,6 +98,16 @@ class DotProductAttention(Function):
         self.saved = (qh, kt, vh, p, pd, c, raw)
         return (out, p) if self.return_weights else out
 
+    def minimum_saved_nbytes(self) -> int:
+        """Bytes any backward of this op must keep besides its inputs and outputs (the bench's algorithmic
+        minimum): the softmax weights (B, H, Tq, Tk) -- they are an output only with `return_weights` -- and,
+        with dropout, the dropped weights too. q, k and v are the op's inputs, already counted."""
+        saved = self.__dict__.get("saved")
+        if not saved:
+            return 0
+        p, pd = saved[3], saved[4]
+        return (0 if self.return_weights else p.nbytes) + (0 if pd is p else pd.nbytes)
+
     def _infer(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, c: Any) -> np.ndarray:
         """The forward without saving anything, over chunks of the batch whose scores fit in about 2 MiB, in
         buffers reused from call to call (predict runs batch after batch): memory stays bounded for any batch.

@@ -54,8 +54,25 @@ class TransformerFloor:
                         "be2": zeros(d)} for _ in range(blocks)]
         self.v, self.c = _glorot(rng, d, outputs, dtype), zeros(outputs)
         self.ones_d = np.ones(d, dtype)
+        self.scratch: dict[str, np.ndarray] = {}  # buffers used within one block's forward or backward
 
     # ----------------------------------------------------------------- pieces
+    def _get(self, pool: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """pool[name] with this shape, allocated once: a fresh multi-megabyte array costs page faults every step."""
+        a = pool.get(name)
+        if a is None or a.shape != shape:
+            a = pool[name] = np.empty(shape, self.dtype)
+        return a
+
+    def _copy(self, pool: dict[str, np.ndarray], name: str, view: np.ndarray) -> np.ndarray:
+        out = self._get(pool, name, view.shape)
+        np.copyto(out, view)
+        return out
+
+    def _buffers(self, p: dict[str, Any], keep: bool) -> dict[str, np.ndarray]:
+        """The block's own buffers for what backward reads (q, k^T, v, the weights), or scratch in inference."""
+        return p.setdefault("_buffers", {}) if keep else self.scratch
+
     def _layer_norm(self, r: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, ...]:
         """(y, xhat, 1/std) of r (N, d); r becomes x-hat in place."""
         inv_n = self.dtype.type(1 / r.shape[1])
@@ -100,13 +117,15 @@ class TransformerFloor:
         qkv = x2 @ p["wqkv"]
         qkv += p["bqkv"]
         q5 = qkv.reshape(bsz, t, 3, h, dk)
-        q = np.ascontiguousarray(q5[:, :, 0].transpose(0, 2, 1, 3))
+        buf = self._buffers(p, keep)
+        q = self._copy(buf, "q", q5[:, :, 0].transpose(0, 2, 1, 3))
         q *= self.dtype.type(1 / np.sqrt(dk))
-        kt = np.ascontiguousarray(q5[:, :, 1].transpose(0, 2, 3, 1))
-        v = np.ascontiguousarray(q5[:, :, 2].transpose(0, 2, 1, 3))
+        kt = self._copy(buf, "kt", q5[:, :, 1].transpose(0, 2, 3, 1))
+        v = self._copy(buf, "v", q5[:, :, 2].transpose(0, 2, 1, 3))
         del qkv, q5
-        s = self._softmax_(q @ kt)
-        om = np.ascontiguousarray((s @ v).transpose(0, 2, 1, 3)).reshape(n, d)
+        s = self._softmax_(np.matmul(q, kt, out=self._get(buf, "s", (bsz, h, t, t))))
+        om = np.ascontiguousarray(np.matmul(s, v, out=self._get(self.scratch, "o", (bsz, h, t, dk)))
+                                  .transpose(0, 2, 1, 3)).reshape(n, d)
         r = om @ p["wo"]
         r += p["bo"]
         r += x2
@@ -139,15 +158,17 @@ class TransformerFloor:
         gh1 += gr2
         gr1, grads["g1"], grads["be1"] = self._layer_norm_backward(gh1, sv["xh1"], sv["inv1"], p["g1"])
         grads["wo"], grads["bo"] = sv["om"].T @ gr1, ones_n @ gr1
-        go = np.ascontiguousarray((gr1 @ p["wo"].T).reshape(bsz, t, h, dk).transpose(0, 2, 1, 3))
+        sc = self.scratch
+        go = self._copy(sc, "go", (gr1 @ p["wo"].T).reshape(bsz, t, h, dk).transpose(0, 2, 1, 3))
         q, kt, v, pr = sv["q"], sv["kt"], sv["v"], sv["p"]
-        gs = go @ v.transpose(0, 1, 3, 2)  # d loss / d weights, then in place d loss / d scores
+        gs = np.matmul(go, v.transpose(0, 1, 3, 2), out=self._get(sc, "gs", (bsz, h, t, t)))  # d loss / d weights,
+        # then in place d loss / d scores
         row = np.einsum("...k,...k->...", gs, pr)[..., None]
         gs -= row
         gs *= pr
-        gqkv = np.empty((bsz, t, 3, h, dk), self.dtype)
+        gqkv = self._get(sc, "gqkv", (bsz, t, 3, h, dk))
         np.matmul(pr.transpose(0, 1, 3, 2), go, out=gqkv[:, :, 2].transpose(0, 2, 1, 3))
-        gq = gs @ np.ascontiguousarray(kt.transpose(0, 1, 3, 2))
+        gq = np.matmul(gs, self._copy(sc, "k", kt.transpose(0, 1, 3, 2)), out=self._get(sc, "gq", (bsz, h, t, dk)))
         gq *= self.dtype.type(1 / np.sqrt(dk))
         gqkv[:, :, 0] = gq.transpose(0, 2, 1, 3)
         np.matmul(gs.transpose(0, 1, 3, 2), q, out=gqkv[:, :, 1].transpose(0, 2, 1, 3))  # q carries the scale

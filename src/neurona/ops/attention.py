@@ -92,7 +92,7 @@ class DotProductAttention(Function):
             s = np.multiply(raw, c, out=s)
         p = masked_softmax(s, self.mask, out=s)
         pd = p if self.keep is None else p * self.keep
-        out = _merge(np.matmul(pd, vh, out=scratch("attention_o", (b, h, tq, dv), q.dtype)))
+        out = _merge(np.matmul(pd, vh, out=scratch("attention_go", (b, h, tq, dv), q.dtype)))
         if self.qmask is not None:
             out *= self.qmask[..., None]
         self.saved = (qh, kt, vh, p, pd, c, raw)
@@ -117,8 +117,9 @@ class DotProductAttention(Function):
         b, tq, tk = q.shape[0], q.shape[1], k.shape[1]
         dk, dv = q.shape[2] // h, v.shape[2] // h
         n = min(b, max(1, _INFER_VALUES // (h * tq * tk)))  # samples per chunk
+        # the backward's scratch names: when the chunk is a training batch's size, one set of buffers serves both
         bufs = [scratch("attention_" + name, (n, h) + shape, q.dtype) for name, shape in
-                (("iq", (tq, dk)), ("ik", (dk, tk)), ("iv", (tk, dv)), ("is", (tq, tk)), ("io", (tq, dv)))]
+                (("gq", (tq, dk)), ("gk", (dk, tk)), ("k", (tk, dv)), ("gs", (tq, tk)), ("go", (tq, dv)))]
         mask = self.mask
         per_sample = mask is not None and mask.ndim == 4 and mask.shape[0] != 1
         out = np.empty((b, tq, h * dv), q.dtype)

@@ -7,6 +7,7 @@ x̂ = (x - mean) / sqrt(var + eps) is fused, so no intermediate graph is kept.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ def _axes(axis: int | Sequence[int], ndim: int, name: str) -> tuple[int, ...]:
 
 def _rows(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """x as (rows, features), the feature `axes` last (a view for channels_last inputs)."""
-    d = int(np.prod([x.shape[a] for a in axes]))
+    d = math.prod([x.shape[a] for a in axes])  # math.prod: np.prod on a short list costs microseconds per call
     if axes != tuple(range(x.ndim - len(axes), x.ndim)):
         x = np.moveaxis(x, axes, range(-len(axes), 0))
     return x.reshape(-1, d)

@@ -137,3 +137,20 @@ def test_second_call_check_still_catches_a_changing_constant():
     for _ in range(3):
         traced(np.ones(3))
     assert not traced.replayed and None in traced._plans.values()
+
+
+def test_forgetting_the_trace_leaves_arguments_and_constants_alone():
+    w = Tensor(np.arange(3.0), requires_grad=True)
+    const = Tensor(np.full(3, 2.0))
+    arg = Tensor(np.ones(3))
+
+    def step(x):
+        return ((x * w) * const).sum()
+
+    traced = function(step)
+    for _ in range(3):
+        traced(arg)
+    assert traced.replayed
+    np.testing.assert_array_equal(const.data, np.full(3, 2.0))
+    np.testing.assert_array_equal(arg.data, np.ones(3))
+    np.testing.assert_array_equal(w.data, np.arange(3.0))

@@ -108,12 +108,13 @@ class Plan:
         """Let go of the traced call's arrays held by its ops' records (their outputs, their input Tensors'
         data): a replay reads and writes `vals` only, and an op's backward reads no more than its inputs' shapes.
         Each array becomes a zero-byte view of the same shape and dtype; `vals` keeps what this call's
-        backward() needs. Without this a recorded plan held a whole forward's activations for ever (#18)."""
-        params = {id(v) for _, kind, v in self.leaves if kind == _PARAM}
+        backward() needs. Only Tensors the traced call made itself are touched (arguments, parameters and
+        constants keep their data); one the function kept aside reads zeros afterwards. Without this a recorded
+        plan held a whole forward's activations for ever (#18)."""
         for f, _, _ in self.ops:
             f.outs = tuple(_shape_only(o) for o in f.outs)
             for x in f.inputs:
-                if id(x) not in params:
+                if x.creator is not None:
                     x.data = _shape_only(x.data)
 
     def keep_structure_only(self) -> None:

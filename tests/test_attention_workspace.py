@@ -154,3 +154,23 @@ def test_forgetting_the_trace_leaves_arguments_and_constants_alone():
     np.testing.assert_array_equal(const.data, np.full(3, 2.0))
     np.testing.assert_array_equal(arg.data, np.ones(3))
     np.testing.assert_array_equal(w.data, np.arange(3.0))
+
+
+def test_a_second_call_that_raises_leaves_the_function_usable():
+    w = Tensor(np.arange(3.0), requires_grad=True)
+    fail = [False]
+
+    def step(x):
+        if fail[0]:
+            raise ValueError("bad batch")
+        return (Tensor(x) * w).sum()
+
+    traced = function(step)
+    traced(np.ones(3))
+    fail[0] = True
+    with pytest.raises(ValueError, match="bad batch"):
+        traced(np.ones(3))
+    fail[0] = False
+    for _ in range(3):
+        out = traced(np.full(3, 2.0))
+    assert traced.replayed and float(out.data) == 6.0

@@ -306,6 +306,7 @@ class TracedFunction:
             # kept as its structure only, so two traces never hold their activations at once (#18: peak memory)
             got = _replay_values(seen[0], arrays)
             seen[0].keep_structure_only()
+            self._plans[sig] = ()  # until this call is traced: should it raise, the next call starts afresh
             self._last = None
         with enable_grad():
             out = self.fn(*args)

@@ -33,6 +33,13 @@ MAX_WORKERS = 2
 # predicting (no patches kept) and for pixel-major convs in training (their patches are rebuilt in backward).
 # The slides' conv2 at batch 1,000 predicts in 67 ms with ~1,600-row (5 MB) bands, 79-95 ms with 8,192-row ones.
 PATCH_BYTES = 4 << 20
+# Bytes of activation gradient per band in a tap-major conv's backward (conv1 of the slides: 8,192 rows of 32).
+GRAD_BYTES = 1 << 20
+# Tap-major patches (few channels) in training: kept whole for backward (KEEP_TAPS) or made in bands of TAPS_BYTES
+# and rebuilt in backward (the slides' conv1: 5.7 MiB of patches never whole).
+KEEP_TAPS = False
+TAPS_BYTES = 1 << 20
+TRAIN_BYTES = 2 << 20  # pixel-major patches' bands in training
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -162,15 +169,22 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
     z = np.empty((n * per, f), np.result_type(xp, w2))
     threads = workers(n, n * per * k)
     inference = not is_grad_enabled()
-    op.band_rows = max(per, PATCH_BYTES // ((k + 1) * xp.dtype.itemsize))
+    budget = PATCH_BYTES if inference else TAPS_BYTES if op.layout == "taps" else TRAIN_BYTES
+    op.band_rows = max(per, budget // ((k + 1) * xp.dtype.itemsize))
     # inference keeps no patches: bands of about PATCH_BYTES reuse one small patch matrix per thread
     parts = bounds(n, max(threads, -(-n * per // op.band_rows))) if inference else bounds(n, threads)
 
     def part(i0: int, i1: int) -> np.ndarray | None:
         rows = z[i0 * per:i1 * per]
-        if op.layout == "taps":
+        if op.layout == "taps" and (inference or KEEP_TAPS):
             cols = taps_matrix(xp[i0:i1], *geometry, ones_row=op.has_b)
             np.matmul(cols.T, w2, out=rows)
+        elif op.layout == "taps":  # in bands, keeping nothing, as below
+            for b0, b1 in train_bands(i0, i1, per, op.band_rows):
+                cols = taps_matrix(xp[b0:b1], *geometry, ones_row=op.has_b)
+                np.matmul(cols.T, w2, out=z[b0 * per:b1 * per])
+                SCRATCH.give(cols)
+            cols = None
         elif inference:
             cols = pixel_patches(op, xp, i0, i1)
             np.matmul(cols, w2, out=rows)
@@ -216,39 +230,53 @@ def pixel_patches(op: Any, xp: np.ndarray, i0: int, i1: int) -> np.ndarray:
 
 
 def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, need_x: bool):
-    """(gradient of the weights with the bias as its last row or None, gradient of the padded input or None)."""
+    """(gradient of the weights with the bias as its last row or None, gradient of the padded input or None).
+
+    The gradient through the fused activation is made band by band (a few MiB), never for the whole batch: each
+    band's weight-gradient product and input gradient are taken while it is in cache (docs/performance.md,
+    "Convolutions", round three). Pixel-major bands are the forward's bands (same sums, same order as before);
+    tap-major ones (few channels) sum the weight gradient over `GRAD_BYTES` bands, float32 rounding apart.
+    """
     w, per = op.w, op.geometry[3][0] * op.geometry[3][1]
     f = w.shape[-1]
     g_all = gy.reshape(-1, f)
-    single = len(op.parts) == 1
-    gxp = np.empty(op.xp_shape, np.result_type(gy, w)) if need_x and not single else None
+    gxp = np.empty(op.xp_shape, np.result_type(gy, w)) if need_x else None
 
-    def part(i0: int, i1: int, cols: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        g = activation_grad(g_all[i0 * per:i1 * per], op.y[i0 * per:i1 * per], op.act)
+    def part(i0: int, i1: int, cols: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        rows = op.band_rows if cols is None else max(per, GRAD_BYTES // (f * gy.itemsize))
         gwb = None
-        if (need_w or op.has_b) and cols is not None:  # weights and bias (the ones row) from one product
-            gwb = cols @ g if op.layout == "taps" else (g.T @ cols).T
-        elif need_w or op.has_b:  # pixel-major patches rebuilt band by band, the bands' products added
-            for b0, b1 in train_bands(i0, i1, per, op.band_rows):
-                band = pixel_patches(op, op.xp, b0, b1)
-                # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
-                prod = g[(b0 - i0) * per:(b1 - i0) * per].T @ band
-                SCRATCH.give(band)
+        for b0, b1 in train_bands(i0, i1, per, rows):
+            r0, r1 = b0 * per, b1 * per
+            g = activation_grad(g_all[r0:r1], op.y[r0:r1], op.act)
+            if need_w or op.has_b:
+                if cols is not None:  # weights and bias (the ones row) from one product
+                    prod = cols[:, r0 - i0 * per:r1 - i0 * per] @ g
+                elif op.layout == "taps":  # tap-major patches rebuilt band by band
+                    band = taps_matrix(op.xp[b0:b1], *op.geometry, ones_row=op.has_b)
+                    prod = band @ g
+                    SCRATCH.give(band)
+                else:  # pixel-major patches rebuilt band by band
+                    band = pixel_patches(op, op.xp, b0, b1)
+                    # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
+                    prod = g.T @ band
+                    SCRATCH.give(band)
                 if gwb is None:
                     gwb = prod
                 else:
                     gwb += prod
+            if need_x:
+                op._padded_input_gradient(g, b1 - b0, gxp[b0:b1])
+            if op.act:
+                SCRATCH.give(g)
+        if gwb is not None and op.layout == "pixels":
             gwb = gwb.T
-        gx = op._padded_input_gradient(g, i1 - i0, None if single else gxp[i0:i1]) if need_x else None
-        if op.act:
-            SCRATCH.give(g)
-        return gwb, gx
+        return gwb, None
 
     results = run([lambda i0=i0, i1=i1, cols=cols: part(i0, i1, cols) for (i0, i1), cols in zip(op.parts, op.cols)])
     gwb = results[0][0]
     for other, _ in results[1:]:
         gwb = gwb + other
-    return gwb, results[0][1] if single else gxp
+    return gwb, gxp
 
 
 def give_back(op: Any) -> None:

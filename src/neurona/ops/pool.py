@@ -96,6 +96,11 @@ class Pool(Function):
         return gx[:, 0] if self.one_d else gx
 
 
+    def drop_saved(self) -> None:
+        """Forget what forward saved for backward but keep the op runnable (`neurona.function`'s replay check)."""
+        self.xp = self.y = None
+
+
 class GlobalPool(Function):
     """Max or mean over every spatial axis of (N, ..., C); the max gradient goes to the first maximum."""
 

@@ -38,8 +38,9 @@ GRAD_BYTES = 1 << 20
 # Tap-major patches (few channels) in training: kept whole for backward (KEEP_TAPS) or made in bands of TAPS_BYTES
 # and rebuilt in backward (the slides' conv1: 5.7 MiB of patches never whole).
 KEEP_TAPS = False
+# Pixel-major convs: the activation gradient band by band too (True) or for the whole part, as in round two.
+BANDED_PIXEL_GRAD = False
 TAPS_BYTES = 1 << 20
-TRAIN_BYTES = 2 << 20  # pixel-major patches' bands in training
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -169,7 +170,7 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
     z = np.empty((n * per, f), np.result_type(xp, w2))
     threads = workers(n, n * per * k)
     inference = not is_grad_enabled()
-    budget = PATCH_BYTES if inference else TAPS_BYTES if op.layout == "taps" else TRAIN_BYTES
+    budget = TAPS_BYTES if op.layout == "taps" and not inference else PATCH_BYTES
     op.band_rows = max(per, budget // ((k + 1) * xp.dtype.itemsize))
     # inference keeps no patches: bands of about PATCH_BYTES reuse one small patch matrix per thread
     parts = bounds(n, max(threads, -(-n * per // op.band_rows))) if inference else bounds(n, threads)
@@ -244,10 +245,16 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
 
     def part(i0: int, i1: int, cols: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         rows = op.band_rows if cols is None else max(per, GRAD_BYTES // (f * gy.itemsize))
+        whole = op.layout == "pixels" and not BANDED_PIXEL_GRAD
+        if whole:  # one activation gradient for the part (F values per row: small for pixel-major convs)
+            g_part = activation_grad(g_all[i0 * per:i1 * per], op.y[i0 * per:i1 * per], op.act)
         gwb = None
         for b0, b1 in train_bands(i0, i1, per, rows):
             r0, r1 = b0 * per, b1 * per
-            g = activation_grad(g_all[r0:r1], op.y[r0:r1], op.act)
+            if whole:
+                g = g_part[r0 - i0 * per:r1 - i0 * per]
+            else:
+                g = activation_grad(g_all[r0:r1], op.y[r0:r1], op.act)
             if need_w or op.has_b:
                 if cols is not None:  # weights and bias (the ones row) from one product
                     prod = cols[:, r0 - i0 * per:r1 - i0 * per] @ g
@@ -264,10 +271,17 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
                     gwb = prod
                 else:
                     gwb += prod
+            if whole:
+                continue
             if need_x:
                 op._padded_input_gradient(g, b1 - b0, gxp[b0:b1])
             if op.act:
                 SCRATCH.give(g)
+        if whole:
+            if need_x:
+                op._padded_input_gradient(g_part, i1 - i0, gxp[i0:i1])
+            if op.act:
+                SCRATCH.give(g_part)
         if gwb is not None and op.layout == "pixels":
             gwb = gwb.T
         return gwb, None

@@ -85,7 +85,7 @@ class Pool(Function):
             if taken is None:
                 taken = hit
             else:  # ties: only the first maximum of a window gets the gradient
-                hit = np.greater(hit, taken)
+                np.greater(hit, taken, out=hit)  # in place: one window-sized mask fewer alive
                 taken |= hit
             if tiles:
                 np.multiply(g, hit, out=dst)

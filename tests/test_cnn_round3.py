@@ -42,8 +42,13 @@ def _conv_grads(shape, kernel, dtype=np.float32, activation="relu", need_x=True,
 def test_tap_major_bands_equal_kept_patches(shape, kernel):
     with _settings(KEEP_TAPS=True):
         kept = _conv_grads(shape, kernel)
-    with _settings(KEEP_TAPS=False, TAPS_BYTES=200 * 4):  # a few images per band: patches rebuilt in backward
+    with _settings(KEEP_TAPS=False, PATCH_BYTES=200 * 4):  # a few images per band: patches rebuilt in backward
         bands = _conv_grads(shape, kernel)
+    with _settings(KEEP_TAPS=True, GRAD_BYTES=16):  # kept patches, the activation gradient image by image
+        kept_bands = _conv_grads(shape, kernel)
+    np.testing.assert_array_equal(kept_bands[1], kept[1])
+    for a, b in zip(kept_bands[2:], kept[2:]):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6 * np.abs(b).max())
     np.testing.assert_array_equal(bands[0], kept[0])  # outputs: the same rows of the same products
     np.testing.assert_array_equal(bands[1], kept[1])  # input gradients: each image's own col2im
     for a, b in zip(bands[2:], kept[2:]):  # weight and bias gradients: sums over bands, float32 rounding
@@ -51,7 +56,7 @@ def test_tap_major_bands_equal_kept_patches(shape, kernel):
 
 
 def test_first_conv_skips_its_input_gradient_in_bands():
-    with _settings(TAPS_BYTES=200 * 4):
+    with _settings(PATCH_BYTES=200 * 4):
         _, gx, gw, gb = _conv_grads((6, 12, 12, 1), (5, 5, 1, 4), need_x=False)
     assert gx is None and gw.shape == (5, 5, 1, 4) and gb.shape == (4,)
 
@@ -62,7 +67,7 @@ def test_banded_backward_gradcheck_float64(channels):
     x = rng.standard_normal((4, 7, 7, channels))
     w = rng.standard_normal((3, 3, channels, 2)) * 0.3
     b = rng.standard_normal(2) * 0.1
-    with _settings(TAPS_BYTES=30 * 8, PATCH_BYTES=30 * 8, GRAD_BYTES=16):  # one image per band
+    with _settings(PATCH_BYTES=30 * 8, GRAD_BYTES=16):  # one image per band
         assert nr.gradcheck(lambda x_, w_, b_: conv2d(x_, w_, b_, activation="tanh"), x, w, b)
         assert nr.gradcheck(lambda x_, w_, b_: max_pool2d(conv2d(x_, w_, b_, activation="relu"), 2), x, w, b)
 
@@ -76,7 +81,7 @@ def test_banded_conv_relu_pool_matches_torch(channels):
     b = (rng.standard_normal(6) * 0.1).astype(np.float32)
     r = rng.standard_normal((6, 4, 4, 6)).astype(np.float32)
     X, W, B = (nr.Tensor(a, requires_grad=True) for a in (x, w, b))
-    with _settings(TAPS_BYTES=300 * 4, PATCH_BYTES=300 * 4):
+    with _settings(PATCH_BYTES=300 * 4):
         y = max_pool2d(conv2d(X, W, B, activation="relu"), 2)
         (y * nr.Tensor(r)).sum().backward()
     ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]

@@ -33,14 +33,12 @@ MAX_WORKERS = 2
 # predicting (no patches kept) and for pixel-major convs in training (their patches are rebuilt in backward).
 # The slides' conv2 at batch 1,000 predicts in 67 ms with ~1,600-row (5 MB) bands, 79-95 ms with 8,192-row ones.
 PATCH_BYTES = 4 << 20
-# Bytes of activation gradient per band in a tap-major conv's backward (conv1 of the slides: 8,192 rows of 32).
+# Bytes of activation gradient per band in a tap-major conv's backward when its patches are kept (KEEP_TAPS).
 GRAD_BYTES = 1 << 20
-# Tap-major patches (few channels) in training: kept whole for backward (KEEP_TAPS) or made in bands of TAPS_BYTES
-# and rebuilt in backward (the slides' conv1: 5.7 MiB of patches never whole).
+# Tap-major patches (few channels) in training: kept whole for backward (KEEP_TAPS), or made in bands of
+# PATCH_BYTES and rebuilt in backward, as the pixel-major ones are (the default: the slides' conv1 keeps no 5.7 MiB
+# patch matrix; its step time is the same within noise, 42.9 against 42.6 ms, and 1 MiB bands cost 1.8 ms).
 KEEP_TAPS = False
-# Pixel-major convs: the activation gradient band by band too (True) or for the whole part, as in round two.
-BANDED_PIXEL_GRAD = False
-TAPS_BYTES = 1 << 20
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -170,8 +168,7 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
     z = np.empty((n * per, f), np.result_type(xp, w2))
     threads = workers(n, n * per * k)
     inference = not is_grad_enabled()
-    budget = TAPS_BYTES if op.layout == "taps" and not inference else PATCH_BYTES
-    op.band_rows = max(per, budget // ((k + 1) * xp.dtype.itemsize))
+    op.band_rows = max(per, PATCH_BYTES // ((k + 1) * xp.dtype.itemsize))
     # inference keeps no patches: bands of about PATCH_BYTES reuse one small patch matrix per thread
     parts = bounds(n, max(threads, -(-n * per // op.band_rows))) if inference else bounds(n, threads)
 
@@ -233,10 +230,11 @@ def pixel_patches(op: Any, xp: np.ndarray, i0: int, i1: int) -> np.ndarray:
 def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, need_x: bool):
     """(gradient of the weights with the bias as its last row or None, gradient of the padded input or None).
 
-    The gradient through the fused activation is made band by band (a few MiB), never for the whole batch: each
-    band's weight-gradient product and input gradient are taken while it is in cache (docs/performance.md,
-    "Convolutions", round three). Pixel-major bands are the forward's bands (same sums, same order as before);
-    tap-major ones (few channels) sum the weight gradient over `GRAD_BYTES` bands, float32 rounding apart.
+    Tap-major convs (few channels, many rows: the slides' conv1) take the gradient through the fused activation
+    band by band, never for the whole batch (7 MiB for conv1), each band's patches rebuilt from the input and its
+    weight-gradient product added (float32 rounding apart from one product). Pixel-major convs take it for the
+    whole part and rebuild their patches band by band for the weight gradient, as in round two
+    (docs/performance.md, "Convolutions", round three).
     """
     w, per = op.w, op.geometry[3][0] * op.geometry[3][1]
     f = w.shape[-1]
@@ -245,8 +243,10 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
 
     def part(i0: int, i1: int, cols: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         rows = op.band_rows if cols is None else max(per, GRAD_BYTES // (f * gy.itemsize))
-        whole = op.layout == "pixels" and not BANDED_PIXEL_GRAD
-        if whole:  # one activation gradient for the part (F values per row: small for pixel-major convs)
+        # pixel-major convs (many channels, few rows) take the part's activation gradient whole: band by band it
+        # measured 20.1-21.3 ms against 17.4-18.5 for the slides' conv2 backward
+        whole = op.layout == "pixels"
+        if whole:
             g_part = activation_grad(g_all[i0 * per:i1 * per], op.y[i0 * per:i1 * per], op.act)
         gwb = None
         for b0, b1 in train_bands(i0, i1, per, rows):

@@ -246,13 +246,10 @@ def tapwise_col2im(g: np.ndarray, w: np.ndarray, padded_shape, kernel, strides, 
         img = out
         img[...] = 0
     wt = np.ascontiguousarray(w.reshape(kh * kw, c, f).transpose(0, 2, 1), dtype)  # (taps, F, C)
-    # near-equal bands of at most ~1024 rows of products (no short last band: a band of a few images runs its
-    # 25 small products at a fraction of BLAS's speed)
-    parts = -(-n * oh * ow // 1024)
-    cuts = [n * p // parts for p in range(parts + 1)]
-    band = max(b - a for a, b in zip(cuts[:-1], cuts[1:]))
+    band = max(1, min(n, 1024 // max(oh * ow, 1)))  # images per band: ~1024 rows of products
     buf = SCRATCH.take((band * oh * ow, c), dtype)
-    for i, j in zip(cuts[:-1], cuts[1:]):
+    for i in range(0, n, band):
+        j = min(n, i + band)
         rows, part = g[i * oh * ow:j * oh * ow], img[i:j]
         out = buf[:rows.shape[0]]
         for a in range(kh):

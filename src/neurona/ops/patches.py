@@ -6,6 +6,8 @@ Python loop ever visits a pixel or a sample.
 
 from __future__ import annotations
 
+import bisect
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -44,7 +46,7 @@ class Scratch:
         """An uninitialised C-contiguous array of `shape`, carved from a buffer given back earlier if one fits."""
         shape = tuple(int(s) for s in shape)
         dt = np.dtype(dtype)
-        need = dt.itemsize * int(np.prod(shape, dtype=np.int64))
+        need = dt.itemsize * math.prod(shape)
         with self._lock:
             for i, buf in enumerate(self._free):
                 if need <= buf.nbytes <= self.SLACK * need + 4096:
@@ -65,13 +67,13 @@ class Scratch:
             if any(b.base is base for b in self._free):
                 return  # given back twice
             if self._bytes + buf.nbytes <= self.max_bytes:
-                self._free.append(buf)
-                self._free.sort(key=lambda b: b.nbytes)
+                sizes = [b.nbytes for b in self._free]
+                self._free.insert(bisect.bisect(sizes, buf.nbytes), buf)
                 self._bytes += buf.nbytes
 
     def has(self, shape: Sequence[int], dtype: Any) -> bool:
         """Whether `take(shape, dtype)` would reuse a buffer given back (for tests)."""
-        need = np.dtype(dtype).itemsize * int(np.prod(tuple(shape), dtype=np.int64))
+        need = np.dtype(dtype).itemsize * math.prod(int(s) for s in shape)
         with self._lock:
             return any(need <= b.nbytes <= self.SLACK * need + 4096 for b in self._free)
 

@@ -61,6 +61,20 @@ class Plan:
             for s, y in zip(outs, f.outs):
                 self.vals[s] = y
 
+    def forget_traced_arrays(self) -> None:
+        """Drop the traced call's intermediate arrays that the recorded ops still point to (their `outs` and the
+        Tensors among their `inputs`), keeping only shape and dtype (zero-strided views of one zero).
+
+        Replay never reads them, and they were a dead copy of every activation kept for the whole fit (10.7 MiB
+        of the slides' CNN, docs/performance.md "Convolutions", round three). Leaves (parameters, arguments,
+        constants) and `vals` (this plan's own backward) are untouched.
+        """
+        for f, _, _ in self.ops:
+            for x in f.inputs:
+                if x.creator is not None and x.data.strides.count(0) != x.data.ndim:
+                    x.data = _placeholder(x.data)
+            f.outs = tuple(_placeholder(y) for y in f.outs)
+
     def _new(self, key: tuple[int, int]) -> int:
         self.slots[key] = len(self.need)
         self.need.append(False)
@@ -121,6 +135,7 @@ class Plan:
     def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         if not self.__dict__.get("_compiled"):
             self._compile()
+        self.vals = None  # the last call's activations go as this call's replace them, not all at its end
         vals = self._template[:]
         for s, i in self._args:
             vals[s] = arrays[i]
@@ -191,12 +206,27 @@ class Plan:
         self._seed: np.ndarray | None = None
 
 
+def _placeholder(a: np.ndarray) -> np.ndarray:
+    """A read-only array of a's shape and dtype that holds one element."""
+    return np.broadcast_to(np.zeros((), a.dtype), a.shape)
+
+
+def _drop_saved(plan: Plan) -> None:
+    """Let the plan's ops that can forget their saved state (`drop_saved`) do so; it keeps them runnable."""
+    plan.vals = None
+    for f, _, _ in plan.ops:
+        drop = getattr(f, "drop_saved", None)
+        if drop is not None:
+            drop()
+
+
 def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> bool:
     """Replay the first trace's plan on the second call's arrays: it must give that call's exact values.
 
     This catches state an op was given in Python when it was created (a Dropout mask, Embedding ids), which
     no input or constant of the plan shows. The random generator is restored, so the check draws nothing.
     """
+    _drop_saved(plan)  # its own backward ran a call ago: what its ops saved for it is dead weight now
     rng = get_rng().bit_generator
     state = rng.state
     try:
@@ -204,14 +234,17 @@ def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> boo
             got = plan.forward(arrays)
     finally:
         rng.state = state
+        _drop_saved(plan)  # the first plan is discarded after this check (held in reference cycles until gc)
     return all(g.shape == o.data.shape and np.array_equal(g, o.data) for g, o in zip(got, outs))
 
 
 class TracedFunction:
     """A Python function of arrays that returns Tensors, traced per signature and then replayed."""
 
-    def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
+    def __init__(self, fn: Callable[..., Any], name: str | None = None,
+                 rewrite: Callable[[Plan], Any] | None = None) -> None:
         self.fn = fn
+        self.rewrite = rewrite  # applied to each confirmed plan before its first replay (predict's conv-pool fusion)
         self.__name__ = name or getattr(fn, "__name__", "function")
         self.__doc__ = getattr(fn, "__doc__", None)
         self._plans: dict[Any, Any] = {}  # signature -> Plan (confirmed), [Plan] (seen once) or None (eager)
@@ -285,7 +318,11 @@ class TracedFunction:
             self._plans[sig] = plan if seen[0].same_as(plan) and _replays_to(seen[0], arrays, outs) else None
         self._last, self._last_eager = plan, None
         self._structures[sig] = None if isinstance(out, Tensor) else type(out)
-        return self._wrap([o.data for o in outs], self._structures[sig])
+        result = self._wrap([o.data for o in outs], self._structures[sig])
+        plan.forget_traced_arrays()  # its backward() reads plan.vals and the ops' saved state only
+        if self.rewrite is not None and self._plans[sig] is plan:
+            self.rewrite(plan)
+        return result
 
     @staticmethod
     def _wrap(arrays: list[np.ndarray], structure: Any) -> Any:

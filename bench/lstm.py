@@ -66,6 +66,12 @@ def _one_blas_thread():
     return sel.limit(limits=1)
 
 
+def _halves(m: int, k: int, n: int) -> bool:
+    """Whether an (m, k) x (k, n) product is faster as two halves: OpenBLAS's SkylakeX kernels skip packing
+    for m*n*k <= 1e6 (about 1.3x faster per flop there), so a product just above that size is split."""
+    return 1_000_000 < m * k * n <= 2_000_000
+
+
 class LSTMFloor:
     """LSTM(units) -> Dense(outputs) trained by plain SGD, written by hand in NumPy with no framework.
 
@@ -73,10 +79,11 @@ class LSTMFloor:
     `ops.lstm_rows` but without its Keras weight layout, checks or SciPy: the parameters are stored as
     `wall` (4 units, units + features + 1) = [U^T | W^T | b] with the gate rows in the order o, i, f, g; per
     step one matmul of `wall` (sigmoid rows halved: sigmoid(z) = 0.5 tanh(z / 2) + 0.5) with [h; x_t; 1]
-    gives every gate, one tanh activates them all, and the state update is five more calls. Backward runs
-    in chunks of 5 steps (derivative factors per chunk, 4 elementwise calls and 2 matmuls per step, the
-    weight gradient accumulated per step). The head is a Dense layer on the last h: softmax + cross-entropy
-    (gradient p - y) or linear + MSE.
+    gives every gate, one tanh activates them all, and the state update is five more calls; products a little
+    over OpenBLAS's small-matrix size run as two halves. Backward runs in chunks of 2 steps (derivative
+    factors per chunk computed in place in one buffer that then takes the step's gradients, 4 elementwise
+    calls and 2 matmuls per step, the weight gradient accumulated per step). The head is a Dense layer on
+    the last h: softmax + cross-entropy (gradient p - y) or linear + MSE.
     """
 
     def __init__(self, features: int, units: int, outputs: int, lr: float, loss: str = "softmax", seed: int = 0,
@@ -123,9 +130,14 @@ class LSTMFloor:
         z[0, 4 * h:5 * h] = 0
         w = self.wall * self.scale
         p = np.empty((2 * h, bsz), self.dtype)
+        split = _halves(4 * h, k, bsz)
         for s in range(t):
             zs = z[s]
-            np.matmul(w, hx[s], out=zs[:4 * h])
+            if split:  # two halves under OpenBLAS's small-matrix size (see neurona.ops.lstm_rows.SMALL_GEMM)
+                np.matmul(w[:2 * h], hx[s], out=zs[:2 * h])
+                np.matmul(w[2 * h:], hx[s], out=zs[2 * h:4 * h])
+            else:
+                np.matmul(w, hx[s], out=zs[:4 * h])
             np.tanh(zs[:4 * h], out=zs[:4 * h])
             sig = zs[:3 * h]
             sig *= 0.5
@@ -157,30 +169,34 @@ class LSTMFloor:
         up = np.ascontiguousarray(self.wall[:, :h].T)
         dwall = np.zeros_like(self.wall)
         tmp = np.empty_like(dwall)
-        n = 5
-        q = np.empty((n, 5, h, bsz), self.dtype)  # [e, q_o, q_i, q_f, q_g]
-        s3, s2 = np.empty((n, 3, h, bsz), self.dtype), np.empty((n, 2, h, bsz), self.dtype)
-        dz = np.empty((5 * h, bsz), self.dtype)
+        n = 2
+        q = np.empty((n, 5, h, bsz), self.dtype)  # factors [e, q_o, q_i, q_f, q_g], then [dh e, dz] over them
         z4 = z.reshape(t + 1, 6, h, bsz)
+        hb = bsz // 2 if _halves(h, 4 * h, bsz) else bsz
         for end in range(t, 0, -n):
             a = max(end - n, 0)
             m = end - a
             zc, qc = z4[a:end], q[:m]
-            np.subtract(1, zc[:, :3], out=s3[:m])
-            s3[:m] *= zc[:, :3]
-            np.multiply(s3[:m, 1:], zc[:, 3:5], out=qc[:, 2:4])
-            np.multiply(s3[:m, 0], zc[:, 5], out=qc[:, 1])
-            np.multiply(zc[:, 3:6:2], zc[:, 3:6:2], out=s2[:m])
-            np.subtract(1, s2[:m], out=s2[:m])
-            np.multiply(zc[:, 1::-1], s2[:m], out=qc[:, 4::-4])
+            np.subtract(1, zc[:, :3], out=qc[:, 1:4])
+            qc[:, 1:4] *= zc[:, :3]
+            qc[:, 2:4] *= zc[:, 3:5]
+            np.multiply(qc[:, 1], zc[:, 5], out=qc[:, 1])
+            np.multiply(zc[:, 5:2:-2], zc[:, 5:2:-2], out=qc[:, ::4])
+            np.subtract(1, qc[:, ::4], out=qc[:, ::4])
+            qc[:, ::4] *= zc[:, :2]
             for s in range(end - 1, a - 1, -1):
                 j = s - a
-                np.multiply(qc[j, :2], dh, out=dz[:2 * h].reshape(2, h, bsz))
-                dc += dz[:h]
-                np.multiply(qc[j, 2:], dc, out=dz[2 * h:].reshape(3, h, bsz))
+                np.multiply(qc[j, :2], dh, out=qc[j, :2])
+                dc += qc[j, 0]
+                np.multiply(qc[j, 2:], dc, out=qc[j, 2:])
                 dc *= zc[j, 2]
-                np.matmul(up, dz[h:], out=dh)
-                np.matmul(dz[h:], hx[s].T, out=tmp)
+                dz = qc[j, 1:].reshape(4 * h, bsz)
+                if hb < bsz:
+                    np.matmul(up, dz[:, :hb], out=dh[:, :hb])
+                    np.matmul(up, dz[:, hb:], out=dh[:, hb:])
+                else:
+                    np.matmul(up, dz, out=dh)
+                np.matmul(dz, hx[s].T, out=tmp)
                 dwall += tmp
         grads["wall"] = dwall
         return grads

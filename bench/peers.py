@@ -142,7 +142,10 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[st
     params = []
     for a, b in zip(dims[:-1], dims[1:]):
         limit = np.sqrt(6 / (a + b))
-        params += [rng.uniform(-limit, limit, (a, b)).astype(np.float32), np.zeros(b, np.float32)]
+        kernel = rng.uniform(-limit, limit, (a, b)).astype(np.float32)
+        # narrow kernels column by column ((out, in) rows, PyTorch's layout), as neurona stores them (#17): the
+        # fast weight-gradient product (g.T @ h).T then has the kernel's layout, and so does the SGD update
+        params += [np.asfortranarray(kernel) if b <= 16 else kernel, np.zeros(b, np.float32)]
     slots = [np.zeros_like(p) for p in params]
     x, y = data["x"], data["onehot"]
     lr, mom, bs = np.float32(wl.lr), np.float32(wl.momentum), wl.batch
@@ -180,7 +183,9 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[st
         ones = np.ones(len(xb), np.float32)
         grads = [np.empty(0)] * len(params)
         for i in range(len(acts) - 1, -1, -1):
-            grads[2 * i], grads[2 * i + 1] = hs[i].T @ g, ones @ g
+            kernel = params[2 * i]
+            grads[2 * i] = hs[i].T @ g if kernel.flags.c_contiguous else (g.T @ hs[i]).T
+            grads[2 * i + 1] = ones @ g
             if i:
                 g = g @ params[2 * i].T
                 h = hs[i]

@@ -17,7 +17,7 @@ from bench.lstm import LSTMFloor  # noqa: E402
 def test_floor_gradients_equal_torch(loss):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
-    bsz, t, d, h, k = 5, 12, 3, 4, 3  # 12 steps: backward chunks of 5, 5 and 2
+    bsz, t, d, h, k = 5, 12, 3, 4, 3  # 12 steps: backward chunks of 2
     x = rng.standard_normal((bsz, t, d))
     y = np.eye(k)[rng.integers(0, k, bsz)] if loss == "softmax" else rng.standard_normal((bsz, k))
     kernel, recurrent = rng.standard_normal((d, 4 * h)) * 0.5, rng.standard_normal((h, 4 * h)) * 0.5

@@ -148,7 +148,8 @@ def _check_weight_gradients(layer, x: np.ndarray, per_weight: int = 6, eps: floa
         ops.sum(ops.mul(layer(x, training=False), Tensor(r))).backward()
     for w in weights:
         assert w.grad is not None, f"{layer.name}: no gradient reached {w.name}"
-        flat = w.data.reshape(-1)
+        order = "F" if w.data.flags.f_contiguous and not w.data.flags.c_contiguous else "C"  # narrow Dense kernels
+        flat = w.data.reshape(-1, order=order)  # a view in the weight's own layout
         for i in np.random.default_rng(5).choice(flat.size, min(per_weight, flat.size), replace=False):
             old = flat[i]
             flat[i] = old + eps
@@ -157,7 +158,7 @@ def _check_weight_gradients(layer, x: np.ndarray, per_weight: int = 6, eps: floa
             down = loss()
             flat[i] = old
             numeric = (up - down) / (2 * eps)
-            analytic = w.grad.reshape(-1)[i]
+            analytic = w.grad.reshape(-1, order=order)[i]
             assert abs(numeric - analytic) <= 1e-5 * max(1.0, abs(numeric)), \
                 f"{w.name}[{i}]: analytic {analytic} vs numeric {numeric}"
 

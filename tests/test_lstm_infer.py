@@ -22,9 +22,14 @@ def _arrays():
     return x, w, u, b, h0, c0
 
 
+@pytest.mark.parametrize("small_states", [0, 1 << 18])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_inference_is_bit_identical_to_the_training_forward(return_sequences, go_backwards):
+def test_inference_is_bit_identical_to_the_training_forward(monkeypatch, return_sequences, go_backwards,
+                                                            small_states):
+    """Two state slabs (x copied per step) or, when they are small, every step's (x placed once): same bits."""
+    monkeypatch.setattr(lstm_rows, "SMALL_STATES", small_states)
+    lstm_rows.clear_pools()
     arrays = _arrays()
     train = LSTMOp("tanh", "sigmoid", return_sequences, go_backwards, n_init=2)
     got_train = [o.data for o in train(*[Tensor(a, requires_grad=True) for a in arrays])]
@@ -33,10 +38,10 @@ def test_inference_is_bit_identical_to_the_training_forward(return_sequences, go
     with no_grad():
         got_infer = [o.data for o in infer(*[Tensor(a) for a in arrays])]
         again = [o.data.copy() for o in infer(*[Tensor(a) for a in arrays])]  # buffers reused
-    ws = lstm_rows._POOL[-1]  # handed back at once: nothing the outputs refer to
-    assert infer.z is None and infer._ws.get("owner") is None
-    assert ws["z2"].shape == (2, 6 * H, B)  # one step's gates (and c_prev) only
-    assert ("hx2" in ws) == (not return_sequences)
+    ws = lstm_rows._INFER[-1]  # handed back at once: nothing the outputs refer to
+    assert infer.z is None and "_ws" not in infer.__dict__
+    assert ws["z2"].shape == (2, 5 * H, B)  # one step's gates (and c_prev) only
+    assert ("hx2" in ws) == (not return_sequences and not small_states)
     for a, b_, c in zip(got_train, got_infer, again):
         assert a.dtype == np.float32
         np.testing.assert_array_equal(a, b_)

@@ -57,7 +57,8 @@ def gradcheck(
             continue
         analytic = np.zeros_like(x.data) if x.grad is None else np.asarray(x.grad, np.float64)
         numeric = np.zeros_like(x.data)
-        flat, nflat = x.data.reshape(-1), numeric.reshape(-1)
+        # order 'A': views for C- and Fortran-ordered inputs alike (a narrow Dense kernel is Fortran-ordered)
+        flat, nflat = x.data.reshape(-1, order="A"), numeric.reshape(-1, order="A")
         for j in range(flat.size):
             old = flat[j]
             flat[j] = old + eps

@@ -61,6 +61,20 @@ class Plan:
             for s, y in zip(outs, f.outs):
                 self.vals[s] = y
 
+    def forget_traced_arrays(self) -> None:
+        """Drop the traced call's intermediate arrays that the recorded ops still point to (their `outs` and the
+        Tensors among their `inputs`), keeping only shape and dtype (zero-strided views of one zero).
+
+        Replay never reads them, and they were a dead copy of every activation kept for the whole fit (10.7 MiB
+        of the slides' CNN, docs/performance.md "Convolutions", round three). Leaves (parameters, arguments,
+        constants) and `vals` (this plan's own backward) are untouched.
+        """
+        for f, _, _ in self.ops:
+            for x in f.inputs:
+                if x.creator is not None and x.data.strides.count(0) != x.data.ndim:
+                    x.data = _placeholder(x.data)
+            f.outs = tuple(_placeholder(y) for y in f.outs)
+
     def _new(self, key: tuple[int, int]) -> int:
         self.slots[key] = len(self.need)
         self.need.append(False)
@@ -104,23 +118,10 @@ class Plan:
                 return False
         return True
 
-    def forget_trace_arrays(self) -> None:
-        """Let go of the traced call's arrays held by its ops' records (their outputs, their input Tensors'
-        data): a replay reads and writes `vals` only, and an op's backward reads no more than its inputs' shapes.
-        Each array becomes a zero-byte view of the same shape and dtype; `vals` keeps what this call's
-        backward() needs. Only Tensors the traced call made itself are touched (arguments, parameters and
-        constants keep their data); one the function kept aside reads zeros afterwards. Without this a recorded
-        plan held a whole forward's activations for ever (#18)."""
-        for f, _, _ in self.ops:
-            f.outs = tuple(_shape_only(o) for o in f.outs)
-            for x in f.inputs:
-                if x.creator is not None:
-                    x.data = _shape_only(x.data)
-
     def keep_structure_only(self) -> None:
         """Keep what `same_as` compares (each op's type, slots, leaves) and let the ops and their arrays go."""
         self.ops = [(type(f), ins, outs) for f, ins, outs in self.ops]
-        self.vals = []
+        self.vals = None
         for name in ("_fwd", "_bwd", "_compiled"):
             self.__dict__.pop(name, None)
 
@@ -141,6 +142,7 @@ class Plan:
     def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         if not self.__dict__.get("_compiled"):
             self._compile()
+        self.vals = None  # the last call's activations go as this call's replace them, not all at its end
         vals = self._template[:]
         for s, i in self._args:
             vals[s] = arrays[i]
@@ -211,9 +213,18 @@ class Plan:
         self._seed: np.ndarray | None = None
 
 
-def _shape_only(a: np.ndarray) -> np.ndarray:
-    """A read-only zero-byte array with a's shape and dtype."""
+def _placeholder(a: np.ndarray) -> np.ndarray:
+    """A read-only array of a's shape and dtype that holds one element."""
     return np.broadcast_to(np.zeros((), a.dtype), a.shape)
+
+
+def _drop_saved(plan: Plan) -> None:
+    """Let the plan's ops that can forget their saved state (`drop_saved`) do so; it keeps them runnable."""
+    plan.vals = None
+    for f, _, _ in plan.ops:
+        drop = getattr(f, "drop_saved", None)
+        if drop is not None:
+            drop()
 
 
 def _replay_values(plan: Plan, arrays: list[np.ndarray]) -> list[np.ndarray]:
@@ -222,21 +233,24 @@ def _replay_values(plan: Plan, arrays: list[np.ndarray]) -> list[np.ndarray]:
     This catches state an op was given in Python when it was created (a Dropout mask, Embedding ids), which
     no input or constant of the plan shows. The random generator is restored, so the check draws nothing.
     """
+    _drop_saved(plan)  # its own backward ran a call ago: what its ops saved for it is dead weight now
     rng = get_rng().bit_generator
     state = rng.state
     try:
-        plan.vals = []  # the first call's values go before the check makes its own
         with no_grad():  # a check, never backpropagated: ops that keep state for backward need not (LSTM, #18)
             return plan.forward(arrays)
     finally:
         rng.state = state
+        _drop_saved(plan)  # the first plan is reduced to its structure after this (its ops may sit in cycles)
 
 
 class TracedFunction:
     """A Python function of arrays that returns Tensors, traced per signature and then replayed."""
 
-    def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
+    def __init__(self, fn: Callable[..., Any], name: str | None = None,
+                 rewrite: Callable[[Plan], Any] | None = None) -> None:
         self.fn = fn
+        self.rewrite = rewrite  # applied to each confirmed plan before its first replay (predict's conv-pool fusion)
         self.__name__ = name or getattr(fn, "__name__", "function")
         self.__doc__ = getattr(fn, "__doc__", None)
         self._plans: dict[Any, Any] = {}  # signature -> Plan (confirmed), [Plan] (seen once) or None (eager)
@@ -280,7 +294,6 @@ class TracedFunction:
         plan = self._plans.get(sig, ())
         if isinstance(plan, Plan):
             self._last, self._last_eager, self.replayed = plan, None, True
-            plan.vals = []  # the last call's values are dropped before this call's are made (#18: peak memory)
             return self._wrap(plan.forward(arrays), self._structures[sig])
         return self._trace(sig, plan, arrays, args)
 
@@ -290,7 +303,6 @@ class TracedFunction:
         plan = self._plans.get(sig, ())
         if isinstance(plan, Plan):
             self._last, self._last_eager, self.replayed = plan, None, True
-            plan.vals = []  # the last call's values are dropped before this call's are made (#18: peak memory)
             return plan.forward(arrays)
         out = self._trace(sig, plan, arrays, args)
         return [o.data for o in ([out] if isinstance(out, Tensor) else out)]
@@ -299,7 +311,7 @@ class TracedFunction:
         self.trace_count += 1
         self.replayed = False
         if isinstance(self._last, Plan):
-            self._last.vals = []  # backward() follows the last call only: its values go before this call runs
+            self._last.vals = None  # backward() follows the last call only: its values go before this call runs
         got = None
         if isinstance(seen, list):
             # The second call: the first trace is replayed on this call's arrays BEFORE this call is traced, then
@@ -325,7 +337,9 @@ class TracedFunction:
         self._last, self._last_eager = plan, None
         self._structures[sig] = None if isinstance(out, Tensor) else type(out)
         result = self._wrap([o.data for o in outs], self._structures[sig])
-        plan.forget_trace_arrays()
+        plan.forget_traced_arrays()  # its backward() reads plan.vals and the ops' saved state only
+        if self.rewrite is not None and self._plans[sig] is plan:
+            self.rewrite(plan)
         return result
 
     @staticmethod

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..ops.nn import FUSED_ACTIVATIONS, DropoutMask
+from ..ops.nn import FUSED_ACTIVATIONS, NARROW_UNITS, DropoutMask
 from ..ops.nn import Dense as DenseOp
 from ..random import get_rng
 from ..tensor import Tensor
@@ -144,6 +144,8 @@ class Dense(Layer):
                              f"got input shape {tuple(input_shape)}")
         self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
                                       self.kernel_regularizer)
+        if self.units <= NARROW_UNITS:  # stored column by column (PyTorch's (out, in) layout), same values (#17)
+            self.kernel.data = np.asfortranarray(self.kernel.data)
         self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
                      if self.use_bias else None)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})

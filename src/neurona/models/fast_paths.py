@@ -5,6 +5,8 @@ with fewer layers of Python in between, and falls back to the general code for a
 
 - `fast_metric_update`: the accuracy metrics' `update_state` without sample weights, as one comparison of two
   arg-maxes and a count (the values `MeanMetricWrapper` + `Mean` would add up).
+- `plain_tracker`: fit's whole per-batch bookkeeping (running loss, accuracy) for one output whose metrics are
+  all plain accuracies, with the arg-maxes compared once for all of them.
 """
 
 from __future__ import annotations
@@ -32,4 +34,33 @@ def fast_metric_update(m: Any, y: np.ndarray, p: np.ndarray, sw: Any) -> bool:
     return True
 
 
-__all__ = ["fast_metric_update"]
+def plain_tracker(specs: Any) -> Any:
+    """A function `(totals, y, out, loss)` doing `_track_arrays`' work for the common case, or None.
+
+    The case: one output, every metric a `CategoricalAccuracy` seeing the output as it is (argmax of logits =
+    argmax of probabilities, `ModelSpec.probabilities`), no sample weights, no masks (the caller checks those).
+    The state afterwards is exactly what `_track_arrays` leaves; it returns False (nothing done) for arrays
+    it does not take, and the caller runs `_track_arrays`.
+    """
+    if len(specs) != 1 or not specs[0].metrics or specs[0].metrics_need_probs and specs[0].fused is not None:
+        return None
+    metrics = [m for m, _, _ in specs[0].metrics]
+    if any(type(m) is not CategoricalAccuracy for m in metrics):
+        return None
+
+    def track(totals: list, y: np.ndarray, out: np.ndarray, loss: np.ndarray) -> bool:
+        if type(out) is not np.ndarray or out.ndim != 2 or type(y) is not np.ndarray or y.shape != out.shape:
+            return False
+        n = len(y)
+        totals[0] += float(loss) * n
+        totals[1] += n
+        hits = float(np.count_nonzero(y.argmax(axis=1) == out.argmax(axis=1)))
+        for m in metrics:
+            m.total += hits
+            m.count += n
+        return True
+
+    return track
+
+
+__all__ = ["fast_metric_update", "plain_tracker"]

@@ -20,7 +20,7 @@ from ..layers.forward_state import pending_losses
 from ..metrics.masking import mask_as_sample_weight
 from ..tensor import Tensor, no_grad
 from .checked import check_finite_once
-from .fast_paths import fast_metric_update
+from .fast_paths import fast_metric_update, plain_tracker
 from .replay import replayable, traced_predict_forward, traced_train_forward
 
 
@@ -39,6 +39,7 @@ class Steps:
         self._simple_loss = (len(specs) == 1 and specs[0].weight == 1.0 and specs[0].loss is not None
                              and not self._regs)
         self._replay = self._recorded_step() if replayable(self) else None
+        self._plain_track = plain_tracker(specs) if self._replay is not None else None
         self._ready = True
 
     def _recorded_step(self) -> Any:
@@ -136,7 +137,14 @@ class Steps:
         self.optimizer.apply([w.grad for w in weights], weights)
         for w in weights:
             w.grad = None
-        self._track_arrays(ys, outs, sw, loss, masks)
+        self._track_step(ys, outs, sw, loss, masks)
+
+    def _track_step(self, ys: list[np.ndarray], outs: list[np.ndarray], sw: Any, loss: np.ndarray,
+                    masks: list[Any] | None = None) -> None:
+        """`_track_arrays` after a training step: the plain accuracy tracker when it applies (#17)."""
+        track = self._plain_track  # replayed steps only: their outputs carry no masks
+        if track is None or sw is not None or not track(self._totals, ys[0], outs[0], loss):
+            self._track_arrays(ys, outs, sw, loss, masks)
 
     def _test_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
         loss, outs = self._forward_loss(x, ys, sw, False)

@@ -1,5 +1,6 @@
 """The LSTM's hot path with gates as rows: every per-step array is (units, batch), so each gate block is one
-contiguous slab and a step is eight NumPy calls forward and six backward (PERFORMANCE.md's LSTM lever).
+contiguous slab; a step is 8 NumPy calls forward (9 when the gate product runs as two halves) and, backward,
+4 elementwise calls and 3 (4) products per step plus 9 whole-chunk calls per chunk (PERFORMANCE.md's LSTM lever).
 
 Used by `LSTMOp` for the common case (tanh and sigmoid, no mask, no recurrent dropout); the result equals
 the general path to float32 rounding (the sums are formed in another order). The layout, per step s:
@@ -7,56 +8,96 @@ the general path to float32 rounding (the sums are formed in another order). The
 - `hx[s]` (units + features + 1, batch) = [h_{s-1}; x_s; 1]: ONE matmul with [U; W; b] (scaled, below) gives
   all four gates' pre-activations, input projection and bias included, so there is no separate projection
   pass over the whole sequence and no `+= rec` call;
-- `z[s]` (6 units, batch) = [o, i, f, g, c_{s-1}, tanh(c_s)]: the gates reordered from Keras's i, f, c, o so
-  that the three sigmoid gates are contiguous (sigmoid(z) = 0.5 tanh(z / 2) + 0.5, the 1/2 folded into the
-  weights, so ONE tanh call activates all four gates), [i, f] times [g, c_{s-1}] is one multiply, the forget
-  and input gates and the cell gradient's three gates are one slab each, and the output gate is at one end.
+- `z[s]` (5 units, batch) = [o, i, f, g, c_{s-1}]: the gates reordered from Keras's i, f, c, o so that the
+  three sigmoid gates are contiguous (sigmoid(z) = 0.5 tanh(z / 2) + 0.5, the 1/2 folded into the weights,
+  so ONE tanh call activates all four gates), [i, f] times [g, c_{s-1}] is one multiply, and the cell
+  gradient's three gates are one slab. tanh(c_s) is not kept (backward recomputes it per chunk, one call):
+  what a step keeps is the gates, c and [h; x; 1], the algorithmic minimum plus x and a row of ones.
+- products a little over OpenBLAS's small-matrix size (`SMALL_GEMM`) run as two halves.
 
-Backward runs through time in chunks of `CHUNK` steps: the derivative factors of a chunk are computed in a
-few whole-chunk calls just before its steps (so they are still in cache), and the weight gradient is one
-matmul and an add per step into a single (4 units, units + features + 1) accumulator, on data that is still in
-cache (SciPy's `sgemm(beta=1)` would make that one call, but measured slower inside the loop: 7.13 vs 6.88 ms).
+Backward runs through time in chunks of `CHUNK` steps: the derivative factors of a chunk are computed in
+whole-chunk calls in place in one buffer just before its steps (so they are still in cache), each step then
+turns its factors into its gradients in that same buffer, and the weight gradient is one matmul and an add
+per step into a single (4 units, units + features + 1) accumulator, on data that is still in cache (SciPy's
+`sgemm(beta=1)` would make that one call, but measured slower inside the loop: 7.13 vs 6.88 ms).
 The buffers live in a workspace dict that an op holds from its forward to the end of its backward and then
 hands to the next LSTM op (`take_workspace`, `give_workspace`), so a replayed training step (`neurona.function`)
 reuses them instead of allocating (and page-faulting) megabytes per step, and the ops fit traces never hold
 two sets at once. Without a backward to follow (`keep=False`: predict, evaluate) the forward keeps one step's
-gates and, unless every h is wanted, two state slabs: the same calls on the same values, so the same bits.
+gates and, unless every h is wanted or all are small, two state slabs, in workspaces of their own that a
+training step frees: the same calls on the same values, so the same bits.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import numpy as np
 
-CHUNK = 3  # steps per backward chunk: 3 and 5 equally fast (5.74 vs 5.70 ms, LSTM(64), 50 steps, b64); 3 holds less
+CHUNK = 2  # steps per backward chunk: 2, 3, 5 as fast (LSTM(64), 50 steps, b64: 4.02, 4.12, 3.87 ms); 2 holds least
+
+# OpenBLAS's SkylakeX kernels multiply matrices with m*n*k <= 1e6 without packing them first ("small matrix"
+# kernels), about 1.3x faster per flop just below that size than the packed path just above it: a product a
+# little bigger (LSTM(64), batch 64: 256 x 73 x 64 = 1.2e6) runs as two halves (measured 21 -> 16.5 us).
+SMALL_GEMM = 1_000_000
+SMALL_BLAS = 65536 * 4  # OpenBLAS runs a GEMM on one thread below this m*n*k (GEMM_MULTITHREAD_THRESHOLD 4)
+SMALL_STATES = 1 << 18  # bytes: inference keeps every step's [h; x; 1] up to this (x placed once, not per step)
 
 
-_POOL: list[dict[str, Any]] = []  # workspaces handed back by ops that are done with them
+def halves(m: int, k: int, n: int) -> bool:
+    """Whether an (m, k) x (k, n) product is faster as two halves (each under SMALL_GEMM, the whole above)."""
+    return SMALL_GEMM < m * k * n <= 2 * SMALL_GEMM
+
+
+_POOL: list[dict[str, Any]] = []  # workspaces handed back by training ops that are done with them
 _POOL_MAX = 4
+_INFER: list[dict[str, Any]] = []  # workspaces of no_grad forwards (one step's gates): predict reuses them
 
 
-def take_workspace() -> dict[str, Any]:
+def take_workspace(infer: bool = False) -> dict[str, Any]:
     """A workspace (buffers and their per-step views) given back by an op that is done with it, else a new one.
 
     fit runs its first steps eagerly and then replays a traced step: without this, the eager op's gates and the
-    replayed op's would be two sets of megabytes held at once (the training peak at ~2x its minimum)."""
+    replayed op's would be two sets of megabytes held at once (the training peak at ~2x its minimum).
+    `infer`: for a forward under no_grad (two slabs, never backpropagated), from a pool of its own. Taking a
+    training workspace drops the inference ones (`drop_inference`): a training step holds none."""
+    if not infer:
+        drop_inference()
+    pool = _INFER if infer else _POOL
     try:
-        return _POOL.pop()
+        return pool.pop()
     except IndexError:
         return {}
 
 
-def give_workspace(ws: dict[str, Any]) -> None:
+def give_workspace(ws: dict[str, Any], infer: bool = False) -> None:
     """Hand a workspace back once nothing refers to its buffers (an op's outputs are always copies)."""
-    if len(_POOL) < _POOL_MAX:
-        _POOL.append(ws)
+    pool = _INFER if infer else _POOL
+    if len(pool) < _POOL_MAX:
+        pool.append(ws)
 
 
+def drop_inference() -> None:
+    """Free the no_grad workspaces: fit's replay check runs one forward under no_grad between a traced step's
+    forward and its backward, and its buffers (two slabs of gates and states, x time-major) would otherwise
+    stay allocated through every training step (0.39 MiB of 7.7 for LSTM(64), batch 64)."""
+    _INFER.clear()
+
+
+def clear_pools() -> None:
+    """Forget every pooled workspace (the bench's memory count starts from nothing)."""
+    _POOL.clear()
+    _INFER.clear()
+
+
+@functools.lru_cache(maxsize=16)
 def _perm(h: int) -> np.ndarray:
-    """Row order o, i, f, g as indices into Keras's i, f, c, o columns."""
-    return np.r_[3 * h:4 * h, 0:3 * h]
+    """Row order o, i, f, g as indices into Keras's i, f, c, o columns (cached: np.r_ costs ~13 us a call)."""
+    perm = np.r_[3 * h:4 * h, 0:3 * h]
+    perm.flags.writeable = False
+    return perm
 
 
 def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -67,21 +108,19 @@ def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtyp
     return a
 
 
-def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, xt: np.ndarray | None,
-                h: int) -> list[tuple[Any, ...]]:
-    """Per step: (gates, sigmoid gates, [i, f], [g, c_prev], c_s, tanh(c_s), o, hx[s], h_s, x_s source or None,
-    x_s destination), made once per set of buffers.
+def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, t: int, h: int) -> list[tuple[Any, ...]]:
+    """Per step: (gates, sigmoid gates, [i, f], [g, c_prev], c_s, o, hx[s], h_s, x_s's place in hx[s]), made
+    once per set of buffers.
 
     z and hx hold either every step (T+1 slabs, training) or two slabs used in turn (inference: step s works
     in slab s % 2 and writes c_s and h_s into the other one, so only one step's gates and two states are ever
-    held). With two hx slabs, x_s is copied from the time-major `xt` into its slab at each step."""
-    key = (id(z), id(hx), id(xt))
+    held). With two hx slabs, x_s is copied into its slab at each step."""
+    key = (id(z), id(hx), t)
     if ws.get("views of") != key:
         nz, nh = z.shape[0], hx.shape[0]
-        t = hx.shape[0] - 1 if xt is None else xt.shape[0]
         ws["views"] = [(z[s % nz, :4 * h], z[s % nz, :3 * h], z[s % nz, h:3 * h], z[s % nz, 3 * h:5 * h],
-                        z[(s + 1) % nz, 4 * h:5 * h], z[s % nz, 5 * h:], z[s % nz, :h], hx[s % nh],
-                        hx[(s + 1) % nh, :h], None if xt is None else xt[s], hx[s % nh, h:-1]) for s in range(t)]
+                        z[(s + 1) % nz, 4 * h:5 * h], z[s % nz, :h], hx[s % nh],
+                        hx[(s + 1) % nh, :h], hx[s % nh, h:-1]) for s in range(t)]
         ws["views of"] = key
     return ws["views"]
 
@@ -89,11 +128,15 @@ def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, xt: np.ndarra
 _BLAS: list[Any] = []  # [threadpoolctl's selection of the loaded BLAS libraries] once looked up ([None] without it)
 
 
-def one_blas_thread() -> Any:
+def one_blas_thread(work: int | None = None) -> Any:
     """A context in which BLAS runs on one thread, when threadpoolctl is installed and BLAS has more (else a
     no-op). A step's matrices are small (4 units x batch): splitting each of the ~150 products of a sequence
     over threads costs more in synchronisation than it gains, and on a busy machine every product waits
-    for a second core (measured: 2-thread BLAS made an LSTM(64) step 10-100x slower on a loaded 2-core host)."""
+    for a second core (measured: 2-thread BLAS made an LSTM(64) step 10-100x slower on a loaded 2-core host).
+    `work`: the per-step product's m*n*k; under `SMALL_BLAS` OpenBLAS runs it on one thread anyway, so the
+    limit (6.3 us of CPU to enter and leave, 2% of a one-sample forward) is skipped."""
+    if work is not None and work < SMALL_BLAS:
+        return contextlib.nullcontext()
     if not _BLAS:
         try:
             from threadpoolctl import ThreadpoolController
@@ -108,50 +151,60 @@ def one_blas_thread() -> Any:
 
 
 def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
-            h0: np.ndarray, c0: np.ndarray, go_backwards: bool = False,
+            h0: np.ndarray | None, c0: np.ndarray | None, go_backwards: bool = False,
             keep: bool = True, all_h: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """x (B, T, D), w (D, 4H), u (H, 4H), b (4H,) or None (Keras gate order i, f, c, o); h0, c0 (B, H).
+    """x (B, T, D), w (D, 4H), u (H, 4H), b (4H,) or None (Keras gate order i, f, c, o); h0, c0 (B, H) or None
+    (zeros).
 
-    Returns (z, hx), both buffers of `ws`. With `keep` (a backward may follow) z is (T+1, 6H, B), every step's
-    gates, and hx (T+1, H+D+1, B), every step's input and state. Without it (inference), z is (2, 6H, B): one
-    step's gates at a time, and without `all_h` hx is (2, H+D+1, B) too: the same calls on the same values,
-    so the same bits, in buffers that stay in cache. Always: h_T is hx[T % len(hx), :H], c_T is
-    z[T % len(z), 4H:5H], and with all T+1 slabs hx[s + 1, :H] is h_s.
+    Returns (z, hx), both buffers of `ws`. With `keep` (a backward may follow) z is (T+1, 5H, B), every step's
+    gates, and hx (T+1, H+D+1, B), every step's input and state. Without it (inference), z is (2, 5H, B): one
+    step's gates at a time, and without `all_h` (and above `SMALL_STATES` bytes) hx is (2, H+D+1, B) too: the
+    same calls on the same values, so the same bits, in buffers that stay in cache. Always: h_T is
+    hx[T % len(hx), :H], c_T is z[T % len(z), 4H:5H], and with all T+1 slabs hx[s + 1, :H] is h_s.
     """
     bsz, t, d = x.shape
     h = u.shape[0]
     k = h + d + 1
     dt = x.dtype
-    perm = _perm(h)
-    all_h = all_h or keep
+    all_h = all_h or keep or (t + 1) * k * bsz * x.itemsize <= SMALL_STATES  # small: no per-step copy of x
     wall = _buffer(ws, "wall", (4 * h, k), dt)  # [U; W; b] transposed, rows o, i, f, g, sigmoid rows halved
-    wall[:, :h] = u[:, perm].T
-    wall[:, h:h + d] = w[:, perm].T
-    wall[:, k - 1] = 0 if b is None else b[perm]
+    wall[:h, :h], wall[h:, :h] = u[:, 3 * h:].T, u[:, :3 * h].T  # slices, not u[:, perm]: 12 vs 21 us
+    wall[:h, h:h + d], wall[h:, h:h + d] = w[:, 3 * h:].T, w[:, :3 * h].T
+    if b is None:
+        wall[:, k - 1] = 0
+    else:
+        wall[:h, k - 1], wall[h:, k - 1] = b[3 * h:], b[:3 * h]
     wall[:3 * h] *= 0.5
     xs = x.transpose(1, 2, 0)
     xs = xs[::-1] if go_backwards else xs
     if all_h:
-        hx, xt = _buffer(ws, "hx", (t + 1, k, bsz), dt), None
+        hx = _buffer(ws, "hx", (t + 1, k, bsz), dt)
         hx[:t, h:h + d] = xs
     else:
-        hx, xt = _buffer(ws, "hx2", (2, k, bsz), dt), _buffer(ws, "xt", (t, d, bsz), dt)
-        xt[...] = xs
+        hx = _buffer(ws, "hx2", (2, k, bsz), dt)
     hx[:, k - 1] = 1
-    hx[0, :h] = h0.T
-    z = _buffer(ws, "z", (t + 1, 6 * h, bsz), dt) if keep else _buffer(ws, "z2", (2, 6 * h, bsz), dt)
-    z[0, 4 * h:5 * h] = c0.T
-    p = _buffer(ws, "p", (2 * h, bsz), dt)
-    p_ig, p_fc = p[:h], p[h:]
+    hx[0, :h] = 0 if h0 is None else h0.T
+    z = _buffer(ws, "z", (t + 1, 5 * h, bsz), dt) if keep else _buffer(ws, "z2", (2, 5 * h, bsz), dt)
+    z[0, 4 * h:5 * h] = 0 if c0 is None else c0.T
+    p = _buffer(ws, "p", (3 * h, bsz), dt)
+    p_ig, p_fc, tc = p[:h], p[h:2 * h], p[2 * h:]  # tanh(c_s) is not kept: backward recomputes it per chunk
+    split = halves(4 * h, k, bsz)  # the gate product as two halves of rows [o, i], [f, g]
+    w_a, w_b = (wall[:2 * h], wall[2 * h:]) if split else (wall, None)
     mul, add, tanh, matmul, copyto = np.multiply, np.add, np.tanh, np.matmul, np.copyto
-    for gates, sig, i_f, g_c, c, tc, o, hxs, h_out, x_src, x_dst in _step_views(ws, z, hx, xt, h):
-        if x_src is not None:
-            copyto(x_dst, x_src)
-        matmul(wall, hxs, out=gates)
+    half = dt.type(0.5)  # a NumPy scalar of the array's type: each call skips converting a Python float
+    copy_x = not all_h
+    for s, (gates, sig, i_f, g_c, c, o, hxs, h_out, x_dst) in enumerate(_step_views(ws, z, hx, t, h)):
+        if copy_x:
+            copyto(x_dst, xs[s])
+        if split:
+            matmul(w_a, hxs, out=gates[:2 * h])
+            matmul(w_b, hxs, out=gates[2 * h:])
+        else:
+            matmul(wall, hxs, out=gates)
         tanh(gates, out=gates)
-        mul(sig, 0.5, out=sig)
-        add(sig, 0.5, out=sig)
-        mul(i_f, g_c, out=p)  # [i g, f c_prev]
+        mul(sig, half, out=sig)
+        add(sig, half, out=sig)
+        mul(i_f, g_c, out=p[:2 * h])  # [i g, f c_prev]
         add(p_ig, p_fc, out=c)
         tanh(c, out=tc)
         mul(o, tc, out=h_out)
@@ -159,59 +212,68 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
 
 
 def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w: np.ndarray | None,
-             dh_ext: np.ndarray | None, dh: np.ndarray, dc: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Gradients from the forward's (z, hx): (dW, dU, db, dh0, dc0, dx_tm) in Keras's layouts.
+             dh_ext: np.ndarray | None, dh: np.ndarray, dc: np.ndarray,
+             dx: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Gradients from the forward's (z, hx): (dW, dU, db, dh0, dc0) in Keras's layouts.
 
     dh_ext (T, H, B) or None: gradients reaching each step's h from outside; dh, dc (H, B): those of the last
-    step's h and c (overwritten). w (D, 4H): the kernel when the input needs a gradient, else None; dx_tm is
-    then (T, D, B) in processing order (None without w).
+    step's h and c (overwritten). With w (D, 4H), the input's gradient is written into dx, a (T, B, D) array
+    or view in processing order (the caller's (B, T, D) array transposed, reversed for go_backwards).
+
+    Per chunk of steps, q (steps, 5, H, B) first holds the derivative factors [e, q_o, q_i, q_f, q_g] (computed
+    in place, no temporaries), then step by step the gradients [dh e, dz_o, dz_i, dz_f, dz_g] over them:
+    dz = q * [., dh, dc, dc, dc] needs no other buffer.
     """
     t = z.shape[0] - 1
     h, bsz = dh.shape
     k = hx.shape[1]
-    d = k - h - 1
     dt = z.dtype
     perm = _perm(h)
     up = np.ascontiguousarray(u[:, perm])  # (H, 4H): dh_prev = U dz
-    wp = None if w is None else np.ascontiguousarray(w[:, perm])
+    wpt = None if w is None or dx is None else np.ascontiguousarray(w[:, perm].T)  # (4H, D): dx_s = dz_s^T W^T
     n = min(CHUNK, t)
-    q = _buffer(ws, "q", (n, 5, h, bsz), dt)  # [e, q_o, q_i, q_f, q_g]: dz = q * [., dh, dc, dc, dc]
-    dbuf = _buffer(ws, "d", (n, 5 * h, bsz), dt)  # per step [dh e, dz_o, dz_i, dz_f, dz_g]
-    t5 = dbuf.reshape(n, 5, h, bsz)  # before a chunk's steps, the same memory holds its factors' temporaries
-    t3, t2 = t5[:, :3], t5[:, 3:]
+    q = _buffer(ws, "q", (n, 5, h, bsz), dt)
     tmpw = _buffer(ws, "tmpw", (4 * h, k), dt)
     dwall = np.zeros((4 * h, k), dt)
-    dx = None if w is None else np.empty((t, d, bsz), dt)
-    z4 = z.reshape(t + 1, 6, h, bsz)
-    mul, add, matmul = np.multiply, np.add, np.matmul
+    z4 = z.reshape(t + 1, 5, h, bsz)
+    hb = bsz // 2 if halves(h, 4 * h, bsz) else bsz  # dh = U dz as two halves of the batch's columns
+    dh_a, dh_b = dh[:, :hb], dh[:, hb:]
+    views = [(q[j, :2], q[j, 0], q[j, 2:], q[j, 1:].reshape(4 * h, bsz)) for j in range(n)]
+    mul, add, matmul, tanh = np.multiply, np.add, np.matmul, np.tanh
     for end in range(t, 0, -n):
         a = max(end - n, 0)
         m = end - a
-        zc, qc, s3, s2 = z4[a:end], q[:m], t3[:m], t2[:m]
-        np.subtract(1, zc[:, :3], out=s3)
-        s3 *= zc[:, :3]  # o(1-o), i(1-i), f(1-f)
-        mul(s3[:, 1:], zc[:, 3:5], out=qc[:, 2:4])  # q_i = i(1-i) g, q_f = f(1-f) c_prev
-        mul(s3[:, 0], zc[:, 5], out=qc[:, 1])  # q_o = o(1-o) tanh(c)
-        g_tc = zc[:, 3:6:2]
-        mul(g_tc, g_tc, out=s2)
-        np.subtract(1, s2, out=s2)  # 1 - g^2, 1 - tanh(c)^2
-        mul(zc[:, 1::-1], s2, out=qc[:, 4::-4])  # q_g = i (1 - g^2), e = o (1 - tanh(c)^2)
+        zc, qc = z4[a:end], q[:m]
+        np.subtract(1, zc[:, :3], out=qc[:, 1:4])
+        mul(qc[:, 1:4], zc[:, :3], out=qc[:, 1:4])  # o(1-o), i(1-i), f(1-f)
+        mul(qc[:, 2:4], zc[:, 3:5], out=qc[:, 2:4])  # q_i = i(1-i) g, q_f = f(1-f) c_prev
+        tanh(z4[a + 1:end + 1, 4], out=qc[:, 0])  # tanh(c_s), not kept by forward
+        mul(qc[:, 1], qc[:, 0], out=qc[:, 1])  # q_o = o(1-o) tanh(c)
+        mul(qc[:, 0], qc[:, 0], out=qc[:, 0])
+        mul(zc[:, 3], zc[:, 3], out=qc[:, 4])
+        ends = qc[:, ::4]
+        np.subtract(1, ends, out=ends)  # 1 - tanh(c)^2, 1 - g^2
+        mul(ends, zc[:, :2], out=ends)  # e = o (1 - tanh(c)^2), q_g = i (1 - g^2)
         for s in range(end - 1, a - 1, -1):
             j = s - a
+            q2, q0, q3, dzs = views[j]
             if dh_ext is not None:
                 dh += dh_ext[s]
-            ds = dbuf[j]
-            mul(qc[j, :2], dh, out=ds[:2 * h].reshape(2, h, bsz))  # [dh e, dz_o]
-            dc += ds[:h]
-            mul(qc[j, 2:], dc, out=ds[2 * h:].reshape(3, h, bsz))  # dz_i, dz_f, dz_g
+            mul(q2, dh, out=q2)  # [dh e, dz_o]
+            dc += q0
+            mul(q3, dc, out=q3)  # dz_i, dz_f, dz_g
             dc *= zc[j, 2]  # through the forget gate
-            dzs = ds[h:]
-            matmul(up, dzs, out=dh)
+            if hb < bsz:
+                matmul(up, dzs[:, :hb], out=dh_a)
+                matmul(up, dzs[:, hb:], out=dh_b)
+            else:
+                matmul(up, dzs, out=dh)
             matmul(dzs, hx[s].T, out=tmpw)
             add(dwall, tmpw, out=dwall)
-        if dx is not None:
-            matmul(wp, dbuf[:m, h:], out=dx[a:end])
+        if wpt is not None:
+            matmul(qc[:, 1:].reshape(m, 4 * h, bsz).transpose(0, 2, 1), wpt, out=dx[a:end])
     inv = np.argsort(perm)
     dwk = dwall[inv]
+    d = k - h - 1
     return (np.ascontiguousarray(dwk[:, h:h + d].T), np.ascontiguousarray(dwk[:, :h].T), dwk[:, k - 1].copy(),
-            dh, dc, dx)
+            dh, dc)

@@ -25,6 +25,13 @@ from .crossentropy import (  # noqa: F401  (the cross-entropy family moved to op
 # Kernels live in neurona.numerics; these names stay importable from here (older imports, other branches).
 FUSED_ACTIVATIONS = numerics.OUTPUT_ACTIVATIONS  # activations dense()/conv can fuse: derivative from y alone
 _ones = numerics.ones
+# Dense kernels with at most this many units are stored in Fortran order, i.e. as (units, inputs) rows (PyTorch's
+# Linear layout; same values, `kernel.data` is still (inputs, units)). Their weight gradient's fast product,
+# (g.T @ x).T, comes out in that layout, so the optimizer's passes stay contiguous (a C kernel paid a transposing
+# pass, 3.5 us of the slide MLP's step), and OpenBLAS's small-matrix kernel takes x @ W for batch x units <= 1,200
+# (784x10 at batch 100: 26 -> 19.5 us; at 128 x 512x10 the forward loses 9 us, the input gradient gains 10).
+# docs/performance.md, "#17 third pass".
+NARROW_UNITS = 16
 stable_softmax = numerics.stable_softmax
 sigmoid_cross_entropy_values = numerics.sigmoid_cross_entropy_values
 
@@ -55,9 +62,10 @@ class Dense(Function):
             if len(self.lead) != 1:
                 gx = gx.reshape(self.lead + (self.w.shape[0],))
         # Small kernels: the transposed product is several times faster in OpenBLAS for these shapes;
-        # large kernels: keep the gradient C-ordered so the optimizer's passes over it stay contiguous
-        # (both measured in bench/, docs/performance.md).
-        gw = (g.T @ self.x2).T if self.w.size < 65536 else self.x2.T @ g
+        # large kernels: the gradient in the kernel's own layout, so the optimizer's passes over it stay
+        # contiguous (both measured in bench/, docs/performance.md).
+        w = self.w
+        gw = (g.T @ self.x2).T if w.size < 65536 or not w.flags.c_contiguous else self.x2.T @ g
         if not self.has_b:
             return gx, gw
         return gx, gw, _ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul (docs/performance.md)

@@ -5,6 +5,8 @@ backward runs through time once (a handful of NumPy calls per step) and forms th
 afterwards as one big matmul over all (time, batch) rows. Layouts follow Keras: kernel (in, k*units),
 LSTM gates i, f, c, o; GRU gates z, r, h with `reset_after=True` (bias (2, 3*units)).
 Activations are given by name and must have a derivative expressible from their output.
+That is the general path (masks, recurrent dropout, any activation); without a mask or recurrent dropout, and
+with tanh (and sigmoid gates), the ops run the rows layout of `lstm_rows`, `gru_rows` and `rnn_rows` instead.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from .. import numerics
 from ..tensor import Function, is_grad_enabled
-from . import lstm_rows
+from . import gru_rows, lstm_rows, rnn_rows
 
 _sigmoid = numerics.sigmoid
 
@@ -85,6 +87,22 @@ class _Recurrent(Function):
             self.om = self.m if self.zero_output_for_mask else np.maximum.accumulate(self.m, axis=0)
         self.dm = None if self.dropout_mask is None else self.dropout_mask.astype(x.dtype)
         return x, w, u, b, init
+
+    def _give_back(self) -> None:
+        """Hand the workspace to the next LSTM/GRU op once this one is done with it (its outputs are copies).
+
+        fit traces two steps before it replays one, so two ops live at once: each holding its own gates for
+        every step made the training peak ~2x its minimum. A workspace is held only from forward to the end of
+        backward; a backward that finds its buffers taken since (a retained graph run again after another
+        forward) recomputes the forward first."""
+        ws = self.__dict__.get("_ws")
+        if ws is not None and ws.get("owner") == id(self):
+            ws["owner"] = None
+            lstm_rows.give_workspace(ws)
+
+    def release(self) -> None:
+        self._give_back()
+        super().release()
 
     def _init_grads(self, *grads: np.ndarray) -> tuple:
         return tuple(grads[:self.n_init])
@@ -164,6 +182,9 @@ class SimpleRNNOp(_Recurrent):
     def forward(self, *arrays):
         x, w, u, b, init = self._unpack(arrays)
         f = self.act[0]
+        self.rows = f is np.tanh and self.m is None and self.dm is None  # states as rows (ops.rnn_rows)
+        if self.rows:
+            return rnn_rows.op_forward(self, x, w, u, b, init)
         p = _project(x, w, b, self.go_backwards)
         t, bsz, h = p.shape
         hs = np.zeros((t + 1, bsz, h), p.dtype)
@@ -180,17 +201,20 @@ class SimpleRNNOp(_Recurrent):
         return self._seq_out(hs), hs[-1].copy()
 
     def backward(self, g_out, g_last):
+        if self.rows:
+            return rnn_rows.op_backward(self, g_out, g_last)
         hs, u, m, dm = self.hs, self.u, self.m, self.dm
         t = hs.shape[0] - 1
         dh_ext, dh = self._dh_split(g_out, g_last, hs)
         deriv = self.act[1](self.ys)
         da = np.empty_like(deriv)
+        ut = np.ascontiguousarray(u.T)  # a transposed view costs BLAS ~2x on these small products
         for s in range(t - 1, -1, -1):
             if dh_ext is not None:
                 dh += dh_ext[s]
             np.multiply(dh if m is None else dh * m[s], deriv[s], out=da[s])
             carry = None if m is None else dh * (1 - m[s])
-            dh = da[s] @ u.T
+            dh = da[s] @ ut
             if dm is not None:
                 dh *= dm
             if carry is not None:
@@ -209,16 +233,17 @@ class LSTMOp(_Recurrent):
         fast = self.act[0] is np.tanh and self.ract[0] is _sigmoid
         self.rows = fast and self.m is None and self.dm is None
         if self.rows:  # the hot path: gates as rows (ops.lstm_rows), buffers reused when the op is replayed
-            bsz = x.shape[0]
-            h0 = self._initial(init, 0, (bsz, h), x.dtype)
-            c0 = self._initial(init, 1, (bsz, h), x.dtype)
-            ws = self.__dict__.get("_ws")
-            if ws is None or ws.get("owner") != id(self):  # buffers are held from forward to the end of backward
-                ws = self._ws = lstm_rows.take_workspace()
-                ws["owner"] = id(self)
-            self._args = (x, w, u, b, h0, c0)
+            h0, c0 = (None if len(init) <= i else np.asarray(init[i], x.dtype) for i in (0, 1))  # None: zeros
             keep = is_grad_enabled()  # under no_grad (predict, evaluate) no backward follows: one step's gates
-            with lstm_rows.one_blas_thread():
+            if keep:
+                ws = self.__dict__.get("_ws")
+                if ws is None or ws.get("owner") != id(self):  # held from forward to the end of backward
+                    ws = self._ws = lstm_rows.take_workspace()
+                    ws["owner"] = id(self)
+            else:
+                ws = lstm_rows.take_workspace(infer=True)
+            self._args = (x, w, u, b, h0, c0)
+            with lstm_rows.one_blas_thread(u.shape[1] * (h + x.shape[2] + 1) * x.shape[0]):
                 z, hx = lstm_rows.forward(ws, x, w, u, b, h0, c0, self.go_backwards, keep, self.return_sequences)
             t = x.shape[1]
             h_last = hx[t % hx.shape[0], :h].T.copy()
@@ -226,7 +251,8 @@ class LSTMOp(_Recurrent):
             c_last = z[t % z.shape[0], 4 * h:5 * h].T.copy()
             self.z, self.hx = (z, hx) if keep else (None, None)
             if not keep:  # the outputs are copies: the buffers can serve the next op at once
-                self._give_back()
+                lstm_rows.give_workspace(ws, infer=True)
+                self._give_back()  # gates of an earlier training forward of this op are stale now
             return out, h_last, c_last
         if fast:  # sigmoid(z) = 0.5 tanh(z/2) + 0.5: all four gates in one tanh call, the 1/2 folded into W, U, b
             scale = np.full(h4, 0.5, w.dtype)
@@ -274,25 +300,9 @@ class LSTMOp(_Recurrent):
 
     def minimum_saved_nbytes(self) -> int:
         """Bytes any LSTM backward must keep besides the outputs: every step's four gates, c and h (B, 6H)
-        (the bench's algorithmic minimum; the rows path keeps these, tanh(c) and [h; x; 1] per step)."""
+        (the bench's algorithmic minimum; the rows path keeps the gates and c (B, 5H) and [h; x; 1] per step)."""
         x = self._args[0] if "_args" in self.__dict__ else self.x
         return x.shape[0] * x.shape[1] * 6 * self.u.shape[0] * x.itemsize
-
-    def _give_back(self) -> None:
-        """Hand the workspace to the next LSTM op once this one is done with it (its outputs are copies).
-
-        fit traces two steps before it replays one, so two ops live at once: each holding its own gates for
-        every step made the training peak ~2x its minimum. A workspace is held only from forward to the end of
-        backward; a backward that finds its buffers taken since (a retained graph run again after another
-        forward) recomputes the forward first."""
-        ws = self.__dict__.get("_ws")
-        if ws is not None and ws.get("owner") == id(self):
-            ws["owner"] = None
-            lstm_rows.give_workspace(ws)
-
-    def release(self) -> None:
-        self._give_back()
-        super().release()
 
     def _backward_rows(self, g_out, g_last, g_clast):
         if self.z is None:
@@ -302,9 +312,10 @@ class LSTMOp(_Recurrent):
             ws["owner"] = id(self)
             with lstm_rows.one_blas_thread():
                 self.z, self.hx = lstm_rows.forward(ws, *self._args, self.go_backwards)
+        lstm_rows.drop_inference()  # fit's replay check ran a no_grad forward since this op's forward
         z, hx = self.z, self.hx
         bsz = z.shape[2]
-        h = z.shape[1] // 6
+        h = z.shape[1] // 5
         dt = z.dtype
         dh_ext = None
         dh = np.zeros((h, bsz), dt)
@@ -316,14 +327,15 @@ class LSTMOp(_Recurrent):
             dh += g_last.T
         dc = np.zeros((h, bsz), dt) if g_clast is None else np.array(g_clast.T, dtype=dt)
         x_needs_grad = not self.inputs or self.inputs[0].requires_grad
+        dx = dx_tm = None
+        if x_needs_grad:  # written by backward in place: (T, B, D) views of the (B, T, D) gradient
+            x = self._args[0]
+            dx = np.empty(x.shape, dt)
+            dx_tm = dx.transpose(1, 0, 2)[::-1] if self.go_backwards else dx.transpose(1, 0, 2)
         with lstm_rows.one_blas_thread():
-            dw, du, db, dh0, dc0, dx = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
-                                                          dh_ext, dh, dc)
+            dw, du, db, dh0, dc0 = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
+                                                      dh_ext, dh, dc, dx_tm)
         self._give_back()
-        if dx is not None:
-            if self.go_backwards:
-                dx = dx[::-1]
-            dx = np.ascontiguousarray(dx.transpose(2, 0, 1))
         grads = (dx, dw, du) + ((db,) if self.has_bias else ())
         return grads + self._init_grads(dh0.T, dc0.T)
 
@@ -372,6 +384,9 @@ class GRUOp(_Recurrent):
 
     def forward(self, *arrays):
         x, w, u, b, init = self._unpack(arrays)
+        self.rows = self.act[0] is np.tanh and self.ract[0] is _sigmoid and self.m is None and self.dm is None
+        if self.rows:
+            return gru_rows.op_forward(self, x, w, u, b, init)
         p = _project(x, w, None if b is None else b[0], self.go_backwards)
         t, bsz, h3 = p.shape
         h = h3 // 3
@@ -399,6 +414,8 @@ class GRUOp(_Recurrent):
         return self._seq_out(hs), hs[-1].copy()
 
     def backward(self, g_out, g_last):
+        if self.rows:
+            return gru_rows.op_backward(self, g_out, g_last)
         gates, hs, rh, u, m, dm = self.gates, self.hs, self.rh, self.u, self.m, self.dm
         t, bsz, h3 = gates.shape
         h = h3 // 3
@@ -412,6 +429,8 @@ class GRUOp(_Recurrent):
         k[:, :, 2] = kh
         dproj = np.empty((t, bsz, 3, h), hs.dtype)
         drec = np.empty((t, bsz, 3, h), hs.dtype)
+        ut = np.ascontiguousarray(u.T)  # a transposed view costs BLAS ~2x on these small products (19 vs 11 us)
+        back = np.empty((bsz, h), hs.dtype)
         for s in range(t - 1, -1, -1):
             if dh_ext is not None:
                 dh += dh_ext[s]
@@ -422,10 +441,11 @@ class GRUOp(_Recurrent):
             np.multiply(k[s], dh[:, None], out=dproj[s])
             drec[s, :, :2] = dproj[s, :, :2]
             np.multiply(dproj[s, :, 2], r[s], out=drec[s, :, 2])
-            back = drec[s].reshape(bsz, h3) @ u.T
+            np.matmul(drec[s].reshape(bsz, h3), ut, out=back)
             if dm is not None:
                 back *= dm
-            dh = dh * zg[s] + back
+            dh = dh * zg[s]
+            dh += back
             if carry is not None:
                 dh += carry
         dproj = dproj.reshape(t, bsz, h3)

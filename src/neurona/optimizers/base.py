@@ -155,13 +155,17 @@ class Optimizer:
                        lr: float) -> None:
         state = entry[1]
         known = self._parts.get(id(v))
+        # C order, or Fortran order (narrow Dense kernels, stored as the products want them): the scratch views
+        # and the flat pieces follow the weight's own layout, so every pass runs along contiguous memory
+        order = "C" if w.flags.c_contiguous else "F" if w.flags.f_contiguous else None
         if known is None or known[0] is not entry:
             known = (entry, None)
-            if w.size <= _CHUNK or not (w.flags.c_contiguous and all(a.flags.c_contiguous for a in state)):
+            contiguous = order is not None and all(a.flags[f"{order}_CONTIGUOUS"] for a in state)
+            if w.size <= _CHUNK or not contiguous:
                 n = w.size
-                if w.flags.c_contiguous and n <= _CHUNK:
+                if order is not None and n <= _CHUNK:
                     rows = self._scratch_rows(n, w.dtype)
-                    known = (entry, (*state, *(r[:n].reshape(w.shape) for r in rows)))
+                    known = (entry, (*state, *(r[:n].reshape(w.shape, order=order) for r in rows)))
                 else:  # a non-contiguous large weight (rare): whole-array scratch for this step only
                     scratch = tuple(np.empty_like(w) for _ in range(self._n_scratch))
                     self._update(w, g, (*state, *scratch), lr)
@@ -173,8 +177,8 @@ class Optimizer:
         # cache-sized pieces: the three or four passes of the update run while a piece is still in L2
         # (1.25x faster on a 784x512 kernel, docs/performance.md); elementwise, so the same bits
         rows = self._scratch_rows(_CHUNK, w.dtype)
-        flat_w, flat_g = w.reshape(-1), g.reshape(-1)  # g: a view, or a transient copy if not contiguous
-        flat_s = [a.reshape(-1) for a in state]
+        flat_w, flat_g = w.reshape(-1, order=order), g.reshape(-1, order=order)  # g: a view, or a transient copy
+        flat_s = [a.reshape(-1, order=order) for a in state]
         n = w.size
         for i in range(0, n, _CHUNK):
             j = min(i + _CHUNK, n)

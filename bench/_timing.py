@@ -136,6 +136,9 @@ def traced_peak(fn: Callable[[], object]) -> float:
     patches = sys.modules.get("neurona.ops.patches")
     if patches is not None:  # the same for the conv ops' patch matrices and gradient bands (#18, round three)
         patches.SCRATCH.clear()
+    workspace = sys.modules.get("neurona.ops.workspace")
+    if workspace is not None:  # the same for the scratch buffers of attention and layer normalisation
+        workspace.clear()
     gc.collect()
     tracemalloc.start()
     try:

@@ -107,7 +107,7 @@ class Plan:
         if len(self.ops) != len(other.ops) or self.outputs != other.outputs or len(self.leaves) != len(other.leaves):
             return False
         for (f, i1, o1), (g, i2, o2) in zip(self.ops, other.ops):
-            if type(f) is not type(g) or i1 != i2 or o1 != o2:
+            if (f if isinstance(f, type) else type(f)) is not type(g) or i1 != i2 or o1 != o2:
                 return False
         for (s1, k1, v1), (s2, k2, v2) in zip(self.leaves, other.leaves):
             if s1 != s2 or k1 != k2:
@@ -117,6 +117,13 @@ class Plan:
             if k1 == _CONST and (v1.shape != v2.shape or v1.dtype != v2.dtype or not np.array_equal(v1, v2)):
                 return False
         return True
+
+    def keep_structure_only(self) -> None:
+        """Keep what `same_as` compares (each op's type, slots, leaves) and let the ops and their arrays go."""
+        self.ops = [(type(f), ins, outs) for f, ins, outs in self.ops]
+        self.vals = None
+        for name in ("_fwd", "_bwd", "_compiled"):
+            self.__dict__.pop(name, None)
 
     # ----------------------------------------------------------------- replay
     def _compile(self) -> None:
@@ -220,8 +227,8 @@ def _drop_saved(plan: Plan) -> None:
             drop()
 
 
-def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> bool:
-    """Replay the first trace's plan on the second call's arrays: it must give that call's exact values.
+def _replay_values(plan: Plan, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """The first trace's plan replayed on the second call's arrays: they must equal that call's outputs.
 
     This catches state an op was given in Python when it was created (a Dropout mask, Embedding ids), which
     no input or constant of the plan shows. The random generator is restored, so the check draws nothing.
@@ -231,11 +238,10 @@ def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> boo
     state = rng.state
     try:
         with no_grad():  # a check, never backpropagated: ops that keep state for backward need not (LSTM, #18)
-            got = plan.forward(arrays)
+            return plan.forward(arrays)
     finally:
         rng.state = state
-        _drop_saved(plan)  # the first plan is discarded after this check (held in reference cycles until gc)
-    return all(g.shape == o.data.shape and np.array_equal(g, o.data) for g, o in zip(got, outs))
+        _drop_saved(plan)  # the first plan is reduced to its structure after this (its ops may sit in cycles)
 
 
 class TracedFunction:
@@ -304,6 +310,16 @@ class TracedFunction:
     def _trace(self, sig: Any, seen: Any, arrays: list[np.ndarray], args: tuple) -> Any:
         self.trace_count += 1
         self.replayed = False
+        if isinstance(self._last, Plan):
+            self._last.vals = None  # backward() follows the last call only: its values go before this call runs
+        got = None
+        if isinstance(seen, list):
+            # The second call: the first trace is replayed on this call's arrays BEFORE this call is traced, then
+            # kept as its structure only, so two traces never hold their activations at once (#18: peak memory)
+            got = _replay_values(seen[0], arrays)
+            seen[0].keep_structure_only()
+            self._plans[sig] = ()  # until this call is traced: should it raise, the next call starts afresh
+            self._last = None
         with enable_grad():
             out = self.fn(*args)
         outs = [out] if isinstance(out, Tensor) else list(out)
@@ -315,7 +331,9 @@ class TracedFunction:
         if seen == ():
             self._plans[sig] = [plan]
         else:
-            self._plans[sig] = plan if seen[0].same_as(plan) and _replays_to(seen[0], arrays, outs) else None
+            same = seen[0].same_as(plan) and all(g.shape == o.data.shape and np.array_equal(g, o.data)
+                                                 for g, o in zip(got, outs))
+            self._plans[sig] = plan if same else None
         self._last, self._last_eager = plan, None
         self._structures[sig] = None if isinstance(out, Tensor) else type(out)
         result = self._wrap([o.data for o in outs], self._structures[sig])

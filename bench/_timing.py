@@ -133,6 +133,12 @@ def traced_peak(fn: Callable[[], object]) -> float:
     rows = sys.modules.get("neurona.ops.lstm_rows")
     if rows is not None:  # workspaces earlier runs handed back would hide the LSTM's buffers from the count
         rows.clear_pools()
+    patches = sys.modules.get("neurona.ops.patches")
+    if patches is not None:  # the same for the conv ops' patch matrices and gradient bands (#18, round three)
+        patches.SCRATCH.clear()
+    workspace = sys.modules.get("neurona.ops.workspace")
+    if workspace is not None:  # the same for the scratch buffers of attention and layer normalisation
+        workspace.clear()
     gc.collect()
     tracemalloc.start()
     try:

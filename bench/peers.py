@@ -124,11 +124,16 @@ def numpy_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[st
 
     Fused softmax-CE backward (p - y), bias gradients as ones-vector matmuls, sigmoid through tanh, batches
     gathered from a per-epoch permutation, SGD with optional momentum. The CNN and LSTM rows have floors of
-    their own (bench/cnn_floor.py, bench/lstm.py). With `phases`, each training step appends the seconds of
-    its gather / forward / loss / backward / optimizer parts.
+    their own (bench/cnn_floor.py, bench/lstm.py), and so has the transformer row (bench/transformer_floor.py).
+    With `phases`, each training step appends the seconds of its gather / forward / loss / backward / optimizer
+    parts.
     """
     if wl.layers[0][0] == "lstm" and [layer[0] for layer in wl.layers] == ["lstm", "dense"]:
         return lstm_floor(wl, data, task)
+    from . import transformer_floor
+
+    if transformer_floor.is_floor_workload(wl):  # encoder blocks -> mean over steps -> dense
+        return transformer_floor.floor_work(wl, data, task, phases)
     if any(layer[0] != "dense" for layer in wl.layers):
         return cnn_floor(wl, data, task, phases)
     rng = np.random.default_rng(0)
@@ -226,7 +231,7 @@ def cnn_floor(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[str,
     from .cnn_floor import SLIDE_CNN_LAYERS, floor_work
 
     if tuple(wl.layers) != SLIDE_CNN_LAYERS or tuple(wl.input_shape) != (28, 28, 1):
-        raise Unavailable("hand-written floor only for MLPs, the slide CNN and LSTM -> Dense")
+        raise Unavailable("hand-written floor only for MLPs, the slide CNN, LSTM -> Dense and the small transformer")
     return floor_work(wl, data, task, phases, workers=blas_threads())
 
 

@@ -289,7 +289,8 @@ def render(info: dict[str, Any]) -> str:
         out.append(f"| {titles[key]} | {flops / 1e9:.3f} | " + " | ".join(row) + " |")
     out += ["", "## Memory", "",
             "neurona's training peak: everything NumPy and Python allocate (tracemalloc) while a fresh model is built, "
-            "compiled and fit for one epoch, the data set excluded. Its ratio is to the **algorithmic minimum**: "
+            "compiled and fit for one epoch, the data set excluded (the ops' reusable buffer pools are emptied first, "
+            "so what they hold counts). Its ratio is to the **algorithmic minimum**: "
             "weights + gradients + optimizer state slots + the activations the recorded graph keeps for backward "
             "(every op's outputs for one batch) + one batch, computed from the model itself (the target: ≤ 1.25x). "
             "Growth: how much each peer's resident set grows during one warm epoch (all local peers share one "

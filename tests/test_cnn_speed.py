@@ -122,8 +122,7 @@ def test_replayed_conv_reuses_its_patch_matrix():
     original = SCRATCH.take
 
     def take(shape, dtype):
-        key = (tuple(int(s) for s in shape), np.dtype(dtype).str)
-        taken.append(bool(SCRATCH._free.get(key)))
+        taken.append(SCRATCH.has(shape, dtype))
         return original(shape, dtype)
 
     SCRATCH.take = take

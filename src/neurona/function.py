@@ -61,6 +61,20 @@ class Plan:
             for s, y in zip(outs, f.outs):
                 self.vals[s] = y
 
+    def forget_traced_arrays(self) -> None:
+        """Drop the traced call's intermediate arrays that the recorded ops still point to (their `outs` and the
+        Tensors among their `inputs`), keeping only shape and dtype (zero-strided views of one zero).
+
+        Replay never reads them, and they were a dead copy of every activation kept for the whole fit (10.7 MiB
+        of the slides' CNN, docs/performance.md "Convolutions", round three). Leaves (parameters, arguments,
+        constants) and `vals` (this plan's own backward) are untouched.
+        """
+        for f, _, _ in self.ops:
+            for x in f.inputs:
+                if x.creator is not None and x.data.strides.count(0) != x.data.ndim:
+                    x.data = _placeholder(x.data)
+            f.outs = tuple(_placeholder(y) for y in f.outs)
+
     def _new(self, key: tuple[int, int]) -> int:
         self.slots[key] = len(self.need)
         self.need.append(False)
@@ -93,7 +107,7 @@ class Plan:
         if len(self.ops) != len(other.ops) or self.outputs != other.outputs or len(self.leaves) != len(other.leaves):
             return False
         for (f, i1, o1), (g, i2, o2) in zip(self.ops, other.ops):
-            if type(f) is not type(g) or i1 != i2 or o1 != o2:
+            if (f if isinstance(f, type) else type(f)) is not type(g) or i1 != i2 or o1 != o2:
                 return False
         for (s1, k1, v1), (s2, k2, v2) in zip(self.leaves, other.leaves):
             if s1 != s2 or k1 != k2:
@@ -103,6 +117,13 @@ class Plan:
             if k1 == _CONST and (v1.shape != v2.shape or v1.dtype != v2.dtype or not np.array_equal(v1, v2)):
                 return False
         return True
+
+    def keep_structure_only(self) -> None:
+        """Keep what `same_as` compares (each op's type, slots, leaves) and let the ops and their arrays go."""
+        self.ops = [(type(f), ins, outs) for f, ins, outs in self.ops]
+        self.vals = None
+        for name in ("_fwd", "_bwd", "_compiled"):
+            self.__dict__.pop(name, None)
 
     # ----------------------------------------------------------------- replay
     def _compile(self) -> None:
@@ -121,6 +142,7 @@ class Plan:
     def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         if not self.__dict__.get("_compiled"):
             self._compile()
+        self.vals = None  # the last call's activations go as this call's replace them, not all at its end
         vals = self._template[:]
         for s, i in self._args:
             vals[s] = arrays[i]
@@ -205,27 +227,44 @@ class Plan:
         self._scaled: tuple[float, np.ndarray] | None = None
 
 
-def _replays_to(plan: Plan, arrays: list[np.ndarray], outs: list[Tensor]) -> bool:
-    """Replay the first trace's plan on the second call's arrays: it must give that call's exact values.
+def _placeholder(a: np.ndarray) -> np.ndarray:
+    """A read-only array of a's shape and dtype that holds one element."""
+    return np.broadcast_to(np.zeros((), a.dtype), a.shape)
+
+
+def _drop_saved(plan: Plan) -> None:
+    """Let the plan's ops that can forget their saved state (`drop_saved`) do so; it keeps them runnable."""
+    plan.vals = None
+    for f, _, _ in plan.ops:
+        drop = getattr(f, "drop_saved", None)
+        if drop is not None:
+            drop()
+
+
+def _replay_values(plan: Plan, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """The first trace's plan replayed on the second call's arrays: they must equal that call's outputs.
 
     This catches state an op was given in Python when it was created (a Dropout mask, Embedding ids), which
     no input or constant of the plan shows. The random generator is restored, so the check draws nothing.
     """
+    _drop_saved(plan)  # its own backward ran a call ago: what its ops saved for it is dead weight now
     rng = get_rng().bit_generator
     state = rng.state
     try:
         with no_grad():  # a check, never backpropagated: ops that keep state for backward need not (LSTM, #18)
-            got = plan.forward(arrays)
+            return plan.forward(arrays)
     finally:
         rng.state = state
-    return all(g.shape == o.data.shape and np.array_equal(g, o.data) for g, o in zip(got, outs))
+        _drop_saved(plan)  # the first plan is reduced to its structure after this (its ops may sit in cycles)
 
 
 class TracedFunction:
     """A Python function of arrays that returns Tensors, traced per signature and then replayed."""
 
-    def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
+    def __init__(self, fn: Callable[..., Any], name: str | None = None,
+                 rewrite: Callable[[Plan], Any] | None = None) -> None:
         self.fn = fn
+        self.rewrite = rewrite  # applied to each confirmed plan before its first replay (predict's conv-pool fusion)
         self.__name__ = name or getattr(fn, "__name__", "function")
         self.__doc__ = getattr(fn, "__doc__", None)
         self._plans: dict[Any, Any] = {}  # signature -> Plan (confirmed), [Plan] (seen once) or None (eager)
@@ -285,6 +324,16 @@ class TracedFunction:
     def _trace(self, sig: Any, seen: Any, arrays: list[np.ndarray], args: tuple) -> Any:
         self.trace_count += 1
         self.replayed = False
+        if isinstance(self._last, Plan):
+            self._last.vals = None  # backward() follows the last call only: its values go before this call runs
+        got = None
+        if isinstance(seen, list):
+            # The second call: the first trace is replayed on this call's arrays BEFORE this call is traced, then
+            # kept as its structure only, so two traces never hold their activations at once (#18: peak memory)
+            got = _replay_values(seen[0], arrays)
+            seen[0].keep_structure_only()
+            self._plans[sig] = ()  # until this call is traced: should it raise, the next call starts afresh
+            self._last = None
         with enable_grad():
             out = self.fn(*args)
         outs = [out] if isinstance(out, Tensor) else list(out)
@@ -296,10 +345,16 @@ class TracedFunction:
         if seen == ():
             self._plans[sig] = [plan]
         else:
-            self._plans[sig] = plan if seen[0].same_as(plan) and _replays_to(seen[0], arrays, outs) else None
+            same = seen[0].same_as(plan) and all(g.shape == o.data.shape and np.array_equal(g, o.data)
+                                                 for g, o in zip(got, outs))
+            self._plans[sig] = plan if same else None
         self._last, self._last_eager = plan, None
         self._structures[sig] = None if isinstance(out, Tensor) else type(out)
-        return self._wrap([o.data for o in outs], self._structures[sig])
+        result = self._wrap([o.data for o in outs], self._structures[sig])
+        plan.forget_traced_arrays()  # its backward() reads plan.vals and the ops' saved state only
+        if self.rewrite is not None and self._plans[sig] is plan:
+            self.rewrite(plan)
+        return result
 
     @staticmethod
     def _wrap(arrays: list[np.ndarray], structure: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations
+from ..ops.norm import add_layer_norm
 from .attention_common import check_rate, reject_symbolic_kwargs
 from .base import Layer, serialize_object
 from .core import Dense, Dropout, _activation_name
@@ -85,7 +86,9 @@ class _TransformerBlock(Layer):
         """x + f(x) with the LayerNormalization before f (pre-norm) or after the sum (post-norm)."""
         if self.normalize_first:
             return x + fn(norm(x))
-        return norm(x + fn(x))
+        # post-norm: the residual sum and its LayerNormalization as one op (ops/norm.py AddLayerNorm; the same
+        # values as norm(x + fn(x)), without the sum's own array)
+        return add_layer_norm(x, fn(x), norm.gamma, norm.beta, axis=norm._axes, epsilon=norm.epsilon)
 
     def _attend(self, i: int, x: Any, context: Any, mask: dict[str, Any], training: bool) -> Any:
         mha, norm, drop = self._attention_blocks[i]

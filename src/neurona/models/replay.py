@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..function import TracedFunction
+from ..ops.conv_fused import fuse_conv_pool
 
 PURE_LAYERS = frozenset({
     "InputLayer", "Dense", "Activation", "Flatten", "Reshape", "Permute", "Conv1D", "Conv2D",
@@ -59,4 +60,5 @@ def traced_predict_forward(model: Any) -> TracedFunction:
     def predict_forward(x: Any) -> list[Any]:
         return list(forward(x, False))
 
-    return TracedFunction(predict_forward, name=f"{model.name}_predict")
+    # no backward ever runs through it: a conv feeding only a max-pool runs fused (ops/conv_fused.py, #18)
+    return TracedFunction(predict_forward, name=f"{model.name}_predict", rewrite=fuse_conv_pool)

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import numerics
-from ..tensor import Function, Tensor
+from ..tensor import Function, Tensor, is_grad_enabled
+from .workspace import op_buffer, scratch
 
 # The kernels live in neurona.numerics; importable from here as before.
 masked_softmax = numerics.masked_softmax
@@ -27,21 +28,31 @@ def causal_mask(tq: int, tk: int) -> np.ndarray:
     return np.tril(np.ones((tq, tk), dtype=bool))
 
 
-def _heads(x: np.ndarray, h: int, transpose: bool = False) -> np.ndarray:
-    """(B, T, h*d) -> contiguous (B, h, T, d), or (B, h, d, T) with `transpose`.
+def _heads(x: np.ndarray, h: int, transpose: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """(B, T, h*d) -> contiguous (B, h, T, d), or (B, h, d, T) with `transpose`; into `out` when given.
 
     NumPy's stacked matmul only reaches BLAS speed on contiguous operands (4x faster here), so every
     operand is laid out for its product once."""
     b, t, hd = x.shape
     v = x.reshape(b, t, h, hd // h)
-    return np.ascontiguousarray(v.transpose(0, 2, 3, 1) if transpose else v.transpose(0, 2, 1, 3))
+    v = v.transpose(0, 2, 3, 1) if transpose else v.transpose(0, 2, 1, 3)
+    if out is None:
+        return np.ascontiguousarray(v)
+    np.copyto(out, v)
+    return out
 
 
 def _merge(x: np.ndarray, transposed: bool = False) -> np.ndarray:
-    """(B, h, T, d) -- or (B, h, d, T) when `transposed` -- -> (B, T, h*d)."""
+    """(B, h, T, d) -- or (B, h, d, T) when `transposed` -- -> a new (B, T, h*d) array (never a view of x,
+    which may be a reused workspace buffer)."""
     v = x.transpose(0, 3, 1, 2) if transposed else x.transpose(0, 2, 1, 3)
     b, t = v.shape[:2]
-    return np.ascontiguousarray(v).reshape(b, t, -1)
+    out = np.empty(v.shape, x.dtype)
+    np.copyto(out, v)
+    return out.reshape(b, t, -1)
+
+
+_INFER_VALUES = 1 << 19  # score values per inference chunk (2 MiB in float32)
 
 
 class DotProductAttention(Function):
@@ -62,38 +73,92 @@ class DotProductAttention(Function):
     def forward(self, q, k, v, w=None):
         h = self.h
         c = q.dtype.type(self.scale * (1.0 if w is None else w.reshape(())))
-        qh, kt, vh = _heads(q, h), _heads(k, h, transpose=True), _heads(v, h)
+        if w is None and not self.return_weights and not is_grad_enabled():
+            self.saved = None  # inference keeps nothing for a backward that never comes
+            return self._infer(q, k, v, c)
+        b, tq, tk = q.shape[0], q.shape[1], k.shape[1]
+        dk, dv = q.shape[2] // h, v.shape[2] // h
+        # The op's own buffers, reused by every replay of a recorded step: what backward needs lives in them
+        qh = _heads(q, h, out=op_buffer(self, "q", (b, h, tq, dk), q.dtype))
+        kt = _heads(k, h, True, out=op_buffer(self, "kt", (b, h, dk, tk), k.dtype))
+        vh = _heads(v, h, out=op_buffer(self, "v", (b, h, tk, dv), v.dtype))
+        s = None if self.return_weights else op_buffer(self, "s", (b, h, tq, tk), q.dtype)  # returned weights: new
         if w is None:
-            qh = qh * c  # scaling q (B*H*Tq*dk values) is cheaper than scaling the scores (B*H*Tq*Tk);
-            # not in place: with one head `_heads` may return a view of the input
-            s = qh @ kt
+            qh *= c  # scaling q (B*H*Tq*dk values) is cheaper than scaling the scores (B*H*Tq*Tk)
+            s = np.matmul(qh, kt, out=s)
             raw = None
         else:
             raw = qh @ kt
-            s = raw * c
+            s = np.multiply(raw, c, out=s)
         p = masked_softmax(s, self.mask, out=s)
         pd = p if self.keep is None else p * self.keep
-        out = _merge(pd @ vh)
+        out = _merge(np.matmul(pd, vh, out=scratch("attention_go", (b, h, tq, dv), q.dtype)))
         if self.qmask is not None:
             out *= self.qmask[..., None]
         self.saved = (qh, kt, vh, p, pd, c, raw)
         return (out, p) if self.return_weights else out
 
+    def minimum_saved_nbytes(self) -> int:
+        """Bytes any backward of this op must keep besides its inputs and outputs (the bench's algorithmic
+        minimum): the softmax weights (B, H, Tq, Tk) -- they are an output only with `return_weights` -- and,
+        with dropout, the dropped weights too. q, k and v are the op's inputs, already counted."""
+        saved = self.__dict__.get("saved")
+        if not saved:
+            return 0
+        p, pd = saved[3], saved[4]
+        return (0 if self.return_weights else p.nbytes) + (0 if pd is p else pd.nbytes)
+
+    def _infer(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, c: Any) -> np.ndarray:
+        """The forward without saving anything, over chunks of the batch whose scores fit in about 2 MiB, in
+        buffers reused from call to call (predict runs batch after batch): memory stays bounded for any batch.
+        The same products and softmax per chunk: equal to the training forward (bit for bit when no score
+        needs the softmax's row-max shift, see `numerics.masked_softmax`)."""
+        h = self.h
+        b, tq, tk = q.shape[0], q.shape[1], k.shape[1]
+        dk, dv = q.shape[2] // h, v.shape[2] // h
+        n = min(b, max(1, _INFER_VALUES // (h * tq * tk)))  # samples per chunk
+        # the backward's scratch names: when the chunk is a training batch's size, one set of buffers serves both
+        bufs = [scratch("attention_" + name, (n, h) + shape, q.dtype) for name, shape in
+                (("gq", (tq, dk)), ("gk", (dk, tk)), ("k", (tk, dv)), ("gs", (tq, tk)), ("go", (tq, dv)))]
+        mask = self.mask
+        per_sample = mask is not None and mask.ndim == 4 and mask.shape[0] != 1
+        out = np.empty((b, tq, h * dv), q.dtype)
+        for i in range(0, b, n):
+            j = min(b, i + n)
+            qh, kt, vh, s, o = (a[:j - i] for a in bufs)
+            _heads(q[i:j], h, out=qh)
+            _heads(k[i:j], h, True, out=kt)
+            _heads(v[i:j], h, out=vh)
+            qh *= c
+            masked_softmax(np.matmul(qh, kt, out=s), mask[i:j] if per_sample else mask, out=s)
+            np.matmul(s, vh, out=o)
+            np.copyto(out[i:j].reshape(j - i, tq, h, dv), o.transpose(0, 2, 1, 3))
+        if self.qmask is not None:
+            out *= self.qmask[..., None]
+        return out
+
     def backward(self, gout, gp=None):
         qh, kt, vh, p, pd, c, raw = self.saved
+        b, h, tq, dk = qh.shape
+        tk, dv = kt.shape[3], vh.shape[3]
+        dt = qh.dtype
         if self.qmask is not None:
             gout = gout * self.qmask[..., None]
-        go = _heads(gout, self.h)
-        gpd = go @ np.ascontiguousarray(vh.transpose(0, 1, 3, 2))
+        go = _heads(gout, h, out=scratch("attention_go", (b, h, tq, dv), dt))
+        vt = scratch("attention_vt", (b, h, dv, tk), dt)
+        np.copyto(vt, vh.transpose(0, 1, 3, 2))
+        gpd = np.matmul(go, vt, out=scratch("attention_gs", (b, h, tq, tk), dt))
         if self.keep is not None:
             gpd *= self.keep
         if gp is not None:
             gpd += gp
-        gs = softmax_backward(p, gpd, inplace=True)  # gpd is this backward's own buffer
+        gs = softmax_backward(p, gpd, inplace=True)  # gpd is a buffer of this backward's own
         # A transposed left operand goes to BLAS as is (its trans flag): faster than a contiguous copy first
-        gv_t = go.transpose(0, 1, 3, 2) @ pd  # (B, H, dv, Tk): dv^T = go^T pd
-        gk_t = qh.transpose(0, 1, 3, 2) @ gs  # (B, H, dk, Tk)
-        gq = gs @ np.ascontiguousarray(kt.transpose(0, 1, 3, 2))
+        gv_t = np.matmul(go.transpose(0, 1, 3, 2), pd, out=scratch("attention_gv", (b, h, dv, tk), dt))  # go^T pd
+        gk_t = np.matmul(qh.transpose(0, 1, 3, 2), gs, out=scratch("attention_gk", (b, h, dk, tk), dt))
+        kc = scratch("attention_k", (b, h, tk, dk), dt)
+        np.copyto(kc, kt.transpose(0, 1, 3, 2))
+        gq = np.matmul(gs, kc, out=scratch("attention_gq", (b, h, tq, dk), dt))
         gq *= c
         if raw is not None:  # else q was pre-scaled, so d/dk carries c already
             gk_t *= c

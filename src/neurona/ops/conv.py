@@ -151,6 +151,11 @@ class Conv(Function):
         self._give_back()
         super().release()
 
+    def drop_saved(self) -> None:
+        """Forget what forward saved for backward but keep the op runnable (`neurona.function`'s replay check)."""
+        self._give_back()
+        self.y = self.xp = None
+
     def _give_back(self) -> None:
         cols = getattr(self, "cols", None)
         if isinstance(cols, list):

@@ -33,6 +33,12 @@ MAX_WORKERS = 2
 # predicting (no patches kept) and for pixel-major convs in training (their patches are rebuilt in backward).
 # The slides' conv2 at batch 1,000 predicts in 67 ms with ~1,600-row (5 MB) bands, 79-95 ms with 8,192-row ones.
 PATCH_BYTES = 4 << 20
+# Bytes of activation gradient per band in a tap-major conv's backward when its patches are kept (KEEP_TAPS).
+GRAD_BYTES = 1 << 20
+# Tap-major patches (few channels) in training: kept whole for backward (KEEP_TAPS), or made in bands of
+# PATCH_BYTES and rebuilt in backward, as the pixel-major ones are (the default: the slides' conv1 keeps no 5.7 MiB
+# patch matrix; its step time is the same within noise, 42.9 against 42.6 ms, and 1 MiB bands cost 1.8 ms).
+KEEP_TAPS = False
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -168,9 +174,15 @@ def forward(op: Any, xp: np.ndarray, w2: np.ndarray, geometry: tuple, activate: 
 
     def part(i0: int, i1: int) -> np.ndarray | None:
         rows = z[i0 * per:i1 * per]
-        if op.layout == "taps":
+        if op.layout == "taps" and (inference or KEEP_TAPS):
             cols = taps_matrix(xp[i0:i1], *geometry, ones_row=op.has_b)
             np.matmul(cols.T, w2, out=rows)
+        elif op.layout == "taps":  # in bands, keeping nothing, as below
+            for b0, b1 in train_bands(i0, i1, per, op.band_rows):
+                cols = taps_matrix(xp[b0:b1], *geometry, ones_row=op.has_b)
+                np.matmul(cols.T, w2, out=z[b0 * per:b1 * per])
+                SCRATCH.give(cols)
+            cols = None
         elif inference:
             cols = pixel_patches(op, xp, i0, i1)
             np.matmul(cols, w2, out=rows)
@@ -216,39 +228,69 @@ def pixel_patches(op: Any, xp: np.ndarray, i0: int, i1: int) -> np.ndarray:
 
 
 def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, need_x: bool):
-    """(gradient of the weights with the bias as its last row or None, gradient of the padded input or None)."""
+    """(gradient of the weights with the bias as its last row or None, gradient of the padded input or None).
+
+    Tap-major convs (few channels, many rows: the slides' conv1) take the gradient through the fused activation
+    band by band, never for the whole batch (7 MiB for conv1), each band's patches rebuilt from the input and its
+    weight-gradient product added (float32 rounding apart from one product). Pixel-major convs take it for the
+    whole part and rebuild their patches band by band for the weight gradient, as in round two
+    (docs/performance.md, "Convolutions", round three).
+    """
     w, per = op.w, op.geometry[3][0] * op.geometry[3][1]
     f = w.shape[-1]
     g_all = gy.reshape(-1, f)
-    single = len(op.parts) == 1
-    gxp = np.empty(op.xp_shape, np.result_type(gy, w)) if need_x and not single else None
+    gxp = np.empty(op.xp_shape, np.result_type(gy, w)) if need_x else None
 
-    def part(i0: int, i1: int, cols: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        g = activation_grad(g_all[i0 * per:i1 * per], op.y[i0 * per:i1 * per], op.act)
+    def part(i0: int, i1: int, cols: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        rows = op.band_rows if cols is None else max(per, GRAD_BYTES // (f * gy.itemsize))
+        # pixel-major convs (many channels, few rows) take the part's activation gradient whole: band by band it
+        # measured 20.1-21.3 ms against 17.4-18.5 for the slides' conv2 backward
+        whole = op.layout == "pixels"
+        if whole:
+            g_part = activation_grad(g_all[i0 * per:i1 * per], op.y[i0 * per:i1 * per], op.act)
         gwb = None
-        if (need_w or op.has_b) and cols is not None:  # weights and bias (the ones row) from one product
-            gwb = cols @ g if op.layout == "taps" else (g.T @ cols).T
-        elif need_w or op.has_b:  # pixel-major patches rebuilt band by band, the bands' products added
-            for b0, b1 in train_bands(i0, i1, per, op.band_rows):
-                band = pixel_patches(op, op.xp, b0, b1)
-                # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
-                prod = g[(b0 - i0) * per:(b1 - i0) * per].T @ band
-                SCRATCH.give(band)
+        for b0, b1 in train_bands(i0, i1, per, rows):
+            r0, r1 = b0 * per, b1 * per
+            if whole:
+                g = g_part[r0 - i0 * per:r1 - i0 * per]
+            else:
+                g = activation_grad(g_all[r0:r1], op.y[r0:r1], op.act)
+            if need_w or op.has_b:
+                if cols is not None:  # weights and bias (the ones row) from one product
+                    prod = cols[:, r0 - i0 * per:r1 - i0 * per] @ g
+                elif op.layout == "taps":  # tap-major patches rebuilt band by band
+                    band = taps_matrix(op.xp[b0:b1], *op.geometry, ones_row=op.has_b)
+                    prod = band @ g
+                    SCRATCH.give(band)
+                else:  # pixel-major patches rebuilt band by band
+                    band = pixel_patches(op, op.xp, b0, b1)
+                    # (g.T @ cols).T: BLAS runs this orientation of the long sum faster than cols.T @ g
+                    prod = g.T @ band
+                    SCRATCH.give(band)
                 if gwb is None:
                     gwb = prod
                 else:
                     gwb += prod
+            if whole:
+                continue
+            if need_x:
+                op._padded_input_gradient(g, b1 - b0, gxp[b0:b1])
+            if op.act:
+                SCRATCH.give(g)
+        if whole:
+            if need_x:
+                op._padded_input_gradient(g_part, i1 - i0, gxp[i0:i1])
+            if op.act:
+                SCRATCH.give(g_part)
+        if gwb is not None and op.layout == "pixels":
             gwb = gwb.T
-        gx = op._padded_input_gradient(g, i1 - i0, None if single else gxp[i0:i1]) if need_x else None
-        if op.act:
-            SCRATCH.give(g)
-        return gwb, gx
+        return gwb, None
 
     results = run([lambda i0=i0, i1=i1, cols=cols: part(i0, i1, cols) for (i0, i1), cols in zip(op.parts, op.cols)])
     gwb = results[0][0]
     for other, _ in results[1:]:
         gwb = gwb + other
-    return gwb, results[0][1] if single else gxp
+    return gwb, gxp
 
 
 def give_back(op: Any) -> None:

@@ -7,13 +7,15 @@ x̂ = (x - mean) / sqrt(var + eps) is fused, so no intermediate graph is kept.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import numerics
-from ..tensor import Function, Tensor, as_tensor
+from ..tensor import Function, Tensor, as_tensor, is_grad_enabled
+from .workspace import op_buffer, scratch
 
 
 def _axes(axis: int | Sequence[int], ndim: int, name: str) -> tuple[int, ...]:
@@ -30,7 +32,7 @@ def _axes(axis: int | Sequence[int], ndim: int, name: str) -> tuple[int, ...]:
 
 def _rows(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """x as (rows, features), the feature `axes` last (a view for channels_last inputs)."""
-    d = int(np.prod([x.shape[a] for a in axes]))
+    d = math.prod([x.shape[a] for a in axes])  # math.prod: np.prod on a short list costs microseconds per call
     if axes != tuple(range(x.ndim - len(axes), x.ndim)):
         x = np.moveaxis(x, axes, range(-len(axes), 0))
     return x.reshape(-1, d)
@@ -106,24 +108,43 @@ class BatchNorm(Function):
 
 
 class LayerNorm(Function):
-    """gamma * (x - mean) / sqrt(var + eps) + beta with statistics over each sample's `axes`."""
+    """gamma * (x - mean) / sqrt(var + eps) + beta with statistics over each sample's `axes`.
+
+    In a replayed step x-hat (what backward needs) lives in a buffer of the op's own and the backward's
+    temporaries in the thread's scratch (ops/workspace.py); inference keeps nothing."""
+
+    _data_inputs = 1  # inputs before gamma and beta
 
     def __init__(self, axes, epsilon: float, has_gamma=True, has_beta=True) -> None:
         self.axes, self.eps, self.has_gamma, self.has_beta = axes, epsilon, has_gamma, has_beta
 
     def forward(self, x, *params):
+        x2 = _rows(x, self.axes)
+        xhat = self._xhat_buffer(x2.shape, x2.dtype)
+        np.subtract(x2, self._row_means(x2), out=xhat)
+        return self._normalize(xhat, x.shape, params)
+
+    def _xhat_buffer(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        if is_grad_enabled():
+            return op_buffer(self, "xhat", shape, dtype)
+        self.xhat = None  # inference: nothing kept for backward
+        return scratch("layer_norm_xhat", shape, dtype)
+
+    @staticmethod
+    def _row_means(x2: np.ndarray) -> np.ndarray:
         # Row sums as matrix-vector products against a ones vector (BLAS, instead of NumPy's slow reductions
         # over short rows) and as few passes over x as possible (docs/performance.md, #18/#13).
+        return ((x2 @ numerics.ones(x2.shape[1], x2.dtype)) * x2.dtype.type(1 / x2.shape[1]))[:, None]
+
+    def _normalize(self, xhat: np.ndarray, shape: tuple[int, ...], params: tuple) -> np.ndarray:
+        """x-hat from x minus its row means (in place), then gamma * x-hat + beta as a new array of `shape`."""
         gamma = params[0].reshape(-1) if self.has_gamma else None
         beta = params[-1].reshape(-1) if self.has_beta else None
-        x2 = _rows(x, self.axes)
-        n = x2.shape[1]
-        ones = numerics.ones(n, x2.dtype)
-        inv_n = x2.dtype.type(1 / n)
-        xhat = x2 - ((x2 @ ones) * inv_n)[:, None]
+        n = xhat.shape[1]
+        ones = numerics.ones(n, xhat.dtype)
         y = np.multiply(xhat, xhat)
-        var = (y @ ones) * inv_n
-        var += x2.dtype.type(self.eps)
+        var = (y @ ones) * xhat.dtype.type(1 / n)
+        var += xhat.dtype.type(self.eps)
         invstd = (1.0 / np.sqrt(var))[:, None]
         xhat *= invstd
         if gamma is not None:
@@ -132,30 +153,60 @@ class LayerNorm(Function):
             np.copyto(y, xhat)
         if beta is not None:
             y += beta
-        self.xhat, self.invstd, self.gamma, self.shape = xhat, invstd, gamma, x.shape
-        return _unrows(y, x.shape, self.axes)
+        if is_grad_enabled():
+            self.xhat, self.invstd, self.gamma, self.shape = xhat, invstd, gamma, shape
+        return _unrows(y, shape, self.axes)
 
     def backward(self, gy):
         g = _rows(gy, self.axes)
         xhat, gamma = self.xhat, self.gamma
         n = g.shape[1]
         inv_n = g.dtype.type(1 / n)
-        gx_hat = g * xhat
+        gx_hat = np.multiply(g, xhat, out=scratch("layer_norm_gxhat", g.shape, g.dtype))
         # mean(g gamma) and mean(g gamma xhat) per row: products with gamma (or ones), no g * gamma array first
         vec = gamma if gamma is not None else numerics.ones(n, g.dtype)
         a = (g @ vec) * inv_n
         b = (gx_hat @ vec) * inv_n
         gx = g * gamma if gamma is not None else g.copy()
         gx -= a[:, None]
-        gx -= xhat * b[:, None]
+        gx -= np.multiply(xhat, b[:, None], out=scratch("layer_norm_t", g.shape, g.dtype))
         gx *= self.invstd
         grads = [_unrows(gx, self.shape, self.axes)]
         ones = numerics.ones(g.shape[0], g.dtype)
         if self.has_gamma:
-            grads.append((ones @ gx_hat).reshape(self.inputs[1].shape))
+            grads.append((ones @ gx_hat).reshape(self.inputs[self._data_inputs].shape))
         if self.has_beta:
             grads.append((ones @ g).reshape(self.inputs[-1].shape))
+        return self._input_grads(grads)
+
+    def _input_grads(self, grads: list[np.ndarray]) -> tuple[np.ndarray, ...]:
         return tuple(grads)
+
+
+class AddLayerNorm(LayerNorm):
+    """LayerNorm(x + y): a residual sum and its normalisation as one op (post-norm transformer blocks).
+
+    The sum is formed in the buffer that becomes x-hat, so neither the sum nor a separate x-hat array is
+    allocated, and one pass over the rows is saved; the values are those of `add` then `layer_norm`, bit for
+    bit. Both inputs get the same gradient (returned once, for both: ops never write into a gradient)."""
+
+    _data_inputs = 2
+
+    def forward(self, x, y, *params):
+        x2, y2 = _rows(x, self.axes), _rows(y, self.axes)
+        r = self._xhat_buffer(x2.shape, np.result_type(x2, y2))
+        np.add(x2, y2, out=r)
+        r -= self._row_means(r)
+        return self._normalize(r, x.shape, params)
+
+    def _input_grads(self, grads: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        return (grads[0], *grads)
+
+    def minimum_saved_nbytes(self) -> int:
+        """Bytes kept besides the output (the bench's algorithmic minimum): x-hat, the size of the residual sum
+        that a separate `add` op would have output (so fusing the two leaves the minimum as it was)."""
+        xhat = self.__dict__.get("xhat")
+        return 0 if xhat is None else xhat.nbytes
 
 
 def _check_params(name: str, x: Tensor, axes, gamma, beta) -> tuple[int, ...]:
@@ -217,3 +268,15 @@ def layer_norm(
     _check_params("layer_norm", x, axes, gamma, beta)
     fn = LayerNorm(axes, epsilon, gamma is not None, beta is not None)
     return fn(x, *(p for p in (gamma, beta) if p is not None))
+
+
+def add_layer_norm(x: Any, y: Any, gamma: Any = None, beta: Any = None, axis: int | Sequence[int] = -1,
+                   epsilon: float = 1e-3) -> Tensor:
+    """layer_norm(x + y, ...) as one op (see `AddLayerNorm`); x and y must have the same shape."""
+    x, y = as_tensor(x), as_tensor(y)
+    if x.shape != y.shape:
+        raise ValueError(f"add_layer_norm: the two inputs must have the same shape, got {x.shape} and {y.shape}")
+    axes = _axes(axis, x.ndim, "add_layer_norm")
+    _check_params("add_layer_norm", x, axes, gamma, beta)
+    fn = AddLayerNorm(axes, epsilon, gamma is not None, beta is not None)
+    return fn(x, y, *(p for p in (gamma, beta) if p is not None))

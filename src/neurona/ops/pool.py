@@ -85,7 +85,7 @@ class Pool(Function):
             if taken is None:
                 taken = hit
             else:  # ties: only the first maximum of a window gets the gradient
-                hit = np.greater(hit, taken)
+                np.greater(hit, taken, out=hit)  # in place: one window-sized mask fewer alive
                 taken |= hit
             if tiles:
                 np.multiply(g, hit, out=dst)
@@ -94,6 +94,11 @@ class Pool(Function):
         (t, _), (lft, _) = self.pads
         gx = gxp[:, t : t + self.x_shape[1], lft : lft + self.x_shape[2]]
         return gx[:, 0] if self.one_d else gx
+
+
+    def drop_saved(self) -> None:
+        """Forget what forward saved for backward but keep the op runnable (`neurona.function`'s replay check)."""
+        self.xp = self.y = None
 
 
 class GlobalPool(Function):

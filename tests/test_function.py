@@ -8,6 +8,7 @@ from neurona import layers
 from neurona.function import TracedFunction, function
 from neurona.layers.base import clear_session
 from neurona.models import Sequential
+from neurona.models.parallel import two_halves
 from neurona.random import get_rng
 from neurona.utils import set_random_seed
 
@@ -41,7 +42,8 @@ def _fit(make, eager, n, epochs=3):
     r = np.random.default_rng(1)
     x = r.random((n, *shape)).astype(np.float32)
     y = np.eye(10, dtype=np.float32)[r.integers(0, 10, n)]
-    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x[:20], y[:20]))
+    with two_halves(False):  # the replayed step on one thread, as eager (the halves: test_parallel_step.py)
+        history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x[:20], y[:20]))
     return model, history, x
 
 

@@ -158,8 +158,12 @@ class Plan:
         self.vals = vals
         return [vals[s] for s in self.outputs]
 
-    def backward(self) -> None:
-        """d(first output)/d(parameters) into each parameter's `.grad`, in the engine's order."""
+    def backward(self, into: dict[int, np.ndarray] | None = None, scale: float = 1.0) -> None:
+        """d(first output)/d(parameters) into each parameter's `.grad`, in the engine's order.
+
+        With `into`, the gradients go into that dict (id of the parameter Tensor -> array) instead, and with
+        `scale` they are of scale x the first output: a half batch's share of the batch mean (models/parallel.py).
+        """
         vals, root = self.vals, self.outputs[0]
         if not self.need[root]:
             raise RuntimeError("backward() of a traced function whose first output does not depend on any "
@@ -170,6 +174,12 @@ class Plan:
         if seed is None or seed.shape != vals[root].shape or seed.dtype != vals[root].dtype:
             seed = self._seed = np.ones_like(vals[root])
             seed.flags.writeable = False  # ops never write into an incoming gradient; a parameter copies it
+        if scale != 1.0:
+            scaled = self._scaled
+            if scaled is None or scaled[0] != scale or scaled[1].shape != seed.shape or scaled[1].dtype != seed.dtype:
+                scaled = self._scaled = (scale, np.full_like(seed, scale))
+                scaled[1].flags.writeable = False
+            seed = scaled[1]
         grads: list[Any] = [None] * len(vals)
         grads[root] = seed
         for bwd, outs, ins in self._bwd:
@@ -192,6 +202,9 @@ class Plan:
                 if t is None:
                     prev = grads[s]
                     grads[s] = gx if prev is None else prev + gx
+                elif into is not None:  # a replica's own gradients, added to the other's by the caller
+                    prev = into.get(id(t))
+                    into[id(t)] = gx if prev is None else prev + gx
                 elif t.grad is not None:
                     t.grad = t.grad + gx
                 else:
@@ -211,6 +224,7 @@ class Plan:
             self._bwd.append((f.backward, outs[0] if len(outs) == 1 else tuple(outs),
                               tuple((s if self.need[s] else -1, params.get(s)) for s in ins)))
         self._seed: np.ndarray | None = None
+        self._scaled: tuple[float, np.ndarray] | None = None
 
 
 def _placeholder(a: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from ..metrics.masking import mask_as_sample_weight
 from ..tensor import Tensor, no_grad
 from .checked import check_finite_once
 from .fast_paths import fast_metric_update, plain_tracker
+from .parallel import Halves, mean_loss
 from .replay import replayable, traced_predict_forward, traced_train_forward
 
 
@@ -40,20 +41,28 @@ class Steps:
                              and not self._regs)
         self._replay = self._recorded_step() if replayable(self) else None
         self._plain_track = plain_tracker(specs) if self._replay is not None else None
+        self._halves = self._recorded_halves() if self._replay is not None and mean_loss(self) else None
         self._ready = True
 
     def _recorded_step(self) -> Any:
         """The traced training step, kept from one fit call to the next while nothing it recorded can differ: the
         same compiled specs, layers, trainable weight Tensors and layer configurations (fit(epochs=1) in a loop
         then traces once, not twice per call)."""
+        return self._kept("_recorded", traced_train_forward)
+
+    def _recorded_halves(self) -> Halves:
+        """The two half-batch replicas of the traced step (models/parallel.py), kept like the step itself."""
+        return self._kept("_recorded_pair", Halves)
+
+    def _kept(self, name: str, make: Any) -> Any:
         try:
             key = (id(self._specs), *map(id, self._layers), *map(id, self._train_weights),
                    repr([layer.get_config() for layer in self._layers]))
         except Exception:  # a configuration that cannot be read: trace anew, as before  # noqa: BLE001
-            return traced_train_forward(self)
-        cached = self.__dict__.get("_recorded")
+            return make(self)
+        cached = self.__dict__.get(name)
         if cached is None or cached[0] != key:
-            cached = self.__dict__["_recorded"] = (key, traced_train_forward(self))
+            cached = self.__dict__[name] = (key, make(self))
         return cached[1]
 
     def _collect_regularizers(self) -> list[tuple[Any, Tensor]]:
@@ -125,6 +134,9 @@ class Steps:
         """Forward, loss, backward (replayed when recorded), one optimizer update, metric updates."""
         replay = self._replay
         masks = None
+        if replay is not None and self._halves is not None and self._halves.wanted(len(ys[0])):
+            self._train_halves(x, ys[0], sw)
+            return
         if replay is not None:
             loss, *outs = replay.arrays(x, ys[0], sw)
             replay.backward()
@@ -145,6 +157,14 @@ class Steps:
         track = self._plain_track  # replayed steps only: their outputs carry no masks
         if track is None or sw is not None or not track(self._totals, ys[0], outs[0], loss):
             self._track_arrays(ys, outs, sw, loss, masks)
+
+    def _train_halves(self, x: Any, y: np.ndarray, sw: Any) -> None:
+        """The replayed step as two half-batch replicas on two threads, one optimizer update (models/parallel.py)."""
+        weights = self._train_weights
+        grads, halves = self._halves.step(x, y, sw, weights)
+        self.optimizer.apply(grads, weights)
+        for yh, outs, swh, loss in halves:
+            self._track_step([yh], outs, swh, loss)
 
     def _test_batch(self, x: Any, ys: list[np.ndarray], sw: Any) -> None:
         loss, outs = self._forward_loss(x, ys, sw, False)

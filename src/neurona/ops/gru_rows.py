@@ -211,22 +211,9 @@ def op_backward(op: Any, g_out: np.ndarray | None, g_last: np.ndarray | None) ->
             op.g, op.hxr = forward(ws, *op._args, op.go_backwards)
     g, hx = op.g, op.hxr
     x = op._args[0]
-    bsz, t, _ = x.shape
     h = g.shape[1] // 4
     dt = g.dtype
-    dh_ext = None
-    dh = np.zeros((h, bsz), dt)
-    if op.return_sequences and g_out is not None:
-        dh_ext = np.ascontiguousarray(g_out.transpose(1, 2, 0), dtype=dt)
-    elif g_out is not None:
-        dh += g_out.T
-    if g_last is not None:
-        dh += g_last.T
-    x_needs_grad = not op.inputs or op.inputs[0].requires_grad
-    dx = dx_tm = None
-    if x_needs_grad:
-        dx = np.empty(x.shape, dt)
-        dx_tm = dx.transpose(1, 0, 2)[::-1] if op.go_backwards else dx.transpose(1, 0, 2)
+    dh_ext, dh, x_needs_grad, dx, dx_tm = lstm_rows.backward_inputs(op, x, g_out, g_last, h, dt)
     with lstm_rows.one_blas_thread():
         dw, du, db, dh0 = backward(op._ws, g, hx, op.u, op.w if x_needs_grad else None, dh_ext, dh, dx_tm)
     op._give_back()

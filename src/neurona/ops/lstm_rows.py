@@ -150,6 +150,28 @@ def one_blas_thread(work: int | None = None) -> Any:
     return sel.limit(limits=1)
 
 
+def backward_inputs(op: Any, x: np.ndarray, g_out: Any, g_last: Any, h: int,
+                    dt: np.dtype) -> tuple[Any, np.ndarray, bool, Any, Any]:
+    """What every rows backward (LSTM, GRU, SimpleRNN) starts from: the per-step output gradient as (T, H, B)
+    rows (`dh_ext`, None unless return_sequences), the last state's gradient (H, B), whether x needs a
+    gradient, and dx with its time-major view that backward writes in place (reversed for go_backwards)."""
+    bsz = x.shape[0]
+    dh_ext = None
+    dh = np.zeros((h, bsz), dt)
+    if op.return_sequences and g_out is not None:
+        dh_ext = np.ascontiguousarray(g_out.transpose(1, 2, 0), dtype=dt)
+    elif g_out is not None:
+        dh += g_out.T
+    if g_last is not None:
+        dh += g_last.T
+    x_needs_grad = not op.inputs or op.inputs[0].requires_grad
+    dx = dx_tm = None
+    if x_needs_grad:  # written by backward in place: (T, B, D) views of the (B, T, D) gradient
+        dx = np.empty(x.shape, dt)
+        dx_tm = dx.transpose(1, 0, 2)[::-1] if op.go_backwards else dx.transpose(1, 0, 2)
+    return dh_ext, dh, x_needs_grad, dx, dx_tm
+
+
 def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
             h0: np.ndarray | None, c0: np.ndarray | None, go_backwards: bool = False,
             keep: bool = True, all_h: bool = True) -> tuple[np.ndarray, np.ndarray]:

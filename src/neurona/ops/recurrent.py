@@ -317,21 +317,8 @@ class LSTMOp(_Recurrent):
         bsz = z.shape[2]
         h = z.shape[1] // 5
         dt = z.dtype
-        dh_ext = None
-        dh = np.zeros((h, bsz), dt)
-        if self.return_sequences and g_out is not None:
-            dh_ext = np.ascontiguousarray(g_out.transpose(1, 2, 0), dtype=dt)
-        elif g_out is not None:
-            dh += g_out.T
-        if g_last is not None:
-            dh += g_last.T
+        dh_ext, dh, x_needs_grad, dx, dx_tm = lstm_rows.backward_inputs(self, self._args[0], g_out, g_last, h, dt)
         dc = np.zeros((h, bsz), dt) if g_clast is None else np.array(g_clast.T, dtype=dt)
-        x_needs_grad = not self.inputs or self.inputs[0].requires_grad
-        dx = dx_tm = None
-        if x_needs_grad:  # written by backward in place: (T, B, D) views of the (B, T, D) gradient
-            x = self._args[0]
-            dx = np.empty(x.shape, dt)
-            dx_tm = dx.transpose(1, 0, 2)[::-1] if self.go_backwards else dx.transpose(1, 0, 2)
         with lstm_rows.one_blas_thread():
             dw, du, db, dh0, dc0 = lstm_rows.backward(self._ws, z, hx, self.u, self.w if x_needs_grad else None,
                                                       dh_ext, dh, dc, dx_tm)

@@ -159,3 +159,18 @@ def test_summaries_param_counts_and_shapes_equal_keras():
             ours.summary(print_fn=got.append, **kwargs)
             theirs.summary(print_fn=lambda s, **kw: want.append(s), **kwargs)
             assert got[0] == want[0], kwargs
+
+
+def test_summary_speaks_spanish_when_neurona_does(monkeypatch):
+    """NEURONA_LANG=es translates Keras's column names and totals and writes numbers the Spanish way; English
+    output (the Keras-parity tests above) is unchanged."""
+    monkeypatch.setenv("NEURONA_LANG", "en")
+    model = slides()
+    en = text(model)
+    monkeypatch.setenv("NEURONA_LANG", "es")
+    es = text(model)
+    assert "Layer (type)" in en and "Total params: 7,960 (31.09 KB)" in en
+    assert 'Modelo: "' in es and "Capa (tipo)" in es and "Forma de salida" in es
+    assert "Parámetros totales: 7.960 (31,09 KB)" in es
+    assert "Parámetros no entrenables: 0 (0,00 B)" in es
+    assert "Layer (type)" not in es and "Total params" not in es

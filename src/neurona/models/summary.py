@@ -20,16 +20,31 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..i18n import N_, language
+from ..i18n import gettext as _
 from ..layers.base import Layer, Node, flatten
 
 
 def readable_size(nbytes: float) -> str:
-    """'31.09 KB' as Keras prints weight memory (1 KB = 1024 B)."""
+    """'31.09 KB' as Keras prints weight memory (1 KB = 1024 B); '31,09 KB' in Spanish."""
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if nbytes / 1024 < 1:
-            return f"{nbytes:.2f} {unit}"
+            break
         nbytes /= 1024
-    return f"{nbytes:.2f} PB"
+    text = f"{nbytes:.2f} {unit}"
+    return text.replace(".", ",") if language() == "es" else text
+
+
+def _count_text(n: int) -> str:
+    """'7,960' as Keras prints a count; '7.960' in Spanish (thousands grouped with points)."""
+    text = f"{n:,}"
+    return text.replace(",", ".") if language() == "es" else text
+
+
+# Keras's column names and totals; translated when neurona's messages are in Spanish (NEURONA_LANG=es)
+MODEL = N_("Model")
+LAYER, SHAPE, PARAMS, CONNECTED, TRAINABLE = (N_("Layer (type)"), N_("Output Shape"), N_("Param #"),
+                                              N_("Connected to"), N_("Trainable"))
 
 
 def _count(weights: Sequence[Any]) -> tuple[int, int]:
@@ -180,15 +195,15 @@ def print_summary(model: Any, line_length: int | None = None, positions: Sequenc
     sequential_like = _is_sequential_like(model)
     if sequential_like:
         default, pos = 88, [0.45, 0.80, 1.0]
-        header, align = ["Layer (type)", "Output Shape", "Param #"], ["left", "left", "right"]
+        header, align = [_(LAYER), _(SHAPE), _(PARAMS)], ["left", "left", "right"]
     else:
         default, pos = 108, [0.3, 0.56, 0.74, 1.0]
-        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+        header = [_(LAYER), _(SHAPE), _(PARAMS), _(CONNECTED)]
         align = ["left", "left", "right", "left"]
     if show_trainable:
         default += 12
         pos = [p * 0.90 for p in pos] + [1.0]
-        header.append("Trainable")
+        header.append(_(TRAINABLE))
         align.append("center")
     pos = list(positions) if positions is not None else pos
     line_length = line_length or min(default, shutil.get_terminal_size().columns - 4)
@@ -203,7 +218,7 @@ def print_summary(model: Any, line_length: int | None = None, positions: Sequenc
         current += width
 
     def fields(layer: Layer, nodes: list[Node], prefix: str) -> list[str]:
-        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+        params = _count_text(layer.count_params()) if layer.built else _("0 (unbuilt)")
         out = [f"{prefix}{layer.name} ({type(layer).__name__})", _output_shape(layer, nodes), params]
         if not sequential_like:
             out.append(_connections(layer, nodes))
@@ -226,11 +241,12 @@ def print_summary(model: Any, line_length: int | None = None, positions: Sequenc
     rows = [r for layer in layers[lo:hi] for r in rows_of(layer, nodes, 0)]
     trainable, trainable_bytes = _count(model.trainable_weights)
     frozen, frozen_bytes = _count(model.non_trainable_weights)
-    lines = [f'Model: "{model.name}"']
+    lines = [f'{_(MODEL)}: "{model.name}"']
     lines += render_table(header, rows, widths, align, line_length)
-    lines.append(f" Total params: {trainable + frozen:,} ({readable_size(trainable_bytes + frozen_bytes)})")
-    lines.append(f" Trainable params: {trainable:,} ({readable_size(trainable_bytes)})")
-    lines.append(f" Non-trainable params: {frozen:,} ({readable_size(frozen_bytes)})")
+    for label, count, nbytes in ((N_("Total params"), trainable + frozen, trainable_bytes + frozen_bytes),
+                                 (N_("Trainable params"), trainable, trainable_bytes),
+                                 (N_("Non-trainable params"), frozen, frozen_bytes)):
+        lines.append(f" {_(label)}: {_count_text(count)} ({readable_size(nbytes)})")
     text = "\n".join(lines) + "\n"
     if print_fn is not None:
         print_fn(text)

@@ -108,7 +108,6 @@ def test_the_progress_line_writes_numbers_in_the_language():
 # --- argparse ---------------------------------------------------------------------------------------------
 
 def test_argparse_errors_are_in_spanish_and_argparse_is_left_as_it_was(capsys):
-    before = argparse._
     code, _out, err = run(capsys, "train")
     assert code == 2 and "faltan los siguientes argumentos obligatorios: DATA.csv, --target" in err
     code, _out, err = run(capsys, "frob")
@@ -119,8 +118,32 @@ def test_argparse_errors_are_in_spanish_and_argparse_is_left_as_it_was(capsys):
     assert code == 2 and "argumentos no reconocidos: --bogus" in err
     code, _out, err = run(capsys, "train", "x.csv", "--target")
     assert code == 2 and "argumento --target: se esperaba un argumento" in err
-    assert argparse._ is before
+    assert argparse._("usage: ") == "usage: "  # outside neurona's parsers argparse speaks as it always did
     assert not english_lines(err)
+
+
+def test_argparse_translation_follows_the_thread_inside_the_parser():
+    """While one thread is inside neurona's parser, argparse used by another thread stays in English."""
+    import threading
+
+    from neurona.cli.parser import argparse_in_language
+
+    inside, done, seen = threading.Event(), threading.Event(), {}
+
+    def neurona_thread():
+        with argparse_in_language():
+            seen["neurona"] = argparse._("usage: ")
+            inside.set()
+            done.wait(5)
+
+    t = threading.Thread(target=neurona_thread)
+    t.start()
+    assert inside.wait(5)
+    seen["other"] = argparse._("usage: ")
+    done.set()
+    t.join()
+    assert seen["other"] == "usage: "
+    assert seen["neurona"] != "usage: " and seen["neurona"].strip()  # Spanish (this module runs in Spanish)
 
 
 def test_every_help_page_is_in_spanish(capsys):

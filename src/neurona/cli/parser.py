@@ -2,16 +2,17 @@
 "invalid choice"...) come from neurona's catalogue.
 
 argparse translates its messages through the module-level names `argparse._` and `argparse.ngettext`
-(gettext's global domain 'argparse', which no installed catalogue provides). `Parser` points those two names at
-neurona's catalogue while it parses and while it formats help or usage, then puts the originals back, so other
-users of argparse in the same process see no change. (Parsing in two threads at once is not supported: the
-command line parses once, at start-up.)
+(gettext's global domain 'argparse', which no installed catalogue provides). The first `Parser` replaces those two
+names, once, with functions that ask neurona's catalogue while the calling thread is inside a `Parser`'s parse
+or help, and argparse's own functions otherwise; so other users of argparse, in this thread or another, see no
+change, and two threads may parse at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
@@ -36,15 +37,37 @@ def expected_arguments(n: int) -> str:
     return ngettext("expected %s argument", "expected %s arguments", n) % n
 
 
+_inside = threading.local()  # .depth: how many Parser calls the current thread is inside
+_install_lock = threading.Lock()
+_installed: list[bool] = []
+
+
+def _install() -> None:
+    """Point argparse's two translation names at functions that follow the calling thread (done once)."""
+    with _install_lock:
+        if _installed:
+            return
+        plain, plain_n = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+
+        def translate(message: str) -> str:
+            return gettext(message) if getattr(_inside, "depth", 0) else plain(message)
+
+        def translate_n(singular: str, plural: str, n: int) -> str:
+            return ngettext(singular, plural, n) if getattr(_inside, "depth", 0) else plain_n(singular, plural, n)
+
+        argparse._, argparse.ngettext = translate, translate_n  # type: ignore[attr-defined]
+        _installed.append(True)
+
+
 @contextlib.contextmanager
 def argparse_in_language() -> Iterator[None]:
-    """While inside, argparse's messages are translated by neurona's catalogue (the current language)."""
-    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
-    argparse._, argparse.ngettext = gettext, ngettext  # type: ignore[attr-defined]
+    """While inside, argparse's messages (in this thread) are translated by neurona's catalogue."""
+    _install()
+    _inside.depth = getattr(_inside, "depth", 0) + 1
     try:
         yield
     finally:
-        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
+        _inside.depth -= 1
 
 
 class Parser(argparse.ArgumentParser):

@@ -150,6 +150,27 @@ def one_blas_thread(work: int | None = None) -> Any:
     return sel.limit(limits=1)
 
 
+def op_workspace(op: Any, keep: bool) -> dict[str, Any]:
+    """The workspace a rows forward (GRU, SimpleRNN) runs in: under autograd the op's own, held from forward to
+    the end of its backward (taken anew when another op has used it since); under no_grad a pooled inference
+    one, which the caller hands back at once."""
+    if not keep:
+        return take_workspace(infer=True)
+    ws = op.__dict__.get("_ws")
+    if ws is None or ws.get("owner") != id(op):
+        ws = op._ws = take_workspace()
+        ws["owner"] = id(op)
+    return ws
+
+
+def state_outputs(op: Any, hx: np.ndarray, t: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """(output, last state) of a rows forward from its stacked states `hx` (steps, rows, batch): every step's h as
+    (B, T, H) when return_sequences, else the last h; both copies, so the buffers can be reused."""
+    h_last = hx[t % hx.shape[0], :h].T.copy()
+    out = np.ascontiguousarray(hx[1:, :h].transpose(2, 0, 1)) if op.return_sequences else h_last.copy()
+    return out, h_last
+
+
 def backward_inputs(op: Any, x: np.ndarray, g_out: Any, g_last: Any, h: int,
                     dt: np.dtype) -> tuple[Any, np.ndarray, bool, Any, Any]:
     """What every rows backward (LSTM, GRU, SimpleRNN) starts from: the per-step output gradient as (T, H, B)

@@ -97,20 +97,12 @@ def op_forward(op: Any, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarr
     from . import lstm_rows
 
     keep = is_grad_enabled()
-    if keep:
-        ws = op.__dict__.get("_ws")
-        if ws is None or ws.get("owner") != id(op):
-            ws = op._ws = lstm_rows.take_workspace()
-            ws["owner"] = id(op)
-    else:
-        ws = lstm_rows.take_workspace(infer=True)
+    ws = lstm_rows.op_workspace(op, keep)
     h0 = np.asarray(init[0], x.dtype) if init else None
     op._args = (x, w, u, b, h0)
     with lstm_rows.one_blas_thread(u.shape[0] * (u.shape[0] + x.shape[2] + 1) * x.shape[0]):
         hx = forward(ws, x, w, u, b, h0, op.go_backwards, keep or op.return_sequences)
-    t, h = x.shape[1], u.shape[0]
-    h_last = hx[t % hx.shape[0], :h].T.copy()
-    out = np.ascontiguousarray(hx[1:, :h].transpose(2, 0, 1)) if op.return_sequences else h_last.copy()
+    out, h_last = lstm_rows.state_outputs(op, hx, x.shape[1], u.shape[0])
     op.hxr = hx if keep else None
     if not keep:
         lstm_rows.give_workspace(ws, infer=True)

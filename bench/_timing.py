@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -199,3 +200,27 @@ def report(title: str, times: dict[str, float], base: str = "neurona") -> str:
         ratio = t / times[base]
         lines.append(f"  {name:<22s} {t * 1e3:9.3f} ms   {'' if name == base else f'{ratio:5.2f}x'}")
     return "\n".join(lines)
+
+
+def floor_tasks(net: Any, data: dict[str, np.ndarray], batch: int, task: str,
+                phases: dict[str, list[float]] | None = None) -> Callable[[], object]:
+    """The suite's work function for a hand-written floor `net` (`step(xb, yb, phases)`, `predict(x)`): train =
+    one shuffled epoch, its gathers timed as the 'gather' phase; predict = batches of 1,000; latency = one sample."""
+    x, y = data["x"], data["onehot"]
+    rng = np.random.default_rng(0)
+    if task == "train":
+        def epoch() -> None:
+            perm = rng.permutation(len(x))
+            for i in range(0, len(x), batch):
+                t0 = time.perf_counter()
+                idx = perm[i:i + batch]
+                xb, yb = np.take(x, idx, axis=0), np.take(y, idx, axis=0)
+                if phases is not None:
+                    phases.setdefault("gather", []).append(time.perf_counter() - t0)
+                net.step(xb, yb, phases)
+        epoch.net = net  # type: ignore[attr-defined]
+        return epoch
+    if task == "predict":
+        return lambda: np.concatenate([net.predict(x[i:i + 1000]) for i in range(0, len(x), 1000)])
+    x1 = x[:1]
+    return lambda: net.predict(x1)

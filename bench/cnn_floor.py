@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._timing import floor_tasks
+
 BAND = 25  # images per band of conv2's patch matrix (1,600 rows, 5 MB)
 SLIDE_CNN_LAYERS = (("conv", 32, 5, "relu"), ("pool", 2), ("conv", 64, 5, "relu"), ("pool", 2), ("flatten",),
                     ("dense", 10, "softmax"))
@@ -240,22 +242,4 @@ class _blas_threads:  # noqa: N801 - used as a context manager, like threadpoolc
 def floor_work(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[str, list[float]] | None = None,
                workers: int = 1) -> Any:
     """A work function for the bench suite (train: one shuffled epoch; predict: batches of 1,000; latency)."""
-    net = SlideCNN(wl.lr, wl.momentum, workers=workers)
-    x, y = data["x"], data["onehot"]
-    rng = np.random.default_rng(0)
-    if task == "train":
-        def epoch() -> None:
-            perm = rng.permutation(len(x))
-            for i in range(0, len(x), wl.batch):
-                t0 = time.perf_counter()
-                idx = perm[i:i + wl.batch]
-                xb, yb = np.take(x, idx, axis=0), np.take(y, idx, axis=0)
-                if phases is not None:
-                    phases.setdefault("gather", []).append(time.perf_counter() - t0)
-                net.step(xb, yb, phases)
-        epoch.net = net  # type: ignore[attr-defined]
-        return epoch
-    if task == "predict":
-        return lambda: np.concatenate([net.predict(x[i:i + 1000]) for i in range(0, len(x), 1000)])
-    x1 = x[:1]
-    return lambda: net.predict(x1)
+    return floor_tasks(SlideCNN(wl.lr, wl.momentum, workers=workers), data, wl.batch, task, phases)

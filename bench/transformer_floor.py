@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ._timing import floor_tasks
+
 _SAFE = 30.0
 
 
@@ -250,23 +252,7 @@ def floor_work(wl: Any, data: dict[str, np.ndarray], task: str, phases: dict[str
     predict: batches of 1,000; latency: one sample)."""
     blocks = [layer for layer in wl.layers if layer[0] == "transformer"]
     net = TransformerFloor(wl.input_shape[-1], blocks[0][1], blocks[0][2], len(blocks), wl.layers[-1][1], wl.lr)
-    x, y = data["x"], data["onehot"]
-    rng = np.random.default_rng(0)
-    if task == "train":
-        def epoch() -> None:
-            perm = rng.permutation(len(x))
-            for i in range(0, len(x), wl.batch):
-                t0 = time.perf_counter()
-                idx = perm[i:i + wl.batch]
-                xb, yb = np.take(x, idx, axis=0), np.take(y, idx, axis=0)
-                if phases is not None:
-                    phases.setdefault("gather", []).append(time.perf_counter() - t0)
-                net.step(xb, yb, phases)
-        return epoch
-    if task == "predict":
-        return lambda: np.concatenate([net.predict(x[i:i + 1000]) for i in range(0, len(x), 1000)])
-    x1 = x[:1]
-    return lambda: net.predict(x1)
+    return floor_tasks(net, data, wl.batch, task, phases)
 
 
 def is_floor_workload(wl: Any) -> bool:

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from ..tensor import is_grad_enabled
-from .lstm_rows import SMALL_STATES, _buffer, halves
+from . import lstm_rows
+from .lstm_rows import SMALL_STATES, _buffer, halves, state_rows
 
 CHUNK = 2
 
@@ -57,13 +58,7 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
         wa[2 * h:, k - 1] = b[1, 2 * h:]
         wh[:, d] = b[0, 2 * h:]
     wa[:2 * h] *= 0.5
-    xs = x.transpose(1, 2, 0)
-    xs = xs[::-1] if go_backwards else xs
-    hx = _buffer(ws, "gru_hx", (t + 1, k, bsz), dt) if all_h else _buffer(ws, "gru_hx2", (2, k, bsz), dt)
-    if all_h:
-        hx[:t, h:h + d] = xs
-    hx[:, k - 1] = 1
-    hx[0, :h] = 0 if h0 is None else h0.T
+    hx, xs = state_rows(ws, "gru_hx", x, h, h0, go_backwards, all_h)
     if keep:
         g = _buffer(ws, "gru_g", (t, 4 * h, bsz), dt)
         np.matmul(wh, hx[:t, h:], out=g[:, 3 * h:])  # x W_h + b_in_h, every step in one call
@@ -172,8 +167,6 @@ def op_forward(op: Any, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarr
                init: list) -> tuple[np.ndarray, np.ndarray]:
     """`GRUOp.forward` on this path: under autograd the buffers are held from forward to the end of backward
     (`lstm_rows`' pool); under no_grad one step's gates in a no_grad workspace, handed back at once."""
-    from . import lstm_rows
-
     keep = is_grad_enabled()
     ws = lstm_rows.op_workspace(op, keep)
     h0 = np.asarray(init[0], x.dtype) if init else None
@@ -191,8 +184,6 @@ def op_forward(op: Any, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarr
 def op_backward(op: Any, g_out: np.ndarray | None, g_last: np.ndarray | None) -> tuple:
     """`GRUOp.backward` on this path; a backward that finds its buffers taken by another op since (a retained
     graph run again) recomputes its forward first."""
-    from . import lstm_rows
-
     if op.g is None:
         raise RuntimeError("GRU: backward through a forward that ran under no_grad() (its gates were not kept)")
     lstm_rows.drop_inference()

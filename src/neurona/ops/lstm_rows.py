@@ -108,6 +108,25 @@ def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtyp
     return a
 
 
+def state_rows(ws: dict[str, Any], key: str, x: np.ndarray, h: int, h0: np.ndarray | None, go_backwards: bool,
+               all_h: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(hx, xs) for a rows forward (LSTM, GRU, SimpleRNN): hx holds [h; x; 1] per step as (steps, H + D + 1, B)
+    in ws[key], every step's when `all_h`, else two slabs in ws[key + '2'] used in turn (x is then copied in per
+    step); h0 (or zeros) is in the first. xs is x time-major, (T, D, B), reversed for go_backwards."""
+    bsz, t, d = x.shape
+    k = h + d + 1
+    xs = x.transpose(1, 2, 0)
+    xs = xs[::-1] if go_backwards else xs
+    if all_h:
+        hx = _buffer(ws, key, (t + 1, k, bsz), x.dtype)
+        hx[:t, h:h + d] = xs
+    else:
+        hx = _buffer(ws, key + "2", (2, k, bsz), x.dtype)
+    hx[:, k - 1] = 1
+    hx[0, :h] = 0 if h0 is None else h0.T
+    return hx, xs
+
+
 def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, t: int, h: int) -> list[tuple[Any, ...]]:
     """Per step: (gates, sigmoid gates, [i, f], [g, c_prev], c_s, o, hx[s], h_s, x_s's place in hx[s]), made
     once per set of buffers.
@@ -218,15 +237,7 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
     else:
         wall[:h, k - 1], wall[h:, k - 1] = b[3 * h:], b[:3 * h]
     wall[:3 * h] *= 0.5
-    xs = x.transpose(1, 2, 0)
-    xs = xs[::-1] if go_backwards else xs
-    if all_h:
-        hx = _buffer(ws, "hx", (t + 1, k, bsz), dt)
-        hx[:t, h:h + d] = xs
-    else:
-        hx = _buffer(ws, "hx2", (2, k, bsz), dt)
-    hx[:, k - 1] = 1
-    hx[0, :h] = 0 if h0 is None else h0.T
+    hx, xs = state_rows(ws, "hx", x, h, h0, go_backwards, all_h)
     z = _buffer(ws, "z", (t + 1, 5 * h, bsz), dt) if keep else _buffer(ws, "z2", (2, 5 * h, bsz), dt)
     z[0, 4 * h:5 * h] = 0 if c0 is None else c0.T
     p = _buffer(ws, "p", (3 * h, bsz), dt)

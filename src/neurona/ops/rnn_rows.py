@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..tensor import is_grad_enabled
-from .lstm_rows import SMALL_STATES, _buffer
+from . import lstm_rows
+from .lstm_rows import SMALL_STATES, _buffer, state_rows
 
 CHUNK = 4
 
@@ -37,13 +38,7 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
     wall[:, :h] = u.T
     wall[:, h:h + d] = w.T
     wall[:, k - 1] = 0 if b is None else b
-    xs = x.transpose(1, 2, 0)
-    xs = xs[::-1] if go_backwards else xs
-    hx = _buffer(ws, "rnn_hx", (t + 1, k, bsz), dt) if all_h else _buffer(ws, "rnn_hx2", (2, k, bsz), dt)
-    if all_h:
-        hx[:t, h:h + d] = xs
-    hx[:, k - 1] = 1
-    hx[0, :h] = 0 if h0 is None else h0.T
+    hx, xs = state_rows(ws, "rnn_hx", x, h, h0, go_backwards, all_h)
     nh = hx.shape[0]
     matmul, tanh = np.matmul, np.tanh
     for s in range(t):
@@ -94,8 +89,6 @@ def backward(ws: dict[str, Any], hx: np.ndarray, u: np.ndarray, w: np.ndarray | 
 def op_forward(op: Any, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
                init: list) -> tuple[np.ndarray, np.ndarray]:
     """`SimpleRNNOp.forward` on this path (workspaces from `lstm_rows`' pools, as the LSTM's)."""
-    from . import lstm_rows
-
     keep = is_grad_enabled()
     ws = lstm_rows.op_workspace(op, keep)
     h0 = np.asarray(init[0], x.dtype) if init else None
@@ -112,8 +105,6 @@ def op_forward(op: Any, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarr
 
 def op_backward(op: Any, g_out: np.ndarray | None, g_last: np.ndarray | None) -> tuple:
     """`SimpleRNNOp.backward` on this path; recomputes its forward when another op took its buffers since."""
-    from . import lstm_rows
-
     if op.hxr is None:
         raise RuntimeError("SimpleRNN: backward through a forward that ran under no_grad() (its states were not kept)")
     lstm_rows.drop_inference()

@@ -64,14 +64,19 @@ def _conv_pool_grads(workers: int, shape, kernel, dtype=np.float32):
     return y.data, x.grad, w.grad, b.grad
 
 
+def assert_split_equals_whole(split, whole):
+    """(output, input gradient, weight gradient, bias gradient) of a conv run in parts against one run: outputs
+    and input gradients are the same products row by row (equal bits); weight and bias gradients add the parts'
+    sums (float32 rounding)."""
+    np.testing.assert_array_equal(split[0], whole[0])
+    np.testing.assert_array_equal(split[1], whole[1])
+    for a, b in zip(split[2:], whole[2:]):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6 * np.abs(b).max())
+
+
 @pytest.mark.parametrize("shape,kernel", [((7, 12, 12, 1), (5, 5, 1, 4)), ((5, 12, 12, 6), (5, 5, 6, 8))])
 def test_two_thread_parts_equal_one_thread(shape, kernel):
-    one = _conv_pool_grads(1, shape, kernel)
-    two = _conv_pool_grads(2, shape, kernel)
-    np.testing.assert_array_equal(two[0], one[0])  # outputs: the same products, row by row
-    np.testing.assert_array_equal(two[1], one[1])  # input gradients: each image's own col2im
-    for a, b in zip(two[2:], one[2:]):  # weight and bias gradients: the parts' sums added, float32 rounding
-        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6 * np.abs(b).max())
+    assert_split_equals_whole(_conv_pool_grads(2, shape, kernel), _conv_pool_grads(1, shape, kernel))
 
 
 def test_two_thread_parts_gradcheck_float64():
@@ -168,10 +173,7 @@ def _banded_conv(train_rows: int, dtype=np.float32):  # rows of 3*3*6 + 1 = 55 f
 def test_training_bands_rebuild_patches_equal_one_band():
     one = _banded_conv(1 << 20)  # one band: the whole batch's patch matrix
     bands = _banded_conv(150)  # 64 rows per image: bands of 2-3 images, patches rebuilt in backward
-    np.testing.assert_array_equal(bands[0], one[0])  # outputs: the same products, row by row
-    np.testing.assert_array_equal(bands[1], one[1])  # input gradients do not use the patches
-    for a, b in zip(bands[2:], one[2:]):  # weight and bias gradients: the bands' sums added, float32 rounding
-        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6 * np.abs(b).max())
+    assert_split_equals_whole(bands, one)
 
 
 def test_training_bands_gradcheck_float64():

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import registry
+from .. import heap, registry
 from ..tensor import Tensor
 from . import schedules
 
@@ -131,6 +131,7 @@ class Optimizer:
     def _add_slots(self, variable: Tensor) -> tuple[Tensor, tuple[np.ndarray, ...]]:
         if not isinstance(variable, Tensor):
             raise TypeError(f"{self.name}: optimizers update Tensors in place, got a {type(variable).__name__}")
+        heap.keep_freed_memory()  # training starts: keep each step's freed arrays for the next (neurona/heap.py)
         # the variable is kept in the entry so its id cannot be reused by another array while we hold slots
         entry = (variable, self._make_slots(variable.data))
         self._slots[id(variable)] = entry

@@ -18,7 +18,6 @@ keeps up to 64 MiB of freed heap mapped instead of returning it to the system.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 import threading
@@ -53,7 +52,7 @@ def keep_freed_memory() -> bool:
 
 def _set_thresholds() -> bool:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the symbols already loaded into Python: its C library's among them
         if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
             return False  # musl and other C libraries: their malloc has no such knobs
         libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)

@@ -20,7 +20,7 @@ whole-chunk calls in place in one buffer just before its steps (so they are stil
 turns its factors into its gradients in that same buffer, and the weight gradient is added per step into a
 single (4 units, units + features + 1) accumulator, on data that is still in cache: with SciPy one BLAS call
 that adds the product in place (`gemm_accumulate`: gemm with beta=1, no scratch product and no separate add;
-op forward + backward 1.03-1.04x faster, the same bits), without it a matmul and an add.
+op forward + backward 1.01-1.08x faster, the same bits), without it a matmul and an add.
 The buffers live in a workspace dict that an op holds from its forward to the end of its backward and then
 hands to the next LSTM op (`take_workspace`, `give_workspace`), so a replayed training step (`neurona.function`)
 reuses them instead of allocating (and page-faulting) megabytes per step, and the ops fit traces never hold

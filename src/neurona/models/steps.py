@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..function import Plan, TracedFunction
 from ..layers.forward_state import pending_losses
 from ..metrics.masking import mask_as_sample_weight
-from ..function import Plan, TracedFunction
 from ..tensor import Tensor, no_grad
 from .checked import check_finite_once
 from .dense_step import DenseStep, dense_chain

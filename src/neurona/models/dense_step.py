@@ -56,6 +56,7 @@ class DenseStep:
                 z += bias.data
             h = act[0](z) if act else z
             hs.append(h)
+            del z  # the pre-activation goes now, as it does when Dense.forward returns (peak memory, #18)
         # the fused loss: SoftmaxCrossEntropy.forward
         k = h.shape[-1]
         p, m, s = stable_softmax(h)
@@ -63,6 +64,7 @@ class DenseStep:
         tsum = t @ ones(k, t.dtype)
         loss = float(tsum.reshape(-1) @ np.log(s).reshape(-1)) - float(np.vdot(t, m))
         loss = np.asarray(loss / n, dtype=h.dtype)
+        del m, s  # only p and tsum are needed for backward
         # backward, seeded with d loss / d loss = 1 as the plan seeds it: SoftmaxCrossEntropy.backward
         scale = self._scale(loss, n)
         g = p * tsum[..., None]

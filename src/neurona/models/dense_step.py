@@ -11,7 +11,8 @@ that chain out of the plan and `DenseStep` runs it as straight-line code:
     backward: g = p * sum(t) - t, scaled by 1/n; per layer (last first): g = act'(g, y), gW, gb, g @ W.T
 
 Every line calls the same NumPy functions on the same arrays, in the same order, as the ops' own `forward`
-and `backward` (ops/nn.py `Dense`, ops/crossentropy.py `SoftmaxCrossEntropy`), so the results are
+and `backward` (ops/nn.py `Dense`, ops/crossentropy.py `SoftmaxCrossEntropy`; the loss, its gradient and the
+kernel gradient are the very functions those ops call), so the results are
 bit-identical to the replayed plan and to eager execution (tests/test_dense_step.py compares three epochs
 bitwise). What differs is only the Python around them: no slots, no Function objects, no `.grad` attributes
 set and cleared (the gradients go to the optimizer as a list).
@@ -27,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from ..function import _ARG, _PARAM, Plan
-from ..numerics import ones, stable_softmax
-from ..ops.crossentropy import SoftmaxCrossEntropy
-from ..ops.nn import Dense
+from ..numerics import ones
+from ..ops.crossentropy import SoftmaxCrossEntropy, softmax_cross_entropy_backward, softmax_cross_entropy_mean
+from ..ops.nn import Dense, kernel_gradient
 
 
 class DenseStep:
@@ -57,19 +58,9 @@ class DenseStep:
             h = act[0](z) if act else z
             hs.append(h)
             del z  # the pre-activation goes now, as it does when Dense.forward returns (peak memory, #18)
-        # the fused loss: SoftmaxCrossEntropy.forward
-        k = h.shape[-1]
-        p, m, s = stable_softmax(h)
-        n = max(h.size // k, 1)
-        tsum = t @ ones(k, t.dtype)
-        loss = float(tsum.reshape(-1) @ np.log(s).reshape(-1)) - float(np.vdot(t, m))
-        loss = np.asarray(loss / n, dtype=h.dtype)
-        del m, s  # only p and tsum are needed for backward
-        # backward, seeded with d loss / d loss = 1 as the plan seeds it: SoftmaxCrossEntropy.backward
-        scale = self._scale(loss, n)
-        g = p * tsum[..., None]
-        g -= t
-        g *= scale
+        # the fused loss and its backward, seeded with d loss / d loss = 1 as the plan seeds it
+        loss, p, tsum, n = softmax_cross_entropy_mean(h, t)
+        g = softmax_cross_entropy_backward(p, tsum[..., None], t, self._scale(loss, n))
         grads: list[Any] = [None] * self.n_weights
         for i in range(len(self.layers) - 1, -1, -1):  # Dense.backward, last layer first
             kernel, bias, act = self.layers[i]
@@ -78,7 +69,7 @@ class DenseStep:
                 g = act[1](g, y)
             gx = g @ w.T if i else None  # the first layer's input (the batch) needs no gradient
             kslot, bslot = self.slots[i]
-            grads[kslot] = (g.T @ x2).T if w.size < 65536 or not w.flags.c_contiguous else x2.T @ g
+            grads[kslot] = kernel_gradient(g, x2, w)
             if bias is not None:
                 grads[bslot] = ones(g.shape[0], g.dtype) @ g
             g = gx

@@ -10,9 +10,10 @@ adaptation reaches after freeing one 32 MB block (mmap from 32 MiB, trim above 6
 pages: the same step then takes ~1 page fault. The arithmetic is untouched.
 
 `keep_freed_memory()` is called by the optimizers at their first update, so `fit` and hand-written loops
-alike get it, and by `predict` (each batch's activations are freed and allocated again too). It does nothing off glibc, when the user set the thresholds (`MALLOC_TRIM_THRESHOLD_`,
-`MALLOC_MMAP_THRESHOLD_`, `GLIBC_TUNABLES`), or with `NEURONA_KEEP_HEAP=0`. The cost: a process that trained
-keeps up to 64 MiB of freed heap mapped instead of returning it to the system.
+alike get it, and by `predict` (each batch's activations are freed and allocated again too). It does nothing
+off glibc, when the user set the thresholds (`MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_`,
+`GLIBC_TUNABLES`), or with `NEURONA_KEEP_HEAP=0`. The cost: a process that trained keeps up to 64 MiB of
+freed heap mapped instead of returning it to the system.
 """
 
 from __future__ import annotations

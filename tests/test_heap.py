@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import pytest
 
 from neurona import heap
 
-LINUX_GLIBC = sys.platform.startswith("linux") and os.confstr_names.get("CS_GNU_LIBC_VERSION") is not None
+LINUX_GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 
 def test_wanted_respects_the_users_choices(monkeypatch):

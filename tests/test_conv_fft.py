@@ -1,0 +1,144 @@
+"""The FFT convolution path (ops/conv_fft.py): gradients, agreement with the im2col path, and the shape rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurona as nr
+from neurona.ops import conv_fft
+from neurona.ops.conv import Conv, conv2d
+from neurona.tensor import Tensor
+
+pytest.importorskip("scipy.fft")
+
+
+def _conv_layouts(fn):
+    """The layouts the Conv ops that `fn()` runs chose (to check which path a case took)."""
+    seen = []
+    forward = Conv.forward
+
+    def spy(self, *args):
+        out = forward(self, *args)
+        seen.append(self.layout)
+        return out
+
+    Conv.forward = spy
+    try:
+        fn()
+    finally:
+        Conv.forward = forward
+    return seen
+
+
+def _run(x, w, b, need_x=True, **kw):
+    """Output and gradients (x, w, b) of conv2d for a fixed random output gradient."""
+    xt = Tensor(x, requires_grad=need_x)
+    wt, bt = Tensor(w, requires_grad=True), None if b is None else Tensor(b, requires_grad=True)
+    y = conv2d(xt, wt, bt, **kw)
+    gy = np.random.default_rng(1).standard_normal(y.shape).astype(x.dtype)
+    y.backward(gy)
+    return [y.numpy(), xt.grad if need_x else None, wt.grad, None if b is None else bt.grad]
+
+
+CASES = [  # (x shape, kernel shape, padding, activation, bias, input gradient)
+    ((3, 12, 12, 32), (5, 5, 32, 16), "valid", "relu", True, True),  # the slides' conv2, smaller
+    ((2, 9, 7, 8), (3, 4, 8, 5), "valid", None, True, True),  # rectangular image and kernel, odd sizes
+    ((2, 8, 8, 8), (3, 3, 8, 4), "same", "relu", False, True),  # 'same': padded, then valid
+    ((2, 10, 10, 12), (5, 5, 12, 6), "valid", "tanh", True, False),  # no input gradient wanted
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fft_conv_matches_im2col_to_float32_rounding(case):
+    # different arithmetic order (transforms and per-frequency sums), so float32 tolerance, not bit identity
+    xs, ws, padding, activation, bias, need_x = case
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = (rng.standard_normal(ws) / np.sqrt(np.prod(ws[:3]))).astype(np.float32)
+    b = rng.standard_normal(ws[-1]).astype(np.float32) if bias else None
+    kw = dict(padding=padding, activation=activation)
+    layouts = _conv_layouts(lambda: _run(x, w, b, need_x, **kw))
+    assert layouts == ["fft"]
+    fft = _run(x, w, b, need_x, **kw)
+    with conv_fft.disabled():
+        assert _conv_layouts(lambda: _run(x, w, b, need_x, **kw)) != ["fft"]
+        ref = _run(x, w, b, need_x, **kw)
+    for name, got, want in zip(("y", "dx", "dw", "db"), fft, ref):
+        if want is None:
+            assert got is None, name
+            continue
+        assert got.dtype == np.float32 and got.shape == want.shape, name
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * scale * np.sqrt(np.prod(ws[:3])), err_msg=name)
+
+
+def test_fft_conv_float64_gradcheck():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 7, 6, 8))
+    w = rng.standard_normal((3, 3, 8, 3)) * 0.3
+    b = rng.standard_normal(3)
+    assert _conv_layouts(lambda: conv2d(x, w, b)) == ["fft"]
+    assert nr.gradcheck(lambda a, k, c: conv2d(a, k, c), x, w, b)
+    assert nr.gradcheck(lambda a, k: conv2d(a, k, padding="same", activation="tanh"), x, w)
+
+
+def test_fft_conv_matches_a_plain_numpy_correlation_in_float64():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 9, 8, 8))
+    w = rng.standard_normal((4, 3, 8, 5))
+    y = conv2d(x, w).numpy()
+    want = np.zeros((2, 6, 6, 5))
+    for a in range(4):
+        for c in range(3):
+            want += np.einsum("nijc,cf->nijf", x[:, a:a + 6, c:c + 6], w[a, c])
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(strides=2), dict(dilation=2), dict(groups=2),
+])
+def test_rule_keeps_strided_dilated_and_grouped_convs_on_im2col(kw):
+    x = np.ones((2, 12, 12, 16), np.float32)
+    w = np.ones((3, 3, 16 // kw.get("groups", 1), 8), np.float32)
+    assert _conv_layouts(lambda: conv2d(x, w, **kw)) != ["fft"]
+
+
+def test_rule_from_shapes():
+    one = (1, 1)
+    assert conv_fft.wanted((100, 12, 12, 32), (5, 5, 32, 64), one, one, 1)  # the slides' conv2
+    assert not conv_fft.wanted((100, 28, 28, 1), (5, 5, 1, 32), one, one, 1)  # conv1: one input channel
+    assert not conv_fft.wanted((100, 12, 12, 32), (1, 1, 32, 64), one, one, 1)  # 1x1 kernel
+    assert not conv_fft.wanted((100, 12, 12, 32), (2, 2, 32, 64), one, one, 1)  # below MIN_KERNEL
+    assert not conv_fft.wanted((4, 200, 200, 32), (3, 3, 32, 64), one, one, 1)  # beyond MAX_SIDE
+    assert not conv_fft.wanted((100, 12, 12, 32), (5, 5, 32, 64), (2, 2), one, 1)
+    with conv_fft.disabled():
+        assert not conv_fft.wanted((100, 12, 12, 32), (5, 5, 32, 64), one, one, 1)
+
+
+def test_without_scipy_every_conv_takes_im2col(monkeypatch):
+    monkeypatch.setattr(conv_fft, "_sfft", None)
+    x = np.random.default_rng(4).standard_normal((2, 8, 8, 8)).astype(np.float32)
+    w = np.ones((3, 3, 8, 4), np.float32)
+    assert not conv_fft.available()
+    assert _conv_layouts(lambda: conv2d(x, w)) == ["pixels"]
+
+
+def test_fft_conv_matches_torch_with_the_same_weights():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 12, 12, 32)).astype(np.float32)
+    w = (rng.standard_normal((5, 5, 32, 16)) * 0.05).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    y, dx, dw, db = _run(x, w, b, activation="relu")
+    gy = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+    xt = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    wt = torch.tensor(w.transpose(3, 2, 0, 1), requires_grad=True)
+    bt = torch.tensor(b, requires_grad=True)
+    yt = torch.relu(torch.nn.functional.conv2d(xt, wt, bt))
+    yt.backward(torch.tensor(gy.transpose(0, 3, 1, 2)))
+    np.testing.assert_allclose(y, yt.detach().numpy().transpose(0, 2, 3, 1), atol=1e-4)
+    np.testing.assert_allclose(dx, xt.grad.numpy().transpose(0, 2, 3, 1), atol=1e-4)
+    np.testing.assert_allclose(dw, wt.grad.numpy().transpose(2, 3, 1, 0), atol=1e-3)
+    np.testing.assert_allclose(db, bt.grad.numpy(), atol=1e-3)

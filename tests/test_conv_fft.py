@@ -10,8 +10,6 @@ from neurona.ops import conv_fft
 from neurona.ops.conv import Conv, conv2d
 from neurona.tensor import Tensor
 
-pytest.importorskip("scipy.fft")
-
 
 def _conv_layouts(fn):
     """The layouts the Conv ops that `fn()` runs chose (to check which path a case took)."""
@@ -117,12 +115,17 @@ def test_rule_from_shapes():
         assert not conv_fft.wanted((100, 12, 12, 32), (5, 5, 32, 64), one, one, 1)
 
 
-def test_without_scipy_every_conv_takes_im2col(monkeypatch):
-    monkeypatch.setattr(conv_fft, "_sfft", None)
-    x = np.random.default_rng(4).standard_normal((2, 8, 8, 8)).astype(np.float32)
-    w = np.ones((3, 3, 8, 4), np.float32)
-    assert not conv_fft.available()
-    assert _conv_layouts(lambda: conv2d(x, w)) == ["pixels"]
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("h,w,size", [(12, 12, (12, 12)), (5, 3, (12, 9)), (8, 7, (11, 7))])
+def test_transforms_as_products_match_numpy_fft(h, w, size, dtype):
+    a = np.random.default_rng(6).standard_normal((h, w, 3, 4)).astype(dtype)
+    spec = conv_fft.spectrum(a, size)
+    want = np.fft.rfft2(a, s=size, axes=(0, 1))
+    assert spec.dtype == (np.complex64 if dtype == np.float32 else np.complex128)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(spec, want, atol=tol * np.abs(want).max())
+    back = conv_fft.inverse(want.astype(spec.dtype), size, h - 1, w - 1)
+    np.testing.assert_allclose(back, a[: h - 1, : w - 1], atol=tol * np.abs(a).max())
 
 
 def test_fft_conv_matches_torch_with_the_same_weights():

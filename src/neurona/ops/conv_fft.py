@@ -1,4 +1,4 @@
-"""Convolutions by the convolution theorem: a few FFTs and one complex product per frequency (#18).
+"""Convolutions by the convolution theorem: Fourier transforms and one complex product per frequency (#18).
 
 The im2col path copies every input pixel kh*kw times into a patch matrix and sends each patch column back
 with kh*kw shifted adds in backward; for the slides' conv2 those copies and adds cost as much as the products.
@@ -6,25 +6,30 @@ The convolution theorem removes them: a 2-D correlation of two images is a produ
 
     y[i, j] = sum_ab x[i+a, j+b] w[a, b]   <=>   Y(u, v) = X(u, v) * conj(W(u, v))        (real w)
 
-and over channels the product becomes, at every frequency (u, v), a small matrix product (B, C) @ (C, O).
+and summed over channels the product becomes, at every frequency (u, v), a small matrix product (B, C) @ (C, O).
 The transforms are CIRCULAR, of size N = the image size: index i+a wraps around only when i+a >= N, and the
 valid outputs (i <= H-kh) never reach that far, so no zero padding to H+kh-1 is needed. Backward reuses the
 input's spectrum: with G the spectrum of the output gradient (zero-padded to N),
 
     dX = G * W            (a full convolution: its indices i+a <= H-1 never wrap either)
-    dW = X * conj(G)      (a correlation; only lags 0..kh-1 are kept)
+    dW = X * conj(G)      (a correlation; only the lags 0..kh-1 are kept)
 
-so one forward and three inverse-size transforms replace the patch matrix, its product and its col2im adds.
-The arithmetic order differs from im2col's, so the results agree with it to float32 rounding, not bit for bit.
+so four small transforms and three per-frequency products replace the patch matrix, its products and the
+col2im adds. The arithmetic order differs from im2col's: results agree with it to float32 rounding, not bit
+for bit (tested).
 
-SciPy's `scipy.fft` (optional; 3-4x faster than `numpy.fft` on these small 2-D transforms) does the FFTs;
-without SciPy every convolution takes the im2col path. Which convs use this path is decided from the shapes
-alone, never by timing (`wanted`).
+The transforms themselves are matrix products, not FFTs. A discrete Fourier transform of length N is the
+product with the N x N matrix exp(-2 pi i u k / N); for the small sides of a CNN's images (12 for the slides'
+conv2) one BLAS product over every line at once beats pocketfft's per-line FFTs (scipy.fft: 12.1 ms for the
+conv2 step's transforms and products against ~8 this way, docs/performance.md), needs nothing beyond NumPy,
+and handles zero padding and pruned outputs for free: the matrix simply has fewer columns or rows.
+Which convs take this path is decided from the shapes alone, never by timing (`wanted`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,21 +38,14 @@ import numpy as np
 from ..tensor import is_grad_enabled
 from .patches import SCRATCH
 
-try:  # optional: numpy is neurona's only hard dependency
-    import scipy.fft as _sfft
-except ImportError:  # pragma: no cover - exercised only without SciPy
-    _sfft = None
-
-# The rule (`wanted`): stride 1, dilation 1, one group, a kernel of at least MIN_KERNEL taps per side and at
-# least MIN_CHANNELS input channels. The product per frequency costs 4 real multiply-adds per (B, C, O) entry
-# against kh*kw per output pixel for im2col, and the transforms cost about the same per channel whatever C is:
-# with few input channels (the slides' conv1, C = 1) the O output maps' inverse transforms dominate and
-# im2col wins (measured: docs/performance.md, "Convolutions (#18), round four").
+# The rule (`wanted`): stride 1, dilation 1, one group, a kernel of at least MIN_KERNEL taps per side, at least
+# MIN_CHANNELS input channels and image sides of at most MAX_SIDE. Per frequency the product costs 4 real
+# multiply-adds per (B, C, O) entry against kh*kw per output pixel for im2col; the transforms cost about N
+# multiply-adds per pixel and side whatever the kernel, so with few input channels (the slides' conv1, C = 1,
+# whose O = 32 output maps dominate) and on large images im2col wins (docs/performance.md, round four).
 MIN_KERNEL = 3
 MIN_CHANNELS = 8
-# The transforms' work grows as N^2 log N per map and the products as N^2 per entry while im2col's grow as
-# (N-k+1)^2 kh kw: beyond about this many output pixels per input the FFT's saving is not worth its memory.
-MAX_SIDE = 64
+MAX_SIDE = 32
 
 _enabled = [True]
 
@@ -63,15 +61,10 @@ def disabled() -> Iterator[None]:
         _enabled[0] = old
 
 
-def available() -> bool:
-    """Whether the FFT path can run at all (SciPy importable and not switched off)."""
-    return _sfft is not None and _enabled[0]
-
-
 def wanted(x_shape: tuple[int, ...], w_shape: tuple[int, ...], strides: tuple, dilation: tuple,
            groups: int) -> bool:
-    """Whether a channels-last conv of input `x_shape` (N, H, W, C), kernel (kh, kw, C, F) runs by FFT."""
-    if not available() or len(x_shape) != 4 or groups != 1:
+    """Whether a channels-last conv of padded input `x_shape` (B, H, W, C), kernel (kh, kw, C, O) runs here."""
+    if not _enabled[0] or len(x_shape) != 4 or len(w_shape) != 4 or groups != 1:
         return False
     if tuple(strides) != (1, 1) or tuple(dilation) != (1, 1):
         return False
@@ -81,35 +74,97 @@ def wanted(x_shape: tuple[int, ...], w_shape: tuple[int, ...], strides: tuple, d
             and kh <= h and kw <= wd)
 
 
-# ----------------------------------------------------------------------------- one function per step
-# Images travel pixel-major, (H, W, B, C): the transforms then run over the two leading axes, and the spectrum
-# (N, M, B, C) is already the stack of per-frequency (B, C) matrices that np.matmul wants, with no transposing
-# copy between the transforms and the products (measured: docs/performance.md, round four).
+# ----------------------------------------------------------------------------- the transforms, as products
+# Arrays travel pixel-major, (H, W, B*C): the transforms run over the two leading axes as single products
+# over every line at once, and the spectrum (N, M, B, C) is already the stack of per-frequency (B, C)
+# matrices np.matmul wants, with no transposing copy between transforms and products.
 
 
-def to_pixel_major(a: np.ndarray) -> np.ndarray:
-    """(B, H, W, C) images as a C-contiguous (H, W, B, C) array."""
-    return np.ascontiguousarray(a.transpose(1, 2, 0, 3))
+@functools.lru_cache(maxsize=64)
+def dft_matrix(n_out: int, n_in: int, n: int, inverse: bool, dtype: str) -> np.ndarray:
+    """Rows 0..n_out-1, columns 0..n_in-1 of the length-n DFT matrix exp(-+2 pi i u k / n) (/ n if inverse).
+
+    Fewer columns than n: the input is zero-padded to n. Fewer rows: only the first outputs are computed.
+    """
+    u, k = np.arange(n_out)[:, None], np.arange(n_in)[None, :]
+    sign = 1 if inverse else -1
+    m = np.exp(sign * 2j * np.pi * (u * k % n) / n) / (n if inverse else 1)
+    m = m.astype(dtype)
+    m.flags.writeable = False
+    return m
+
+
+@functools.lru_cache(maxsize=64)
+def real_inverse_matrix(n_out: int, m: int, n: int, dtype: str) -> np.ndarray:
+    """(2 n_out, m) real matrix: the real inverse DFT's cosine rows, then its (negated) sine rows.
+
+    A real signal's spectrum keeps frequencies 0..n//2 only (the others are their complex conjugates), so
+    y[j] = sum_u c_u (Re Z_u cos(2 pi u j / n) - Im Z_u sin(2 pi u j / n)) / n, c_u = 2 for the frequencies
+    standing for a conjugate pair too, 1 for 0 and (n even) n/2.
+    """
+    u, j = np.arange(m)[None, :], np.arange(n_out)[:, None]
+    c = np.where((u == 0) | (2 * u == n), 1.0, 2.0) / n
+    angle = 2 * np.pi * (u * j % n) / n
+    out = np.concatenate([c * np.cos(angle), -c * np.sin(angle)]).astype(dtype)
+    out.flags.writeable = False
+    return out
+
+
+def real_dtype(dtype: Any) -> np.dtype:
+    return np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
+
+
+def complex_dtype(dtype: Any) -> np.dtype:
+    return np.dtype(np.complex128 if np.dtype(dtype) == np.float64 else np.complex64)
+
+
+def real_forward(a: np.ndarray, n: int) -> np.ndarray:
+    """Real (h, w, L) -> complex (h, n//2+1, L): the DFT along axis 1, zero-padded to n (two real products)."""
+    h, w, lines = a.shape
+    d = dft_matrix(n // 2 + 1, w, n, False, complex_dtype(a.dtype).name)
+    out = np.empty((h, n // 2 + 1, lines), d.dtype)
+    np.matmul(np.ascontiguousarray(d.real), a, out=out.real)
+    np.matmul(np.ascontiguousarray(d.imag), a, out=out.imag)
+    return out
+
+
+def complex_forward(a: np.ndarray, n: int) -> np.ndarray:
+    """Complex (h, ...) -> (n, ...): the DFT along axis 0, zero-padded to n (one product)."""
+    d = dft_matrix(n, a.shape[0], n, False, a.dtype.name)
+    return (d @ a.reshape(a.shape[0], -1)).reshape((n,) + a.shape[1:])
+
+
+def complex_inverse(a: np.ndarray, rows: int) -> np.ndarray:
+    """Complex (n, ...) -> (rows, ...): the inverse DFT along axis 0, only its first `rows` outputs."""
+    d = dft_matrix(rows, a.shape[0], a.shape[0], True, a.dtype.name)
+    return (d @ a.reshape(a.shape[0], -1)).reshape((rows,) + a.shape[1:])
+
+
+def real_inverse(a: np.ndarray, n: int, cols: int) -> np.ndarray:
+    """Complex (r, m, L) -> real (r, cols, L): the real inverse DFT (length n) along axis 1, first `cols` outputs.
+
+    The complex array viewed as reals interleaves (Re, Im) along its last axis: one real product applies the
+    cosine and sine rows to both, and the wanted halves are picked from the result (twice the minimal work,
+    but one BLAS call instead of two copies and two calls).
+    """
+    r, m, lines = a.shape
+    mat = real_inverse_matrix(cols, m, n, real_dtype(a.real.dtype).name)
+    both = mat @ a.view(mat.dtype).reshape(r, m, 2 * lines)  # (r, 2 cols, 2L)
+    return both[:, :cols, 0::2] + both[:, cols:, 1::2]
 
 
 def spectrum(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The 2-D real FFT over the two leading (spatial) axes of an (h, w, ...) array, zero-padded to `size`.
-
-    The rows (along the width) are transformed first, only the h rows there are; the zero rows the padding
-    adds are transformed (to zeros) only by the second, complex FFT along the height.
-    """
-    half = _sfft.rfft(a, n=size[1], axis=1)
-    return _sfft.fft(half, n=size[0], axis=0)
+    """The 2-D real DFT over the two leading (spatial) axes of an (h, w, ...) array, zero-padded to `size`."""
+    h, w = a.shape[:2]
+    half = real_forward(a.reshape(h, w, -1), size[1])
+    return complex_forward(half, size[0]).reshape(size[0], size[1] // 2 + 1, *a.shape[2:])
 
 
 def inverse(spec: np.ndarray, size: tuple[int, int], rows: int, cols: int) -> np.ndarray:
-    """The top-left (rows, cols) block of the real inverse FFT, over the two leading axes, of a spectrum.
-
-    The inverse along the height runs first and keeps only the `rows` rows wanted, so the real inverse
-    along the width transforms only those.
-    """
-    part = _sfft.ifft(spec, axis=0)[:rows]
-    return _sfft.irfft(part, n=size[1], axis=1)[:, :cols]
+    """The top-left (rows, cols) block of the real inverse 2-D DFT, over the two leading axes, of a spectrum."""
+    n, m = spec.shape[:2]
+    part = complex_inverse(spec.reshape(n, m, -1), rows)
+    return real_inverse(part, size[1], cols).reshape(rows, cols, *spec.shape[2:])
 
 
 def per_frequency(spec: np.ndarray) -> np.ndarray:
@@ -118,25 +173,31 @@ def per_frequency(spec: np.ndarray) -> np.ndarray:
     return spec.reshape(n * m, *spec.shape[2:])
 
 
+def to_pixel_major(a: np.ndarray) -> np.ndarray:
+    """(B, H, W, C) images as a C-contiguous (H, W, B, C) array."""
+    return np.ascontiguousarray(a.transpose(1, 2, 0, 3))
+
+
 # ----------------------------------------------------------------------------- forward and backward
 
 
 def forward(op: Any, xp: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    """z = correlate(xp, w) + b as (B*OH*OW, F), saving on `op` the spectra backward reuses."""
+    """z = correlate(xp, w) + b as (B*OH*OW, O), saving on `op` the spectra backward reuses."""
     n, h, wd, _ = xp.shape
     kh, kw, _, f = w.shape
     oh, ow, size = h - kh + 1, wd - kw + 1, (h, wd)
-    xf = spectrum(to_pixel_major(xp), size)  # (N, M, B, C)
-    wf = spectrum(w, size)  # (N, M, C, F)
-    # Y = X conj(W) at every frequency: (N*M, B, C) @ (N*M, C, F)
+    dtype = np.result_type(xp, w)
+    xf = spectrum(to_pixel_major(xp.astype(dtype, copy=False)), size)  # (N, M, B, C)
+    wf = spectrum(w.astype(dtype, copy=False), size)  # (N, M, C, O)
+    # Y = X conj(W) at every frequency: (N*M, B, C) @ (N*M, C, O)
     yf = np.matmul(per_frequency(xf), per_frequency(wf).conj())
-    y = inverse(yf.reshape(size[0], -1, n, f), size, oh, ow)  # (OH, OW, B, F)
-    z = np.empty((n, oh, ow, f), np.result_type(xp, w))
-    np.copyto(z, y.transpose(2, 0, 1, 3), casting="same_kind")
+    y = inverse(yf.reshape(size[0], -1, n, f), size, oh, ow)  # (OH, OW, B, O)
+    z = np.empty((n, oh, ow, f), dtype)
+    np.copyto(z, y.transpose(2, 0, 1, 3))
     z = z.reshape(n * oh * ow, f)
     if b is not None:
         z += b
-    op.fft_saved = (xf, wf, size) if _grad_needed() else None
+    op.fft_saved = (xf, wf, size) if is_grad_enabled() else None
     return z
 
 
@@ -149,20 +210,15 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
     gb = g.sum(axis=0) if op.has_b else None
     gx = gw = None
     if need_x or need_w:
-        gf = per_frequency(spectrum(to_pixel_major(g.reshape(n, oh, ow, f)), size))  # (N*M, B, F)
-        if need_x:  # dX = G W at every frequency: (N*M, B, F) @ (N*M, F, C), a full convolution
+        gf = per_frequency(spectrum(to_pixel_major(g.reshape(n, oh, ow, f)), size))  # (N*M, B, O)
+        if need_x:  # dX = G W at every frequency: (N*M, B, O) @ (N*M, O, C), a full convolution
             gxf = np.matmul(gf, per_frequency(wf).transpose(0, 2, 1))
             gxt = inverse(gxf.reshape(size[0], -1, n, c), size, op.xp_shape[1], op.xp_shape[2])
             gx = np.empty(op.xp_shape, g.dtype)
-            np.copyto(gx, gxt.transpose(2, 0, 1, 3), casting="same_kind")
-        if need_w:  # dW = X conj(G) summed over the batch: (N*M, C, B) @ (N*M, B, F); lags 0..k-1 kept
+            np.copyto(gx, gxt.transpose(2, 0, 1, 3))
+        if need_w:  # dW = X conj(G) summed over the batch: (N*M, C, B) @ (N*M, B, O); lags 0..k-1 kept
             gwf = np.matmul(per_frequency(xf).transpose(0, 2, 1), np.conjugate(gf, out=gf))
-            gw = inverse(gwf.reshape(size[0], -1, c, f), size, kh, kw)
-            gw = np.ascontiguousarray(gw, dtype=g.dtype)
+            gw = np.ascontiguousarray(inverse(gwf.reshape(size[0], -1, c, f), size, kh, kw))
     if op.act:
         SCRATCH.give(g)  # activation_grad's buffer
     return gx, gw, gb
-
-
-def _grad_needed() -> bool:
-    return is_grad_enabled()

@@ -126,6 +126,11 @@ def test_transforms_as_products_match_numpy_fft(h, w, size, dtype):
     np.testing.assert_allclose(spec, want, atol=tol * np.abs(want).max())
     back = conv_fft.inverse(want.astype(spec.dtype), size, h - 1, w - 1)
     np.testing.assert_allclose(back, a[: h - 1, : w - 1], atol=tol * np.abs(a).max())
+    # the conjugate forms: conj(spectrum) directly, and the inverse of a conjugated spectrum
+    conj_spec = conv_fft.spectrum(a, size, conjugate=True)
+    np.testing.assert_allclose(conj_spec, np.conj(want), atol=tol * np.abs(want).max())
+    back = conv_fft.inverse(conj_spec, size, h, w, conjugate=True)
+    np.testing.assert_allclose(back, a, atol=tol * np.abs(a).max())
 
 
 def test_fft_conv_matches_torch_with_the_same_weights():

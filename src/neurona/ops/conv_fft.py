@@ -81,13 +81,14 @@ def wanted(x_shape: tuple[int, ...], w_shape: tuple[int, ...], strides: tuple, d
 
 
 @functools.lru_cache(maxsize=64)
-def dft_matrix(n_out: int, n_in: int, n: int, inverse: bool, dtype: str) -> np.ndarray:
+def dft_matrix(n_out: int, n_in: int, n: int, inverse: bool, dtype: str, conjugate: bool = False) -> np.ndarray:
     """Rows 0..n_out-1, columns 0..n_in-1 of the length-n DFT matrix exp(-+2 pi i u k / n) (/ n if inverse).
 
     Fewer columns than n: the input is zero-padded to n. Fewer rows: only the first outputs are computed.
+    `conjugate`: the complex conjugate matrix (the opposite sign), see `spectrum`.
     """
     u, k = np.arange(n_out)[:, None], np.arange(n_in)[None, :]
-    sign = 1 if inverse else -1
+    sign = (1 if inverse else -1) * (-1 if conjugate else 1)
     m = np.exp(sign * 2j * np.pi * (u * k % n) / n) / (n if inverse else 1)
     m = m.astype(dtype)
     m.flags.writeable = False
@@ -95,17 +96,19 @@ def dft_matrix(n_out: int, n_in: int, n: int, inverse: bool, dtype: str) -> np.n
 
 
 @functools.lru_cache(maxsize=64)
-def real_inverse_matrix(n_out: int, m: int, n: int, dtype: str) -> np.ndarray:
+def real_inverse_matrix(n_out: int, m: int, n: int, dtype: str, conjugate: bool = False) -> np.ndarray:
     """(2 n_out, m) real matrix: the real inverse DFT's cosine rows, then its (negated) sine rows.
 
     A real signal's spectrum keeps frequencies 0..n//2 only (the others are their complex conjugates), so
     y[j] = sum_u c_u (Re Z_u cos(2 pi u j / n) - Im Z_u sin(2 pi u j / n)) / n, c_u = 2 for the frequencies
-    standing for a conjugate pair too, 1 for 0 and (n even) n/2.
+    standing for a conjugate pair too, 1 for 0 and (n even) n/2. From the conjugate spectrum (`conjugate`)
+    the sine rows change sign.
     """
     u, j = np.arange(m)[None, :], np.arange(n_out)[:, None]
     c = np.where((u == 0) | (2 * u == n), 1.0, 2.0) / n
     angle = 2 * np.pi * (u * j % n) / n
-    out = np.concatenate([c * np.cos(angle), -c * np.sin(angle)]).astype(dtype)
+    sine = c * np.sin(angle) if conjugate else -c * np.sin(angle)
+    out = np.concatenate([c * np.cos(angle), sine]).astype(dtype)
     out.flags.writeable = False
     return out
 
@@ -118,29 +121,29 @@ def complex_dtype(dtype: Any) -> np.dtype:
     return np.dtype(np.complex128 if np.dtype(dtype) == np.float64 else np.complex64)
 
 
-def real_forward(a: np.ndarray, n: int) -> np.ndarray:
+def real_forward(a: np.ndarray, n: int, conjugate: bool = False) -> np.ndarray:
     """Real (h, w, L) -> complex (h, n//2+1, L): the DFT along axis 1, zero-padded to n (two real products)."""
     h, w, lines = a.shape
-    d = dft_matrix(n // 2 + 1, w, n, False, complex_dtype(a.dtype).name)
+    d = dft_matrix(n // 2 + 1, w, n, False, complex_dtype(a.dtype).name, conjugate)
     out = np.empty((h, n // 2 + 1, lines), d.dtype)
     np.matmul(np.ascontiguousarray(d.real), a, out=out.real)
     np.matmul(np.ascontiguousarray(d.imag), a, out=out.imag)
     return out
 
 
-def complex_forward(a: np.ndarray, n: int) -> np.ndarray:
+def complex_forward(a: np.ndarray, n: int, conjugate: bool = False) -> np.ndarray:
     """Complex (h, ...) -> (n, ...): the DFT along axis 0, zero-padded to n (one product)."""
-    d = dft_matrix(n, a.shape[0], n, False, a.dtype.name)
+    d = dft_matrix(n, a.shape[0], n, False, a.dtype.name, conjugate)
     return (d @ a.reshape(a.shape[0], -1)).reshape((n,) + a.shape[1:])
 
 
-def complex_inverse(a: np.ndarray, rows: int) -> np.ndarray:
+def complex_inverse(a: np.ndarray, rows: int, conjugate: bool = False) -> np.ndarray:
     """Complex (n, ...) -> (rows, ...): the inverse DFT along axis 0, only its first `rows` outputs."""
-    d = dft_matrix(rows, a.shape[0], a.shape[0], True, a.dtype.name)
+    d = dft_matrix(rows, a.shape[0], a.shape[0], True, a.dtype.name, conjugate)
     return (d @ a.reshape(a.shape[0], -1)).reshape((rows,) + a.shape[1:])
 
 
-def real_inverse(a: np.ndarray, n: int, cols: int) -> np.ndarray:
+def real_inverse(a: np.ndarray, n: int, cols: int, conjugate: bool = False) -> np.ndarray:
     """Complex (r, m, L) -> real (r, cols, L): the real inverse DFT (length n) along axis 1, first `cols` outputs.
 
     The complex array viewed as reals interleaves (Re, Im) along its last axis: one real product applies the
@@ -148,23 +151,30 @@ def real_inverse(a: np.ndarray, n: int, cols: int) -> np.ndarray:
     but one BLAS call instead of two copies and two calls).
     """
     r, m, lines = a.shape
-    mat = real_inverse_matrix(cols, m, n, real_dtype(a.real.dtype).name)
+    mat = real_inverse_matrix(cols, m, n, real_dtype(a.real.dtype).name, conjugate)
     both = mat @ a.view(mat.dtype).reshape(r, m, 2 * lines)  # (r, 2 cols, 2L)
     return both[:, :cols, 0::2] + both[:, cols:, 1::2]
 
 
-def spectrum(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The 2-D real DFT over the two leading (spatial) axes of an (h, w, ...) array, zero-padded to `size`."""
+def spectrum(a: np.ndarray, size: tuple[int, int], conjugate: bool = False) -> np.ndarray:
+    """The 2-D real DFT over the two leading (spatial) axes of an (h, w, ...) array, zero-padded to `size`.
+
+    `conjugate`: its complex conjugate instead, at no extra cost: for a real signal that is the transform
+    with the opposite sign in the exponent (backward needs conj(G) for the weight gradient).
+    """
     h, w = a.shape[:2]
-    half = real_forward(a.reshape(h, w, -1), size[1])
-    return complex_forward(half, size[0]).reshape(size[0], size[1] // 2 + 1, *a.shape[2:])
+    half = real_forward(a.reshape(h, w, -1), size[1], conjugate)
+    return complex_forward(half, size[0], conjugate).reshape(size[0], size[1] // 2 + 1, *a.shape[2:])
 
 
-def inverse(spec: np.ndarray, size: tuple[int, int], rows: int, cols: int) -> np.ndarray:
-    """The top-left (rows, cols) block of the real inverse 2-D DFT, over the two leading axes, of a spectrum."""
+def inverse(spec: np.ndarray, size: tuple[int, int], rows: int, cols: int, conjugate: bool = False) -> np.ndarray:
+    """The top-left (rows, cols) block of the real inverse 2-D DFT, over the two leading axes, of a spectrum.
+
+    `conjugate`: `spec` is the conjugate of the spectrum to invert (the matrices take the other sign instead).
+    """
     n, m = spec.shape[:2]
-    part = complex_inverse(spec.reshape(n, m, -1), rows)
-    return real_inverse(part, size[1], cols).reshape(rows, cols, *spec.shape[2:])
+    part = complex_inverse(spec.reshape(n, m, -1), rows, conjugate)
+    return real_inverse(part, size[1], cols, conjugate).reshape(rows, cols, *spec.shape[2:])
 
 
 def per_frequency(spec: np.ndarray) -> np.ndarray:
@@ -188,36 +198,41 @@ def forward(op: Any, xp: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.
     oh, ow, size = h - kh + 1, wd - kw + 1, (h, wd)
     dtype = np.result_type(xp, w)
     xf = spectrum(to_pixel_major(xp.astype(dtype, copy=False)), size)  # (N, M, B, C)
-    wf = spectrum(w.astype(dtype, copy=False), size)  # (N, M, C, O)
+    wc = spectrum(w.astype(dtype, copy=False), size, conjugate=True)  # conj(W): (N, M, C, O)
     # Y = X conj(W) at every frequency: (N*M, B, C) @ (N*M, C, O)
-    yf = np.matmul(per_frequency(xf), per_frequency(wf).conj())
+    yf = np.matmul(per_frequency(xf), per_frequency(wc))
     y = inverse(yf.reshape(size[0], -1, n, f), size, oh, ow)  # (OH, OW, B, O)
     z = np.empty((n, oh, ow, f), dtype)
-    np.copyto(z, y.transpose(2, 0, 1, 3))
-    z = z.reshape(n * oh * ow, f)
-    if b is not None:
-        z += b
-    op.fft_saved = (xf, wf, size) if is_grad_enabled() else None
-    return z
+    if b is not None:  # the bias added on the way back to batch-major order (one pass, not two)
+        np.add(y.transpose(2, 0, 1, 3), b, out=z)
+    else:
+        np.copyto(z, y.transpose(2, 0, 1, 3))
+    op.fft_saved = (xf, wc, size) if is_grad_enabled() else None
+    return z.reshape(n * oh * ow, f)
 
 
 def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, need_x: bool):
-    """(gradient of the padded input or None, of the kernel or None, of the bias or None) from the output's."""
-    xf, wf, size = op.fft_saved
+    """(gradient of the padded input or None, of the kernel or None, of the bias or None) from the output's.
+
+    Both products take conj(G) (made directly by `spectrum(..., conjugate=True)`, no conjugating pass):
+    dW = X conj(G) as it is, and dX = G W as the conjugate of conj(G) conj(W), inverted by `inverse(...,
+    conjugate=True)` -- conj(W) being what forward kept.
+    """
+    xf, wc, size = op.fft_saved
     kh, kw, c, f = op.w.shape
     n, (oh, ow) = op.xp_shape[0], op.geometry[3]
     g = activation_grad(gy.reshape(-1, f), op.y, op.act)
     gb = g.sum(axis=0) if op.has_b else None
     gx = gw = None
     if need_x or need_w:
-        gf = per_frequency(spectrum(to_pixel_major(g.reshape(n, oh, ow, f)), size))  # (N*M, B, O)
-        if need_x:  # dX = G W at every frequency: (N*M, B, O) @ (N*M, O, C), a full convolution
-            gxf = np.matmul(gf, per_frequency(wf).transpose(0, 2, 1))
-            gxt = inverse(gxf.reshape(size[0], -1, n, c), size, op.xp_shape[1], op.xp_shape[2])
+        gc = per_frequency(spectrum(to_pixel_major(g.reshape(n, oh, ow, f)), size, conjugate=True))  # (N*M, B, O)
+        if need_x:  # conj(dX) = conj(G) conj(W) at every frequency: (N*M, B, O) @ (N*M, O, C), a full convolution
+            gxc = np.matmul(gc, per_frequency(wc).transpose(0, 2, 1))
+            gxt = inverse(gxc.reshape(size[0], -1, n, c), size, op.xp_shape[1], op.xp_shape[2], conjugate=True)
             gx = np.empty(op.xp_shape, g.dtype)
             np.copyto(gx, gxt.transpose(2, 0, 1, 3))
         if need_w:  # dW = X conj(G) summed over the batch: (N*M, C, B) @ (N*M, B, O); lags 0..k-1 kept
-            gwf = np.matmul(per_frequency(xf).transpose(0, 2, 1), np.conjugate(gf, out=gf))
+            gwf = np.matmul(per_frequency(xf).transpose(0, 2, 1), gc)
             gw = np.ascontiguousarray(inverse(gwf.reshape(size[0], -1, c, f), size, kh, kw))
     if op.act:
         SCRATCH.give(g)  # activation_grad's buffer

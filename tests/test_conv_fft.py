@@ -150,3 +150,17 @@ def test_fft_conv_matches_torch_with_the_same_weights():
     np.testing.assert_allclose(dx, xt.grad.numpy().transpose(0, 2, 3, 1), atol=1e-4)
     np.testing.assert_allclose(dw, wt.grad.numpy().transpose(2, 3, 1, 0), atol=1e-3)
     np.testing.assert_allclose(db, bt.grad.numpy(), atol=1e-3)
+
+
+def test_fft_conv_backward_twice_with_retain_graph():
+    rng = np.random.default_rng(7)
+    x = Tensor(rng.standard_normal((2, 8, 8, 8)).astype(np.float32), requires_grad=True)
+    w = Tensor(rng.standard_normal((3, 3, 8, 4)).astype(np.float32), requires_grad=True)
+    y = conv2d(x, w, activation="relu")
+    assert _conv_layouts(lambda: conv2d(x, w)) == ["fft"]
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(gy, retain_graph=True)
+    first = x.grad.copy(), w.grad.copy()
+    y.backward(gy)  # the spectra were let go after the first backward: made again from the kept input
+    np.testing.assert_allclose(x.grad, 2 * first[0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(w.grad, 2 * first[1], rtol=1e-6, atol=1e-6)

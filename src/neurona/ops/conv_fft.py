@@ -46,6 +46,8 @@ from .patches import SCRATCH
 MIN_KERNEL = 3
 MIN_CHANNELS = 8
 MAX_SIDE = 32
+# Bytes of spectrum per band of images, forward and backward: the conv's temporaries stay about this size.
+BAND_BYTES = 1 << 20
 
 _enabled = [True]
 
@@ -188,17 +190,25 @@ def forward(op: Any, xp: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.
     kh, kw, _, f = w.shape
     oh, ow, size = h - kh + 1, wd - kw + 1, (h, wd)
     dtype = np.result_type(xp, w)
-    xf = spectrum(to_pixel_major(xp.astype(dtype, copy=False)), size)  # (N, M, B, C)
+    x_pixels = to_pixel_major(xp.astype(dtype, copy=False))
+    xf = spectrum(x_pixels, size)  # (N, M, B, C)
+    del x_pixels
     wc = spectrum(w.astype(dtype, copy=False), size, conjugate=True)  # conj(W): (N, M, C, O)
-    # Y = X conj(W) at every frequency: (N*M, B, C) @ (N*M, C, O)
-    yf = np.matmul(per_frequency(xf), per_frequency(wc))
-    y = inverse(yf.reshape(size[0], -1, n, f), size, oh, ow)  # (OH, OW, B, O)
     z = np.empty((n, oh, ow, f), dtype)
-    if b is not None:  # the bias added on the way back to batch-major order (one pass, not two)
-        np.add(y.transpose(2, 0, 1, 3), b, out=z)
-    else:
-        np.copyto(z, y.transpose(2, 0, 1, 3))
-    op.fft_saved = (xf, wc, size) if is_grad_enabled() else None
+    x_freq, w_freq = per_frequency(xf), per_frequency(wc)
+    for i0, i1 in _bands(n, _band_images(x_freq, f)):  # in bands: the temporaries stay ~BAND_BYTES each
+        # Y = X conj(W) at every frequency: (N*M, b, C) @ (N*M, C, O)
+        yf = np.matmul(x_freq[:, i0:i1], w_freq).reshape(size[0], -1, (i1 - i0) * f)
+        # the steps of `inverse`, each temporary freed as soon as the next exists
+        part = complex_inverse(yf, oh)
+        del yf
+        y = real_inverse(part, size[1], ow).reshape(oh, ow, i1 - i0, f)
+        del part
+        if b is not None:  # the bias added on the way back to batch-major order (one pass, not two)
+            np.add(y.transpose(2, 0, 1, 3), b, out=z[i0:i1])
+        else:
+            np.copyto(z[i0:i1], y.transpose(2, 0, 1, 3))
+    op.fft_saved = (xp, xf, wc, size) if is_grad_enabled() else None
     return z.reshape(n * oh * ow, f)
 
 
@@ -207,24 +217,65 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
 
     Both products take conj(G) (made directly by `spectrum(..., conjugate=True)`, no conjugating pass):
     dW = X conj(G) as it is, and dX = G W as the conjugate of conj(G) conj(W), inverted by `inverse(...,
-    conjugate=True)` -- conj(W) being what forward kept.
+    conjugate=True)` -- conj(W) being what forward kept. The batch goes through in bands of about
+    BAND_BYTES of spectrum, the bands' weight-gradient spectra added: this backward is the training step's
+    memory high-water mark, and whole it held ~8 MiB of temporaries for the slides' conv2 (round four).
     """
-    xf, wc, size = op.fft_saved
+    xp, xf, wc, size = op.fft_saved
+    if xf is None:  # a second backward of the same graph (retain_graph): the spectra again
+        xf = spectrum(to_pixel_major(xp), size)
+        wc = spectrum(op.w.astype(xp.dtype, copy=False), size, conjugate=True)
+    # let the spectra go now: kept until the next forward they sat under the step's memory high-water mark
+    # (the first pool's backward, 3.5 MiB for the slides' conv2); the input itself is the graph's anyway
+    op.fft_saved = (xp, None, None, size)
     kh, kw, c, f = op.w.shape
     n, (oh, ow) = op.xp_shape[0], op.geometry[3]
     g = activation_grad(gy.reshape(-1, f), op.y, op.act)
     gb = g.sum(axis=0) if op.has_b else None
-    gx = gw = None
+    gx = np.empty(op.xp_shape, g.dtype) if need_x else None
+    gwf = None
     if need_x or need_w:
-        gc = per_frequency(spectrum(to_pixel_major(g.reshape(n, oh, ow, f)), size, conjugate=True))  # (N*M, B, O)
-        if need_x:  # conj(dX) = conj(G) conj(W) at every frequency: (N*M, B, O) @ (N*M, O, C), a full convolution
-            gxc = np.matmul(gc, per_frequency(wc).transpose(0, 2, 1))
-            gxt = inverse(gxc.reshape(size[0], -1, n, c), size, op.xp_shape[1], op.xp_shape[2], conjugate=True)
-            gx = np.empty(op.xp_shape, g.dtype)
-            np.copyto(gx, gxt.transpose(2, 0, 1, 3))
-        if need_w:  # dW = X conj(G) summed over the batch: (N*M, C, B) @ (N*M, B, O); lags 0..k-1 kept
-            gwf = np.matmul(per_frequency(xf).transpose(0, 2, 1), gc)
-            gw = np.ascontiguousarray(inverse(gwf.reshape(size[0], -1, c, f), size, kh, kw))
+        g4, x_freq = g.reshape(n, oh, ow, f), per_frequency(xf)
+        for i0, i1 in _bands(n, _band_images(x_freq, f)):
+            gc = per_frequency(spectrum(to_pixel_major(g4[i0:i1]), size, conjugate=True))  # (N*M, b, O)
+            if need_w:  # dW = X conj(G) summed over the batch: (N*M, C, b) @ (N*M, b, O)
+                prod = np.matmul(x_freq[:, i0:i1].transpose(0, 2, 1), gc)
+                if gwf is None:
+                    gwf = prod
+                else:
+                    gwf += prod
+            if need_x:  # conj(dX) = conj(G) conj(W): (N*M, b, O) @ (N*M, O, C), a full convolution
+                input_gradient(gc, wc, size, gx[i0:i1])
     if op.act:
         SCRATCH.give(g)  # activation_grad's buffer
+    gw = None
+    if need_w:  # only the lags 0..k-1 of the correlation are the kernel's gradient
+        gw = np.ascontiguousarray(inverse(gwf.reshape(size[0], -1, c, f), size, kh, kw))
     return gx, gw, gb
+
+
+def _band_images(x_freq: np.ndarray, f: int) -> int:
+    """Images per band: about BAND_BYTES of the widest per-frequency stack, (N*M, b, max(C, O))."""
+    per_image = x_freq.shape[0] * max(x_freq.shape[2], f) * x_freq.itemsize
+    return max(1, BAND_BYTES // per_image)
+
+
+def _bands(n: int, size: int) -> list[tuple[int, int]]:
+    """[start, stop) ranges of near-equal bands of at most `size` of n images."""
+    count = -(-n // size)
+    cuts = [n * i // count for i in range(count + 1)]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def input_gradient(gc: np.ndarray, wc: np.ndarray, size: tuple[int, int], out: np.ndarray) -> None:
+    """Write into `out` (b, H, W, C) the input gradient from conj(G) (N*M, b, O) and conj(W) (N, M, C, O).
+
+    The steps of `inverse`, spelled out so that each temporary is freed as soon as the next exists.
+    """
+    n, h, wd, c = out.shape
+    gxc = np.matmul(gc, per_frequency(wc).transpose(0, 2, 1)).reshape(size[0], -1, n * c)
+    part = complex_inverse(gxc, h, conjugate=True)
+    del gxc
+    gxt = real_inverse(part, size[1], wd, conjugate=True).reshape(h, wd, n, c)
+    del part
+    np.copyto(out, gxt.transpose(2, 0, 1, 3))

@@ -164,3 +164,23 @@ def test_fft_conv_backward_twice_with_retain_graph():
     y.backward(gy)  # the spectra were let go after the first backward: made again from the kept input
     np.testing.assert_allclose(x.grad, 2 * first[0], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(w.grad, 2 * first[1], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_fused_predict_takes_the_fft_path_and_matches_eager(workers):
+    from neurona import layers, models
+    from neurona.ops import conv_parts
+
+    nr.utils.set_random_seed(0)
+    model = models.Sequential([layers.Input((12, 12, 8)), layers.Conv2D(6, 5, activation="relu"),
+                               layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3, activation="softmax")])
+    x = np.random.default_rng(1).random((230, 12, 12, 8), dtype=np.float32)
+    with nr.no_grad():
+        want = model(x).data  # eager: conv (FFT path), relu, pool one after the other
+    with conv_parts.forced_workers(workers):
+        layouts = _conv_layouts(lambda: [model.predict(x, batch_size=230, verbose=0) for _ in range(3)])
+        got = model.predict(x, batch_size=230, verbose=0)
+    plans = [p for p in model._predict_plan()[1]._plans.values() if not isinstance(p, list) and p is not None]
+    assert "ConvPool" in [type(f).__name__ for f, _, _ in plans[0].ops]
+    assert set(layouts) <= {"fft"}  # the traced calls' convs (the fused op runs none)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -184,8 +184,11 @@ def to_pixel_major(a: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- forward and backward
 
 
-def forward(op: Any, xp: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    """z = correlate(xp, w) + b as (B*OH*OW, O), saving on `op` the spectra backward reuses."""
+def forward(op: Any, xp: np.ndarray, w: np.ndarray, b: np.ndarray | None, wc: np.ndarray | None = None) -> np.ndarray:
+    """z = correlate(xp, w) + b as (B*OH*OW, O), saving on `op` the spectra backward reuses.
+
+    `wc`: conj(W) already made (predict's fused bands, `conv_fused.ConvPool`, make it once per batch).
+    """
     n, h, wd, _ = xp.shape
     kh, kw, _, f = w.shape
     oh, ow, size = h - kh + 1, wd - kw + 1, (h, wd)
@@ -193,7 +196,8 @@ def forward(op: Any, xp: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.
     x_pixels = to_pixel_major(xp.astype(dtype, copy=False))
     xf = spectrum(x_pixels, size)  # (N, M, B, C)
     del x_pixels
-    wc = spectrum(w.astype(dtype, copy=False), size, conjugate=True)  # conj(W): (N, M, C, O)
+    if wc is None:
+        wc = spectrum(w.astype(dtype, copy=False), size, conjugate=True)  # conj(W): (N, M, C, O)
     z = np.empty((n, oh, ow, f), dtype)
     x_freq, w_freq = per_frequency(xf), per_frequency(wc)
     for i0, i1 in _bands(n, _band_images(x_freq, f)):  # in bands: the temporaries stay ~BAND_BYTES each

@@ -56,9 +56,9 @@ def test_fft_conv_matches_im2col_to_float32_rounding(case):
     w = (rng.standard_normal(ws) / np.sqrt(np.prod(ws[:3]))).astype(np.float32)
     b = rng.standard_normal(ws[-1]).astype(np.float32) if bias else None
     kw = dict(padding=padding, activation=activation)
-    layouts = _conv_layouts(lambda: _run(x, w, b, need_x, **kw))
-    assert layouts == ["fft"]
-    fft = _run(x, w, b, need_x, **kw)
+    with conv_fft.forced():  # small shapes: the cost rule alone would keep most on im2col
+        assert _conv_layouts(lambda: _run(x, w, b, need_x, **kw)) == ["fft"]
+        fft = _run(x, w, b, need_x, **kw)
     with conv_fft.disabled():
         assert _conv_layouts(lambda: _run(x, w, b, need_x, **kw)) != ["fft"]
         ref = _run(x, w, b, need_x, **kw)
@@ -76,16 +76,18 @@ def test_fft_conv_float64_gradcheck():
     x = rng.standard_normal((2, 7, 6, 8))
     w = rng.standard_normal((3, 3, 8, 3)) * 0.3
     b = rng.standard_normal(3)
-    assert _conv_layouts(lambda: conv2d(x, w, b)) == ["fft"]
-    assert nr.gradcheck(lambda a, k, c: conv2d(a, k, c), x, w, b)
-    assert nr.gradcheck(lambda a, k: conv2d(a, k, padding="same", activation="tanh"), x, w)
+    with conv_fft.forced():
+        assert _conv_layouts(lambda: conv2d(x, w, b)) == ["fft"]
+        assert nr.gradcheck(lambda a, k, c: conv2d(a, k, c), x, w, b)
+        assert nr.gradcheck(lambda a, k: conv2d(a, k, padding="same", activation="tanh"), x, w)
 
 
 def test_fft_conv_matches_a_plain_numpy_correlation_in_float64():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 9, 8, 8))
     w = rng.standard_normal((4, 3, 8, 5))
-    y = conv2d(x, w).numpy()
+    with conv_fft.forced():
+        y = conv2d(x, w).numpy()
     want = np.zeros((2, 6, 6, 5))
     for a in range(4):
         for c in range(3):
@@ -109,8 +111,11 @@ def test_rule_from_shapes():
     assert not conv_fft.wanted((100, 28, 28, 1), (5, 5, 1, 32), one, one, 1)  # conv1: one input channel
     assert not conv_fft.wanted((100, 12, 12, 32), (1, 1, 32, 64), one, one, 1)  # 1x1 kernel
     assert not conv_fft.wanted((100, 12, 12, 32), (2, 2, 32, 64), one, one, 1)  # below MIN_KERNEL
-    assert not conv_fft.wanted((4, 200, 200, 32), (3, 3, 32, 64), one, one, 1)  # beyond MAX_SIDE
     assert not conv_fft.wanted((100, 12, 12, 32), (5, 5, 32, 64), (2, 2), one, 1)
+    im2col, fft = conv_fft.step_costs((12, 12, 32), (5, 5, 32, 64))
+    assert im2col == 3 * 8 * 8 * 25 * 32 * 64 and 2 * fft < im2col  # by the counts
+    im2col, fft = conv_fft.step_costs((28, 28, 1), (5, 5, 1, 32))
+    assert fft > im2col
     with conv_fft.disabled():
         assert not conv_fft.wanted((100, 12, 12, 32), (5, 5, 32, 64), one, one, 1)
 
@@ -156,12 +161,13 @@ def test_fft_conv_backward_twice_with_retain_graph():
     rng = np.random.default_rng(7)
     x = Tensor(rng.standard_normal((2, 8, 8, 8)).astype(np.float32), requires_grad=True)
     w = Tensor(rng.standard_normal((3, 3, 8, 4)).astype(np.float32), requires_grad=True)
-    y = conv2d(x, w, activation="relu")
-    assert _conv_layouts(lambda: conv2d(x, w)) == ["fft"]
-    gy = rng.standard_normal(y.shape).astype(np.float32)
-    y.backward(gy, retain_graph=True)
-    first = x.grad.copy(), w.grad.copy()
-    y.backward(gy)  # the spectra were let go after the first backward: made again from the kept input
+    with conv_fft.forced():
+        y = conv2d(x, w, activation="relu")
+        assert _conv_layouts(lambda: conv2d(x, w)) == ["fft"]
+        gy = rng.standard_normal(y.shape).astype(np.float32)
+        y.backward(gy, retain_graph=True)
+        first = x.grad.copy(), w.grad.copy()
+        y.backward(gy)  # the spectra were let go after the first backward: made again from the kept input
     np.testing.assert_allclose(x.grad, 2 * first[0], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(w.grad, 2 * first[1], rtol=1e-6, atol=1e-6)
 
@@ -175,9 +181,9 @@ def test_fused_predict_takes_the_fft_path_and_matches_eager(workers):
     model = models.Sequential([layers.Input((12, 12, 8)), layers.Conv2D(6, 5, activation="relu"),
                                layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3, activation="softmax")])
     x = np.random.default_rng(1).random((230, 12, 12, 8), dtype=np.float32)
-    with nr.no_grad():
+    with conv_fft.forced(), nr.no_grad():
         want = model(x).data  # eager: conv (FFT path), relu, pool one after the other
-    with conv_parts.forced_workers(workers):
+    with conv_fft.forced(), conv_parts.forced_workers(workers):
         layouts = _conv_layouts(lambda: [model.predict(x, batch_size=230, verbose=0) for _ in range(3)])
         got = model.predict(x, batch_size=230, verbose=0)
     plans = [p for p in model._predict_plan()[1]._plans.values() if not isinstance(p, list) and p is not None]

@@ -38,42 +38,74 @@ import numpy as np
 from ..tensor import is_grad_enabled
 from .patches import SCRATCH
 
-# The rule (`wanted`): stride 1, dilation 1, one group, a kernel of at least MIN_KERNEL taps per side, at least
-# MIN_CHANNELS input channels and image sides of at most MAX_SIDE. Per frequency the product costs 4 real
-# multiply-adds per (B, C, O) entry against kh*kw per output pixel for im2col; the transforms cost about N
-# multiply-adds per pixel and side whatever the kernel, so with few input channels (the slides' conv1, C = 1,
-# whose O = 32 output maps dominate) and on large images im2col wins (docs/performance.md, round four).
+# The rule (`wanted`), from the shapes alone: stride 1, dilation 1, one group, a kernel of at least MIN_KERNEL
+# taps per side, and the multiply-adds of a training step (`step_costs`) at least PENALTY times fewer than
+# im2col's. PENALTY covers what the count leaves out: the FFT path's small complex products run at ~2/3 of the
+# speed of im2col's one big real product, and it makes more passes over memory. Measured (one thread, forward
+# + backward): the slides' conv2 (12x12x32 -> 64, 5x5), 3.1x fewer multiply-adds, ~2x faster: taken; its
+# conv1 (28x28x1 -> 32, 5x5), 5x MORE (the 32 output maps' transforms dominate), 5.7x slower: not taken.
 MIN_KERNEL = 3
-MIN_CHANNELS = 8
-MAX_SIDE = 32
+PENALTY = 2.0
 # Bytes of spectrum per band of images, forward and backward: the conv's temporaries stay about this size.
 BAND_BYTES = 1 << 20
 
-_enabled = [True]
+_mode: list[bool | None] = [None]  # None: the rule decides; False: never this path; True: whenever it can run
 
 
 @contextlib.contextmanager
 def disabled() -> Iterator[None]:
     """Every convolution takes the im2col path while this lasts (tests compare the two paths)."""
-    old = _enabled[0]
-    _enabled[0] = False
+    with _set_mode(False):
+        yield
+
+
+@contextlib.contextmanager
+def forced() -> Iterator[None]:
+    """Every stride-1, undilated, ungrouped conv with a kernel of at least MIN_KERNEL takes this path (tests)."""
+    with _set_mode(True):
+        yield
+
+
+@contextlib.contextmanager
+def _set_mode(mode: bool | None) -> Iterator[None]:
+    old = _mode[0]
+    _mode[0] = mode
     try:
         yield
     finally:
-        _enabled[0] = old
+        _mode[0] = old
 
 
 def wanted(x_shape: tuple[int, ...], w_shape: tuple[int, ...], strides: tuple, dilation: tuple,
            groups: int) -> bool:
     """Whether a channels-last conv of padded input `x_shape` (B, H, W, C), kernel (kh, kw, C, O) runs here."""
-    if not _enabled[0] or len(x_shape) != 4 or len(w_shape) != 4 or groups != 1:
+    if _mode[0] is False or len(x_shape) != 4 or len(w_shape) != 4 or groups != 1:
         return False
     if tuple(strides) != (1, 1) or tuple(dilation) != (1, 1):
         return False
-    _, h, wd, c = x_shape
     kh, kw = w_shape[:2]
-    return (min(kh, kw) >= MIN_KERNEL and c >= MIN_CHANNELS and max(h, wd) <= MAX_SIDE
-            and kh <= h and kw <= wd)
+    if min(kh, kw) < MIN_KERNEL or kh > x_shape[1] or kw > x_shape[2]:
+        return False
+    if _mode[0]:
+        return True
+    im2col, fft = step_costs(x_shape[1:], w_shape)
+    return fft * PENALTY <= im2col
+
+
+def step_costs(image: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[int, int]:
+    """Multiply-adds per image of a training step (forward, input and weight gradients): (im2col, FFT path).
+
+    im2col: three products of OH*OW*kh*kw*C*O. FFT path: three per-frequency complex products (4 real
+    multiply-adds each) over N*M frequencies, and the transforms of the input, output, output-gradient and
+    input-gradient maps, each about (2 M + 4 N) real multiply-adds per pixel as products with DFT matrices.
+    """
+    h, w, c = image
+    kh, kw, _, o = w_shape
+    oh, ow, m = h - kh + 1, w - kw + 1, w // 2 + 1
+    im2col = 3 * oh * ow * kh * kw * c * o
+    products = 3 * 4 * h * m * c * o
+    transforms = (2 * c + 2 * o) * h * w * (2 * m + 4 * h)
+    return im2col, products + transforms
 
 
 # ----------------------------------------------------------------------------- the transforms, as products

@@ -20,9 +20,9 @@ for bit (tested).
 
 The transforms themselves are matrix products, not FFTs. A discrete Fourier transform of length N is the
 product with the N x N matrix exp(-2 pi i u k / N); for the small sides of a CNN's images (12 for the slides'
-conv2) one BLAS product over every line at once beats pocketfft's per-line FFTs (scipy.fft: 12.1 ms for the
-conv2 step's transforms and products against ~8 this way, docs/performance.md), needs nothing beyond NumPy,
-and handles zero padding and pruned outputs for free: the matrix simply has fewer columns or rows.
+conv2) one BLAS product over every line at once beats pocketfft's per-line FFTs (the forward transforms 1.4-2x
+faster than scipy.fft on conv2's shapes: docs/performance.md, "Convolutions (#18), round four"), needs nothing
+beyond NumPy, and handles zero padding and pruned outputs for free: the matrix has fewer columns or rows.
 Which convs take this path is decided from the shapes alone, never by timing (`wanted`).
 """
 
@@ -42,8 +42,8 @@ from .patches import SCRATCH
 # taps per side, and the multiply-adds of a training step (`step_costs`) at least PENALTY times fewer than
 # im2col's. PENALTY covers what the count leaves out: the FFT path's small complex products run at ~2/3 of the
 # speed of im2col's one big real product, and it makes more passes over memory. Measured (one thread, forward
-# + backward): the slides' conv2 (12x12x32 -> 64, 5x5), 3.1x fewer multiply-adds, ~2x faster: taken; its
-# conv1 (28x28x1 -> 32, 5x5), 5x MORE (the 32 output maps' transforms dominate), 5.7x slower: not taken.
+# + backward): the slides' conv2 (12x12x32 -> 64, 5x5), 2.6x fewer multiply-adds, ~2x faster: taken; its
+# conv1 (28x28x1 -> 32, 5x5), 5.4x MORE (the 32 output maps' transforms dominate), 5.7x slower: not taken.
 MIN_KERNEL = 3
 PENALTY = 2.0
 # Bytes of spectrum per band of images, forward and backward: the conv's temporaries stay about this size.
@@ -136,8 +136,9 @@ def real_inverse_matrix(n_out: int, m: int, n: int, dtype: np.dtype, conjugate: 
     A real signal's spectrum keeps frequencies 0..n//2 only (the others are their complex conjugates), so
     y[j] = Re sum_u c_u Z_u exp(2 pi i u j / n) / n, c_u = 2 for the frequencies standing for a conjugate
     pair too, 1 for 0 and (n even) n/2. From the conjugate spectrum (`conjugate`) the sign flips. A complex
-    product whose imaginary half is thrown away does twice the useful work, yet measured faster than two real
-    products on the separated real and imaginary parts (0.48 against 0.87 ms for conv2's output).
+    product whose imaginary half is thrown away does twice the useful work, yet measured faster than a real
+    product over the interleaved (Re, Im) view and the add that combines its halves (0.48 against 0.87 ms
+    for conv2's output).
     """
     u, j = np.arange(m)[None, :], np.arange(n_out)[:, None]
     c = np.where((u == 0) | (2 * u == n), 1.0, 2.0) / n

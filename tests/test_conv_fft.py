@@ -190,3 +190,17 @@ def test_fused_predict_takes_the_fft_path_and_matches_eager(workers):
     assert "ConvPool" in [type(f).__name__ for f, _, _ in plans[0].ops]
     assert set(layouts) <= {"fft"}  # the traced calls' convs (the fused op runs none)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_fft_conv_keeps_half_precision_dtypes():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 8, 8, 8)).astype(np.float16)
+    w = (rng.standard_normal((3, 3, 8, 4)) * 0.2).astype(np.float16)
+    b = np.zeros(4, np.float16)
+    with conv_fft.forced():
+        got = _run(x, w, b, activation="relu")
+    with conv_fft.disabled():
+        want = _run(x, w, b, activation="relu")
+    for name, a, e in zip(("y", "dx", "dw", "db"), got, want):
+        assert a.dtype == e.dtype == np.float16, name
+        np.testing.assert_allclose(a.astype(np.float32), e.astype(np.float32), atol=2e-2, err_msg=name)

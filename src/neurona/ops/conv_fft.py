@@ -268,7 +268,8 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
     kh, kw, c, f = op.w.shape
     n, (oh, ow) = op.xp_shape[0], op.geometry[3]
     per, x_freq, gy2 = oh * ow, per_frequency(xf), gy.reshape(-1, f)
-    gx = np.empty(op.xp_shape, np.result_type(gy, xp)) if need_x else None
+    dtype = np.result_type(gy, xp)
+    gx = np.empty(op.xp_shape, dtype) if need_x else None
     gwf = gb = None
     for i0, i1 in _bands(n, _band_images(x_freq, f)):
         # the gradient through the fused activation, band by band too (a whole one is 1.6 MiB for conv2)
@@ -292,7 +293,7 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
             input_gradient(gc, wc, size, gx[i0:i1])
     gw = None
     if need_w:  # only the lags 0..k-1 of the correlation are the kernel's gradient
-        gw = np.ascontiguousarray(inverse(gwf.reshape(size[0], -1, c, f), size, kh, kw))
+        gw = np.ascontiguousarray(inverse(gwf.reshape(size[0], -1, c, f), size, kh, kw), dtype=dtype)
     return gx, gw, gb
 
 

@@ -1,0 +1,95 @@
+"""Training: relu moved after the max-pool that alone reads a relu conv's output (4x fewer pixels to activate).
+
+`Conv(activation="relu") -> max Pool` computes pool(relu(z)). Rewritten, the conv keeps no activation and the
+pool applies it to its own, 4x smaller, output: relu(pool(z)). In the slides' CNN that takes the relu and its
+backward mask off conv1's full-resolution output (100x24x24x32) and onto the pooled one (100x12x12x32), as the
+hand-written floor (bench/cnn_floor.py) does. `relu_after_pool(plan)` rewrites fit's recorded training plan
+(`neurona.function.Plan`, before its first replay); eager steps are never rewritten.
+
+Why the numbers are the same, bit for bit (tests/test_conv_pool_train.py checks weights after fit):
+
+Forward. relu is monotone, so max_i relu(z_i) = relu(max_i z_i) for every window. Signed zeros agree too:
+`np.maximum(v, 0)` returns its second argument when the two compare equal, so both orders give +0 for a window
+whose values are all <= 0 (never -0). NaN propagates through both.
+
+Backward, window by window, with gp the pooled gradient and m = max z over the window:
+- m > 0: the old path sends gp to the first position where relu(z) == relu(m) = m > 0, that is where z == m, and
+  multiplies by (relu(z) > 0) = 1 there; the new path multiplies gp by (m > 0) = 1 and sends it to the first
+  position where z == m. Same position (ties included: first maximum in both), same value gp * 1 * 1. Every other
+  position gets gp * 0 (then * 0 or * 1): +0 or -0 with gp's sign, in both.
+- m <= 0: the old path multiplies every position by (relu(z) > 0) = 0; the new one multiplies gp by (m > 0) = 0
+  before the pool's backward. Every position of the window ends with gp * 0 (sign of gp; NaN if gp is inf/NaN)
+  in both, whichever position the equality mask picks, so the mask may be taken against the pool's relu'd
+  output (below) instead of keeping the pre-relu maximum: for m > 0 the two are the same numbers.
+The conv's own backward then runs its activation-free branch on the same gradient values (no mask pass).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .conv import Conv
+from .conv_fused import _fusable_pool
+from .pool import Pool
+
+
+class ReluMaxPool(Pool):
+    """relu(max-pool(z)): a max `Pool` whose output gets the relu a conv before it no longer applies."""
+
+    def __init__(self, pool: Pool) -> None:
+        super().__init__(pool.mode, pool.pool, pool.strides, pool.pads)
+        # the traced op's graph links (placeholders by now), so the plan's ops all look alike to its readers
+        self.inputs, self.outs = pool.inputs, getattr(pool, "outs", ())
+
+    def forward(self, x):
+        y = super().forward(x)
+        # in place: `self.y` (what backward's equality masks compare against) is relu'd too, which is exact (above)
+        return np.maximum(y, 0, out=y)
+
+    def backward(self, gy):
+        # the conv's fused relu gradient, taken on the pooled pixels: the same ufunc as ops.conv.activation_grad
+        y = self.y[:, 0] if self.one_d else self.y
+        return super().backward(np.multiply(gy, y > 0))
+
+
+def _tiles(pool: Pool) -> bool:
+    """Whether the traced pool's windows cover its input exactly (each pixel in one window, none left over).
+
+    Only then is its backward one write per pixel (`Pool.backward`'s `tiles`). Otherwise it adds into zeros,
+    and +0 + (-0) = +0 would turn the old path's -0 (a negative gradient times the relu mask's 0) into +0:
+    equal values, but not the same bits, so such pools are left as they are.
+    """
+    return tuple(pool.x_shape[1:3]) == tuple(o * p for o, p in zip(pool.out_hw, pool.pool))
+
+
+def relu_after_pool(plan: Any) -> int:
+    """Rewrite a training plan's relu conv -> max-pool pairs (`ReluMaxPool`); returns how many were rewritten.
+
+    A pair qualifies as for predict's fusion (ops/conv_fused.py): the pool non-overlapping and unpadded, the conv's
+    output read by the pool alone and not an output of the plan; and the conv's activation is relu and the
+    pool's windows tile the conv's output (`_tiles`). The conv op
+    loses its activation in place (it belongs to this plan only). Run before the plan's first replay.
+    """
+    ops = plan.ops
+    readers: dict[int, int] = {}
+    for _, ins, _ in ops:
+        for s in ins:
+            readers[s] = readers.get(s, 0) + 1
+    producer = {outs[0]: f for f, _, outs in ops if type(f) is Conv and len(outs) == 1}
+    outputs = set(plan.outputs)
+    new = {}
+    for k, (f, ins, _) in enumerate(ops):
+        conv = producer.get(ins[0]) if ins and type(f) is Pool and _fusable_pool(f) else None
+        if conv is not None and conv.act == "relu" and readers[ins[0]] == 1 and ins[0] not in outputs \
+                and _tiles(f):
+            new[k] = ReluMaxPool(f)
+    if new:
+        plan.replace_ops(new)  # takes the backward order from the traced graph first
+        for k in new:
+            producer[plan.ops[k][1][0]].act = None  # the pool applies it now
+    return len(new)
+
+
+__all__ = ["ReluMaxPool", "relu_after_pool"]

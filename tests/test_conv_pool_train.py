@@ -88,6 +88,12 @@ def _fit(make, rewrite, halves, epochs=3):
         replay.relu_after_pool = old
     steps = model._halves.replicas if halves else [model._replay]
     ops = [[type(f).__name__ for f, _, _ in step._last.ops] for step in steps]
+    for step in steps:  # the pools the rewrite replaced keep none of the traced call's arrays (10.7 MiB, slide CNN)
+        for f, _, _ in step._last.ops:
+            if isinstance(f, ReluMaxPool):
+                replaced = [x.creator for g, _, _ in step._last.ops for x in g.inputs
+                            if x.creator is not None and x.creator.inputs is f.inputs and x.creator is not f]
+                assert replaced and all(old.xp is None and old.y is None for old in replaced)
     return model.get_weights(), history.history, ops
 
 

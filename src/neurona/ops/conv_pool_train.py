@@ -12,15 +12,15 @@ Forward. relu is monotone, so max_i relu(z_i) = relu(max_i z_i) for every window
 `np.maximum(v, 0)` returns its second argument when the two compare equal, so both orders give +0 for a window
 whose values are all <= 0 (never -0). NaN propagates through both.
 
-Backward, window by window, with gp the pooled gradient and m = max z over the window:
+Backward, window by window, with gp the pooled gradient and m = max z over the window (the windows tile the
+conv's output: one write per pixel, no adds):
 - m > 0: the old path sends gp to the first position where relu(z) == relu(m) = m > 0, that is where z == m, and
-  multiplies by (relu(z) > 0) = 1 there; the new path multiplies gp by (m > 0) = 1 and sends it to the first
-  position where z == m. Same position (ties included: first maximum in both), same value gp * 1 * 1. Every other
-  position gets gp * 0 (then * 0 or * 1): +0 or -0 with gp's sign, in both.
-- m <= 0: the old path multiplies every position by (relu(z) > 0) = 0; the new one multiplies gp by (m > 0) = 0
-  before the pool's backward. Every position of the window ends with gp * 0 (sign of gp; NaN if gp is inf/NaN)
-  in both, whichever position the equality mask picks, so the mask may be taken against the pool's relu'd
-  output (below) instead of keeping the pre-relu maximum: for m > 0 the two are the same numbers.
+  multiplies by (relu(z) > 0) = 1 there; the new path sends gp to the first position where z == relu(m) = m, as
+  relu(m) > 0. Same position (ties included: first maximum in both), same value gp * 1 (* 1). Every other position
+  gets gp * 0 (then * 0 or * 1): +0 or -0 with gp's sign, in both.
+- m <= 0: the old path ends with gp * hit * 0 at every position of the window; the new one folds relu's 0 into
+  the window's equality mask (`hit &= y > 0`: all False) and writes gp * 0. The same signed zero (or NaN, for an
+  inf or NaN gp) at every position.
 The conv's own backward then runs its activation-free branch on the same gradient values (no mask pass).
 """
 
@@ -32,6 +32,7 @@ import numpy as np
 
 from .conv import Conv
 from .conv_fused import _fusable_pool
+from .patches import offset_view
 from .pool import Pool
 
 
@@ -45,21 +46,38 @@ class ReluMaxPool(Pool):
 
     def forward(self, x):
         y = super().forward(x)
-        # in place: `self.y` (what backward's equality masks compare against) is relu'd too, which is exact (above)
+        # in place: `self.y` (what backward's equality masks compare against) is relu'd too; where that changes
+        # it (m <= 0) the relu mask stops the gradient anyway (above)
         return np.maximum(y, 0, out=y)
 
     def backward(self, gy):
-        # the conv's fused relu gradient, taken on the pooled pixels: the same ufunc as ops.conv.activation_grad
-        y = self.y[:, 0] if self.one_d else self.y
-        return super().backward(np.multiply(gy, y > 0))
+        """`Pool.backward` for windows that tile the input, with the relu's mask (y > 0, on the pooled pixels)
+        folded into each window's equality mask: no pooled-size gradient made just to be masked."""
+        ph, pw = self.pool
+        xp, y = self.xp, self.y  # the conv's output and the relu'd maxima, both (N, H, W, C) (H = 1 for 1-D)
+        g = gy.reshape(y.shape)
+        positive = y > 0
+        # windows never overlap (strides == pool): each pixel of one is written once; any left over keep 0
+        gx = np.empty(xp.shape, g.dtype) if _tiles(self) else np.zeros(xp.shape, g.dtype)
+        taken = None
+        for a, b in ((a, b) for a in range(ph) for b in range(pw)):
+            hit = offset_view(xp, a, b, self.strides, (1, 1), self.out_hw) == y
+            hit &= positive  # a window whose maximum is <= 0 passes no gradient: relu's derivative is 0 there
+            if taken is None:
+                taken = hit
+            else:  # ties: only the first maximum of a window gets the gradient, as in Pool.backward
+                np.greater(hit, taken, out=hit)
+                taken |= hit
+            np.multiply(g, hit, out=offset_view(gx, a, b, self.strides, (1, 1), self.out_hw))
+        return gx[:, 0] if self.one_d else gx
 
 
 def _tiles(pool: Pool) -> bool:
     """Whether the traced pool's windows cover its input exactly (each pixel in one window, none left over).
 
-    Only then is its backward one write per pixel (`Pool.backward`'s `tiles`). Otherwise it adds into zeros,
-    and +0 + (-0) = +0 would turn the old path's -0 (a negative gradient times the relu mask's 0) into +0:
-    equal values, but not the same bits, so such pools are left as they are.
+    Only then is `Pool.backward` one write per pixel (its `tiles`). Otherwise it adds into zeros, where
+    +0 + (-0) = +0 turns some of its -0 into +0, which `ReluMaxPool` writes as -0: equal values, but not the same
+    bits, so such pools are left as they are.
     """
     return tuple(pool.x_shape[1:3]) == tuple(o * p for o, p in zip(pool.out_hw, pool.pool))
 

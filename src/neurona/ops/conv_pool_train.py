@@ -19,8 +19,8 @@ conv's output: one write per pixel, no adds):
   relu(m) > 0. Same position (ties included: first maximum in both), same value gp * 1 (* 1). Every other position
   gets gp * 0 (then * 0 or * 1): +0 or -0 with gp's sign, in both.
 - m <= 0: the old path ends with gp * hit * 0 at every position of the window; the new one folds relu's 0 into
-  the window's equality mask (`hit &= y > 0`: all False) and writes gp * 0. The same signed zero (or NaN, for an
-  inf or NaN gp) at every position.
+  the window's equality masks (`taken` starts as y <= 0: all False) and writes gp * 0. The same signed zero (or
+  NaN, for an inf or NaN gp) at every position.
 The conv's own backward then runs its activation-free branch on the same gradient values (no mask pass).
 """
 
@@ -51,23 +51,20 @@ class ReluMaxPool(Pool):
         return np.maximum(y, 0, out=y)
 
     def backward(self, gy):
-        """`Pool.backward` for windows that tile the input, with the relu's mask (y > 0, on the pooled pixels)
-        folded into each window's equality mask: no pooled-size gradient made just to be masked."""
+        """`Pool.backward` with the relu's mask (y > 0, on the pooled pixels) folded into the windows' equality
+        masks: no pooled-size gradient made just to be masked, no mask array more than `Pool.backward` makes."""
         ph, pw = self.pool
         xp, y = self.xp, self.y  # the conv's output and the relu'd maxima, both (N, H, W, C) (H = 1 for 1-D)
         g = gy.reshape(y.shape)
-        positive = y > 0
         # windows never overlap (strides == pool): each pixel of one is written once; any left over keep 0
         gx = np.empty(xp.shape, g.dtype) if _tiles(self) else np.zeros(xp.shape, g.dtype)
-        taken = None
+        # a window whose maximum is <= 0 passes no gradient (relu's derivative is 0 there): counted as already
+        # taken, its equality masks are all False
+        taken = y <= 0
         for a, b in ((a, b) for a in range(ph) for b in range(pw)):
             hit = offset_view(xp, a, b, self.strides, (1, 1), self.out_hw) == y
-            hit &= positive  # a window whose maximum is <= 0 passes no gradient: relu's derivative is 0 there
-            if taken is None:
-                taken = hit
-            else:  # ties: only the first maximum of a window gets the gradient, as in Pool.backward
-                np.greater(hit, taken, out=hit)
-                taken |= hit
+            np.greater(hit, taken, out=hit)  # ties: only the first maximum of a window, as in Pool.backward
+            taken |= hit
             np.multiply(g, hit, out=offset_view(gx, a, b, self.strides, (1, 1), self.out_hw))
         return gx[:, 0] if self.one_d else gx
 

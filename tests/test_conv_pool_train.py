@@ -110,6 +110,35 @@ def test_fit_with_the_rewrite_equals_fit_without(halves, fft):
     assert new_h == old_h
 
 
+def test_fit_of_a_one_d_conv_with_the_rewrite_equals_fit_without():
+    def seq():
+        return models.Sequential([layers.Input((14, 14)), layers.Conv1D(6, 3, activation="relu"),
+                                  layers.MaxPooling1D(2), layers.Flatten(), layers.Dense(4, activation="softmax")])
+
+    def fit(rewrite):
+        clear_session()
+        nr.utils.set_random_seed(0)
+        model = seq()
+        model.compile(optimizer=SGD(learning_rate=0.1), loss="categorical_crossentropy")
+        rng = np.random.default_rng(5)
+        x = rng.standard_normal((40, 14, 14)).astype(np.float32)
+        y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 40)]
+        old = replay.relu_after_pool
+        try:
+            if not rewrite:
+                replay.relu_after_pool = lambda plan: 0
+            with two_halves(False):
+                model.fit(x, y, batch_size=10, epochs=3, verbose=0)
+        finally:
+            replay.relu_after_pool = old
+        return model.get_weights(), [type(f).__name__ for f, _, _ in model._replay._last.ops]
+
+    (new_w, new_ops), (old_w, old_ops) = fit(True), fit(False)
+    assert "ReluMaxPool" in new_ops and "ReluMaxPool" not in old_ops
+    for a, b in zip(new_w, old_w):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_no_rewrite_without_relu_or_for_an_average_pool_or_a_second_reader():
     _, _, ops = _fit(lambda: _cnn(conv_act="tanh"), True, False, epochs=1)
     assert ops[0].count("ReluMaxPool") == 1  # the second pair only

@@ -128,7 +128,8 @@ class LayerNorm(Function):
         if is_grad_enabled():
             return op_buffer(self, "xhat", shape, dtype)
         self.xhat = None  # inference: nothing kept for backward
-        return scratch("layer_norm_xhat", shape, dtype)
+        # the backward's scratch (the same shape): one buffer for both, never live at once
+        return scratch("layer_norm_gxhat", shape, dtype)
 
     @staticmethod
     def _row_means(x2: np.ndarray) -> np.ndarray:

@@ -138,7 +138,7 @@ class Plan:
         self._template = template
         self._fwd = tuple((f.forward, tuple(ins), outs[0] if len(outs) == 1 else tuple(outs))
                           for f, ins, outs in self.ops)
-        self.__dict__.pop("_big", None)  # the slots to hold as placeholders: found again (a rewrite changes them)
+        self._big: tuple[int, ...] | None = None  # the slots held as placeholders: found again (a rewrite changes them)
         self._compiled = True
 
     def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
@@ -158,7 +158,8 @@ class Plan:
                 for s, y in zip(out, ys):
                     vals[s] = y if type(y) is np.ndarray else np.asarray(y)
         outs = [vals[s] for s in self.outputs]
-        self._shape_only(vals)
+        if self._big != ():  # a model without large intermediates (the slide MLP) skips the call
+            self._shape_only(vals)
         self.vals = vals
         return outs
 
@@ -167,7 +168,7 @@ class Plan:
         only, and an array the ops did not keep for their backward can then go as soon as the forward ends (#18:
         the transformer's training peak, -2 MiB). Placeholders are made once per slot and reused."""
         big = self.__dict__.get("_big")
-        if big is None:
+        if big is None:  # the first call (of the trace, then of the replays): arrays of 64 KiB or more
             outs = set(self.outputs)
             big = self._big = tuple(s for _, _, o in self.ops for s in o
                                     if s not in outs and getattr(vals[s], "nbytes", 0) >= 1 << 16)

@@ -45,9 +45,10 @@ def _heads(x: np.ndarray, h: int, transpose: bool = False, out: np.ndarray | Non
 # Score values per chunk of the batch (0.5 MiB in float32). Training, inference and the replay check all run the
 # products chunk by chunk over the batch, in small scratch buffers shared by every attention op of the thread
 # (one size for all three, so no pass reallocates them at another size): training keeps only its softmax weights,
-# the backward's (B, H, Tq, Tk) temporary is one chunk's, and inference stays bounded for any batch. #18 took the
-# bench transformer's training peak from 1.56x to ...x its algorithmic minimum this way (docs/performance.md,
-# "Attention and transformers").
+# the backward's (B, H, Tq, Tk) temporary is one chunk's, and inference stays bounded for any batch. With the
+# plan's placeholders (neurona/function.py) this took the bench transformer's training peak from 1.56x to 1.14x
+# its algorithmic minimum (#18; docs/performance.md, "Attention and transformers"). The products per chunk are
+# the same per-matrix BLAS calls as over the whole batch: the results are bit for bit those of one chunk.
 _CHUNK_VALUES = 1 << 17
 
 
@@ -71,9 +72,9 @@ class _Scratch:
     sliced to a shorter last chunk. One set serves every attention op and both passes (names, not ops, own them)."""
 
     def __init__(self, n: int, h: int, tq: int, tk: int, dk: int, dv: int, dtype: Any) -> None:
-        self.n, self.shapes, self.dtype = n, {"q": (tq, dk), "kt": (dk, tk), "k": (tk, dk), "v": (tk, dv),
-                                              "vt": (dv, tk), "s": (tq, tk), "o": (tq, dv)}, dtype
-        self.h = h
+        self.n, self.h, self.dtype = n, h, dtype
+        self.shapes = {"q": (tq, dk), "kt": (dk, tk), "k": (tk, dk), "v": (tk, dv), "vt": (dv, tk), "s": (tq, tk),
+                       "o": (tq, dv)}  # per head: q, k^T, k, v, v^T, scores, output (and their gradients' reuse)
 
     def __call__(self, name: str, m: int) -> np.ndarray:
         return scratch("attention_" + name, (self.n, self.h) + self.shapes[name], self.dtype)[:m]

@@ -149,13 +149,20 @@ def traced_peak(fn: Callable[[], object]) -> float:
         tracemalloc.stop()
 
 
+# Seconds of quiet before each sample. Idle BLAS and OpenMP worker threads keep spinning on a core after the
+# last parallel call that woke them (OpenBLAS ~2^28 cycles, about 0.1 s; Intel OpenMP 0.2 s), so without a
+# pause each runner starts its sample while the previous runner's threads still hold the second core.
+SETTLE_S = 0.25
+
+
 def interleaved_runs(runners: dict[str, Callable[[int], float]], repeats: int = 7,
-                     min_time: float = 0.2) -> dict[str, list[float]]:
+                     min_time: float = 0.2, settle: float = SETTLE_S) -> dict[str, list[float]]:
     """Seconds per call of each runner, one sample per round, rounds alternating between the runners.
 
     A runner takes a count n, makes n calls and returns the seconds they took (measured wherever the work
     runs, so a peer in another process is timed without the pipe). Each runner is called once to warm up,
-    then its n is doubled until a sample lasts about min_time / 4.
+    then its n is doubled until a sample lasts about min_time / 4. Every sample starts after `settle`
+    seconds of sleep, so no runner pays for the spinning threads of the one before it.
     """
     loops = {}
     for name, run in runners.items():
@@ -171,6 +178,7 @@ def interleaved_runs(runners: dict[str, Callable[[int], float]], repeats: int = 
     samples: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
+            time.sleep(settle)
             samples[name].append(run(loops[name]) / loops[name])
     return samples
 

@@ -4,13 +4,17 @@ conv32 5x5 relu -> maxpool 2 -> conv64 5x5 relu -> maxpool 2 -> dense10 softmax,
 plain SGD (momentum optional). The kernels are the fastest measured on this machine kind (docs/performance.md,
 "Convolutions (#18)"):
   conv1 (one input channel)  patches as a tap-major (26, M) matrix, 25 plane copies plus a row of ones (the bias);
-  conv2                      patches pixel-major (M, 800) in (kh, kw, C) order, one `copyto` from a strided view,
+  conv2                      by the convolution theorem (`fft=True`, the default since #18 round four), with
+                             neurona's NumPy kernels (`neurona.ops.conv_fft`: transforms as DFT-matrix products,
+                             one complex product per frequency), whole batch, no bands: what neurona's conv2 runs,
+                             without the framework. `fft=False`: the im2col kernels of rounds two and three,
+                             patches pixel-major (M, 800) in (kh, kw, C) order, one `copyto` from a strided view,
                              the bias added after the product; in bands of 25 images (1,600 rows) whose patch
                              matrix is reused, nothing kept: backward rebuilds each band from the layer input
                              (12x12x32, 11x smaller) for the weight gradient;
   relu + 2x2 max-pool        pooled first (four strided slices, `maximum`), relu on the 4x smaller result (equal:
                              max and relu commute); backward through equality masks, first maximum wins;
-  conv2 input gradient       one small product per kernel tap into a cache-sized buffer, added at its shift
+  conv2 input gradient (im2col) one small product per kernel tap into a cache-sized buffer, added at its shift
                              (col2im without the (M, 800) temporary);
   weight gradients           one product per layer against the saved patches.
 With `workers` > 1 each thread runs a share of the batch end to end with BLAS at one thread (threadpoolctl),
@@ -26,6 +30,8 @@ from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from neurona.ops import conv_fft
 
 from ._timing import floor_tasks
 
@@ -61,7 +67,7 @@ def _pool_relu_backward(g: np.ndarray, z: np.ndarray, m: np.ndarray, out: np.nda
 class SlideCNN:
     """Weights, buffers and the hand-written step of the slide CNN."""
 
-    def __init__(self, lr: float, momentum: float = 0.0, seed: int = 0, workers: int = 1) -> None:
+    def __init__(self, lr: float, momentum: float = 0.0, seed: int = 0, workers: int = 1, fft: bool = True) -> None:
         rng = np.random.default_rng(seed)
 
         def glorot(shape: tuple[int, ...], fan_in: int, fan_out: int) -> np.ndarray:
@@ -73,7 +79,7 @@ class SlideCNN:
                        glorot((1024, 10), 1024, 10), np.zeros(10, np.float32)]
         self.slots = [np.zeros_like(p) for p in self.params]
         self.lr, self.momentum = np.float32(lr), np.float32(momentum)
-        self.workers = workers
+        self.workers, self.fft = workers, fft
         self._pool = ThreadPoolExecutor(workers) if workers > 1 else None
         self._buffers: dict[Any, np.ndarray] = {}
 
@@ -115,31 +121,67 @@ class SlideCNN:
         z += self.params[3]
         return z.reshape(n, 8, 8, 64)
 
+    def conv2_fft(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """conv2 by the convolution theorem: (output, the input's spectrum, conj of the kernel's) for backward."""
+        n = len(h)
+        xf = conv_fft.spectrum(np.ascontiguousarray(h.transpose(1, 2, 0, 3)), (12, 12))  # (12, 7, n, 32)
+        wc = conv_fft.spectrum(self.params[2], (12, 12), conjugate=True)  # (12, 7, 32, 64)
+        yf = np.matmul(conv_fft.per_frequency(xf), conv_fft.per_frequency(wc))  # (84, n, 64)
+        y = conv_fft.inverse(yf.reshape(12, 7, n, 64), (12, 12), 8, 8)  # (8, 8, n, 64)
+        return np.add(y.transpose(2, 0, 1, 3), self.params[3]), xf, wc
+
     def forward(self, x: np.ndarray, tag: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         cols1, z1 = self.conv1(x, tag)
         m1 = _pool_max(z1)
         h1 = np.maximum(m1, 0)
-        z2 = self.conv2(h1, tag)
+        xf = wc = None
+        if self.fft:
+            z2, xf, wc = self.conv2_fft(h1)
+        else:
+            z2 = self.conv2(h1, tag)
         m2 = _pool_max(z2)
         h2 = np.maximum(m2, 0).reshape(len(x), 1024)
         logits = h2 @ self.params[4]
         logits += self.params[5]
-        return logits, {"cols1": cols1, "z1": z1, "m1": m1, "h1": h1, "z2": z2, "m2": m2, "h2": h2}
+        return logits, {"cols1": cols1, "z1": z1, "m1": m1, "h1": h1, "z2": z2, "m2": m2, "h2": h2, "xf": xf,
+                        "wc": wc}
 
     # ------------------------------------------------------------------ backward
     def backward(self, g: np.ndarray, s: dict[str, np.ndarray], tag: int = 0) -> list[np.ndarray]:
         """Gradients of every parameter from g = dL/dlogits (already divided by the whole batch)."""
         n = len(g)
-        w2, w3 = self.params[2], self.params[4]
+        w3 = self.params[4]
         gw3, gb3 = s["h2"].T @ g, np.ones(n, np.float32) @ g
         gh2 = (g @ w3.T).reshape(n, 4, 4, 64)
         gz2 = _pool_relu_backward(gh2, s["z2"], s["m2"], self._buf(("gz2", tag), (n, 8, 8, 64)))
         g2 = gz2.reshape(n * 64, 64)
+        gb2 = np.ones(n * 64, np.float32) @ g2
+        if self.fft:
+            gw2, gh1 = self.conv2_fft_backward(gz2, s["xf"], s["wc"])
+        else:
+            gw2, gh1 = self.conv2_backward(g2, s["h1"], tag)
+        gz1 = _pool_relu_backward(gh1, s["z1"], s["m1"], self._buf(("gz1", tag), (n, 24, 24, 32)))
+        gwb1 = s["cols1"] @ gz1.reshape(n * 576, 32)
+        return [gwb1[:25].reshape(5, 5, 1, 32), gwb1[25], gw2, gb2, gw3, gb3]
+
+    def conv2_fft_backward(self, gz2: np.ndarray, xf: np.ndarray, wc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """conv2's kernel and input gradients by the convolution theorem: dW = X conj(G), conj(dX) = conj(G W)."""
+        n = len(gz2)
+        gc = conv_fft.per_frequency(conv_fft.spectrum(np.ascontiguousarray(gz2.transpose(1, 2, 0, 3)), (12, 12),
+                                                      conjugate=True))  # (84, n, 64)
+        gwf = np.matmul(conv_fft.per_frequency(xf).transpose(0, 2, 1), gc)  # (84, 32, 64)
+        gw2 = np.ascontiguousarray(conv_fft.inverse(gwf.reshape(12, 7, 32, 64), (12, 12), 5, 5))
+        gxc = np.matmul(gc, conv_fft.per_frequency(wc).transpose(0, 2, 1))  # (84, n, 32)
+        gh1 = conv_fft.inverse(gxc.reshape(12, 7, n, 32), (12, 12), 12, 12, conjugate=True)
+        return gw2, np.ascontiguousarray(gh1.transpose(2, 0, 1, 3))
+
+    def conv2_backward(self, g2: np.ndarray, h1: np.ndarray, tag: int) -> tuple[np.ndarray, np.ndarray]:
+        """conv2's kernel and input gradients by im2col: patches rebuilt band by band, per-tap col2im."""
+        n, w2 = len(h1), self.params[2]
         gw2 = np.zeros((64, 800), np.float32)
         for i in range(0, n, BAND):  # the patches rebuilt band by band; (g.T @ cols).T is BLAS's faster orientation
-            gw2 += g2[i * 64:(i + BAND) * 64].T @ self.patches2(s["h1"][i:i + BAND], tag)
+            gw2 += g2[i * 64:(i + BAND) * 64].T @ self.patches2(h1[i:i + BAND], tag)
         gw2 = gw2.T.reshape(w2.shape)
-        gb2 = np.ones(n * 64, np.float32) @ g2
         gh1 = np.zeros((n, 12, 12, 32), np.float32)
         tap = self._buf(("tap", tag), (n * 64, 32))
         wt = w2.reshape(25, 32, 64).transpose(0, 2, 1)  # (25, 64, 32): each tap's weights, transposed
@@ -147,9 +189,7 @@ class SlideCNN:
             for b in range(5):
                 np.matmul(g2, wt[a * 5 + b], out=tap)
                 gh1[:, a:a + 8, b:b + 8] += tap.reshape(n, 8, 8, 32)
-        gz1 = _pool_relu_backward(gh1, s["z1"], s["m1"], self._buf(("gz1", tag), (n, 24, 24, 32)))
-        gwb1 = s["cols1"] @ gz1.reshape(n * 576, 32)
-        return [gwb1[:25].reshape(5, 5, 1, 32), gwb1[25], gw2, gb2, gw3, gb3]
+        return gw2, gh1
 
     def gradients(self, x: np.ndarray, y: np.ndarray,
                   phases: dict[str, list[float]] | None = None) -> tuple[list[np.ndarray], float]:

@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 
 from . import peers as P
-from ._timing import equal_threads, interleaved_runs, matmul_peak, peak_memory, settle_allocator, timed, traced_peak
+from ._timing import (
+    SETTLE_S,
+    equal_threads,
+    interleaved_runs,
+    matmul_peak,
+    peak_memory,
+    settle_allocator,
+    timed,
+    traced_peak,
+)
 from .report import render
 
 PREDICT_SAMPLES = 10_000
@@ -221,7 +230,8 @@ def run_task(cfg: Config, wl: Workload, task: str, data: dict[str, np.ndarray], 
             runners.pop(name)
             works.pop(name, None)
     t0 = time.perf_counter()
-    samples_by_peer = interleaved_runs(runners, repeats=cfg.repeats, min_time=cfg.min_time)
+    samples_by_peer = interleaved_runs(runners, repeats=cfg.repeats, min_time=cfg.min_time,
+                                       settle=0.0 if cfg.quick else SETTLE_S)  # --quick: a rough check, fast
     for name, values in samples_by_peer.items():
         cells[name].samples = values
     log(f"  {wl.key}/{task}: timed {len(runners)} peers in {time.perf_counter() - t0:.1f} s")

@@ -27,15 +27,15 @@ def _floor_module():
     return cnn_floor
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_cnn_floor_gradients_equal_torch(workers):
+@pytest.mark.parametrize("workers,fft", [(1, True), (2, True), (1, False)])
+def test_cnn_floor_gradients_equal_torch(workers, fft):
     torch = pytest.importorskip("torch")
     cf = _floor_module()
     rng = np.random.default_rng(1)
     x = rng.random((6, 28, 28, 1), dtype=np.float32)
     labels = rng.integers(0, 10, 6)
     y = np.eye(10, dtype=np.float32)[labels]
-    net = cf.SlideCNN(0.1, workers=workers)
+    net = cf.SlideCNN(0.1, workers=workers, fft=fft)
     grads, loss = net.gradients(x, y)
     p = [torch.tensor(a.copy(), requires_grad=True) for a in net.params]
     h = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())

@@ -50,6 +50,32 @@ def test_pieces_are_bitwise_the_whole_array_update_and_scratch_is_not_state(name
     assert sum(b.size for b in opt._scratch.values()) == opt._n_scratch * base._CHUNK
 
 
+@pytest.mark.parametrize("name", ["sgd_momentum", "adam", "nadam"])
+def test_kept_pieces_follow_a_new_weight_array(name):
+    """The pieces of a large weight are cut once and kept: a new array put in `v.data` (set_weights-style) is
+    updated, bitwise as the whole-array update, and the old array is left alone."""
+    r = np.random.default_rng(2)
+    start = r.standard_normal((2, base._CHUNK + 3)).astype(np.float32)
+    opt, ref = MAKERS[name](), MAKERS[name]()
+    w = nr.Tensor(start.copy())
+    expected = start.copy()
+    state = ref._make_slots(expected)
+    for step in range(4):
+        if step == 2:
+            old = w.data
+            kept = old.copy()
+            w.data = r.standard_normal(start.shape).astype(np.float32)  # a new array object, new values
+            expected = w.data.copy()
+        g = r.standard_normal(start.shape).astype(np.float32)
+        lr = ref._current_lr()
+        ref._begin_step()
+        _whole(ref, expected, g, state, lr)
+        ref.iterations += 1
+        opt.apply([g], [w])
+        np.testing.assert_array_equal(w.data, expected)
+    np.testing.assert_array_equal(old, kept)
+
+
 def test_old_optimizer_files_with_a_saved_scratch_copy_still_load(tmp_path):
     """Files written when SGD kept a full scratch copy as its last slot: the extra slot is ignored."""
     def model():

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..callbacks.base import CallbackList
+from ..heap import keep_freed_memory
 from ..ops.conv_parts import held_blas
 from ..tensor import no_grad
 from .data import ArrayBatches, IterableBatches, is_array_like
@@ -96,6 +97,7 @@ class Inference:
         hook_end = cbl.has_batch_hook("on_predict_batch_end")
         chunks: list[list[np.ndarray]] = []
         cbl.on_predict_begin()
+        keep_freed_memory()  # every batch frees its activations and the next allocates them again (neurona/heap.py)
         with no_grad(), held_blas():  # conv layers in parts: BLAS at one thread for the whole predict (#18)
             for step, (xb, _, _) in enumerate(data.epoch()):
                 if custom:

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from ..function import Plan, TracedFunction
 from ..layers.forward_state import pending_losses
 from ..metrics.masking import mask_as_sample_weight
 from ..tensor import Tensor, no_grad
 from .checked import check_finite_once
+from .dense_step import DenseStep, dense_chain
 from .fast_paths import fast_metric_update, plain_tracker
 from .parallel import Halves, mean_loss
 from .replay import replayable, traced_predict_forward, traced_train_forward
@@ -42,6 +44,7 @@ class Steps:
         self._replay = self._recorded_step() if replayable(self) else None
         self._plain_track = plain_tracker(specs) if self._replay is not None else None
         self._halves = self._recorded_halves() if self._replay is not None and mean_loss(self) else None
+        self._dense_steps: dict[Any, DenseStep | None] | None = {} if self._replay is not None else None
         self._ready = True
 
     def _recorded_step(self) -> Any:
@@ -138,6 +141,13 @@ class Steps:
             self._train_halves(x, ys[0], sw)
             return
         if replay is not None:
+            dense = self._dense_step(x, ys[0]) if sw is None else None
+            if dense is not None:  # the recorded step as straight-line code: same arithmetic, less Python (#17)
+                loss, out, grads = dense(x, ys[0])
+                replay.replayed = True  # the recorded plan's arithmetic ran, not a trace
+                self.optimizer.apply(grads, self._train_weights)
+                self._track_step(ys, [out], None, loss)
+                return
             loss, *outs = replay.arrays(x, ys[0], sw)
             replay.backward()
         else:
@@ -150,6 +160,23 @@ class Steps:
         for w in weights:
             w.grad = None
         self._track_step(ys, outs, sw, loss, masks)
+
+    def _dense_step(self, x: Any, y: Any) -> DenseStep | None:
+        """The `DenseStep` of the confirmed recorded plan for this batch's shapes (models/dense_step.py), or None:
+        not a Dense chain, or not confirmed yet (the plan is traced on a signature's first two calls)."""
+        steps = self._dense_steps
+        if steps is None or type(x) is not np.ndarray or type(y) is not np.ndarray:
+            return None
+        key = (x.shape, x.dtype, y.shape, y.dtype)
+        step = steps.get(key, False)
+        if step is not False:
+            return step
+        split = TracedFunction._split_fast((x, y, None))
+        plan = self._replay._plans.get(split[1]) if split is not None else None
+        if not isinstance(plan, Plan):
+            return None  # traced eagerly, or not confirmed yet: ask again on the next batch
+        steps[key] = step = dense_chain(plan, self._train_weights) if x.ndim == 2 and y.ndim == 2 else None
+        return step
 
     def _track_step(self, ys: list[np.ndarray], outs: list[np.ndarray], sw: Any, loss: np.ndarray,
                     masks: list[Any] | None = None) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..tensor import Function, Tensor, as_tensor, is_grad_enabled
 from . import activation as act
+from . import conv_fft
 from . import conv_parts as parts
 from .nn import FUSED_ACTIVATIONS
 from .patches import (
@@ -81,7 +82,9 @@ class Conv(Function):
         oh, ow = output_sizes((h, wd), (kh, kw), self.strides, self.dilation, self.pads)
         g, m, k = self.groups, n * oh * ow, kh * kw * cg
         geometry = ((kh, kw), self.strides, self.dilation, (oh, ow))
-        if g > 1:
+        if g == 1 and conv_fft.wanted(xp.shape, w.shape, self.strides, self.dilation, g):
+            self.layout = "fft"  # by the convolution theorem: no patch matrix at all (conv_fft.py)
+        elif g > 1:
             self.layout = "groups"
         elif kh == kw == 1 and self.strides == (1, 1) and xp.flags.c_contiguous:
             self.layout = "image"  # a 1x1 kernel at stride 1 sees each pixel once
@@ -92,7 +95,10 @@ class Conv(Function):
         if self.has_b and self.layout in ("taps", "pixels"):
             # these patch matrices carry a row (column) of ones, so the bias rides along in the matmul
             w2 = np.concatenate([w2, b.reshape(1, f).astype(w.dtype, copy=False)])
-        if self.layout == "image":
+        if self.layout == "fft":
+            self.geometry, self.w, self.xp_shape = geometry, w, xp.shape
+            z, cols = conv_fft.forward(self, xp, w, b if self.has_b else None), None
+        elif self.layout == "image":
             cols = xp.reshape(m, c)
             z = cols @ w2
             if self.has_b:
@@ -121,6 +127,10 @@ class Conv(Function):
         kh, kw, cg, f = w.shape
         need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         gx = gw = gb = None
+        if layout == "fft":
+            gxp, gw, gb = conv_fft.backward(self, gy, activation_grad, need_w, need_x)
+            gx = self._crop(gxp) if gxp is not None else None
+            return (gx, gw, gb) if self.has_b else (gx, gw)
         if layout in ("taps", "pixels"):
             gwb, gxp = parts.backward(self, gy, activation_grad, need_w, need_x)
             if gwb is not None:
@@ -149,12 +159,13 @@ class Conv(Function):
 
     def release(self) -> None:
         self._give_back()
+        self.fft_saved = None
         super().release()
 
     def drop_saved(self) -> None:
         """Forget what forward saved for backward but keep the op runnable (`neurona.function`'s replay check)."""
         self._give_back()
-        self.y = self.xp = None
+        self.y = self.xp = self.fft_saved = None
 
     def _give_back(self) -> None:
         cols = getattr(self, "cols", None)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Function
+from . import conv_fft
 from . import conv_parts as parts
 from .conv import Conv, activate
 from .patches import SCRATCH, offset_view, output_sizes, pad_image, taps_matrix
@@ -28,6 +29,8 @@ FUSABLE_ACTIVATIONS = (None, "relu")  # commute with max exactly
 
 class ConvPool(Function):
     """pool(act(conv(x))) for inference, band by band; anything it cannot fuse runs the two ops one after the other."""
+
+    FFT_IMAGES = 100  # images per band on the FFT path: the slides' conv2 output of a band is 1.6 MiB
 
     def __init__(self, conv: Conv, pool: Pool) -> None:
         self.conv, self.pool = conv, pool
@@ -41,6 +44,8 @@ class ConvPool(Function):
         n = x.shape[0]
         kh, kw, c, f = w.shape
         xp = pad_image(x, conv.pads)
+        if conv_fft.wanted(xp.shape, w.shape, conv.strides, conv.dilation, conv.groups):
+            return self._by_fft(xp, w, b)
         oh, ow = output_sizes(x.shape[1:3], (kh, kw), conv.strides, conv.dilation, conv.pads)
         qh, qw = output_sizes((oh, ow), pool.pool, pool.strides, (1, 1), pool.pads)
         geometry = ((kh, kw), conv.strides, conv.dilation, (oh, ow))
@@ -68,6 +73,29 @@ class ConvPool(Function):
                 _max_pool_into(zb.reshape(i1 - i0, oh, ow, f), pool, (qh, qw), y[i0:i1])
                 activate(y[i0:i1], conv.act)
             SCRATCH.give(z)
+
+        parts.run([lambda r=bands[i::threads]: run_bands(r) for i in range(threads)])
+        return y
+
+    def _by_fft(self, xp: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """The same for a conv that takes the FFT path (`conv_fft`): per band of FFT_IMAGES images, the conv's
+        output (by the convolution theorem, W's spectrum made once), 2x2 max, activation, while in cache."""
+        conv, pool = self.conv, self.pool
+        n, h, wd, _ = xp.shape
+        kh, kw, _, f = w.shape
+        oh, ow = h - kh + 1, wd - kw + 1
+        qh, qw = output_sizes((oh, ow), pool.pool, pool.strides, (1, 1), pool.pads)
+        dtype = np.result_type(xp, w)
+        wc = conv_fft.spectrum(w.astype(dtype, copy=False), (h, wd), conjugate=True)
+        y = np.empty((n, qh, qw, f), dtype)
+        threads = parts.workers(n, n * oh * ow * kh * kw * w.shape[2])
+        bands = parts.bounds(n, max(threads, -(-n // self.FFT_IMAGES)))
+
+        def run_bands(ranges: list[tuple[int, int]]) -> None:
+            for i0, i1 in ranges:
+                z = conv_fft.forward(self, xp[i0:i1], w, b, wc=wc).reshape(i1 - i0, oh, ow, f)
+                _max_pool_into(z, pool, (qh, qw), y[i0:i1])
+                activate(y[i0:i1], conv.act)
 
         parts.run([lambda r=bands[i::threads]: run_bands(r) for i in range(threads)])
         return y

@@ -36,21 +36,35 @@ class SoftmaxCrossEntropy(Function):
     """Mean over samples of -sum(t * log softmax(z)); backward is (softmax(z) * sum(t) - t) / N."""
 
     def forward(self, z, t):
-        k = z.shape[-1]
-        e, m, s = stable_softmax(z)
-        self.p, self.t = e, t
-        self.n = max(z.size // k, 1)
-        tsum = t @ ones(k, t.dtype)
-        self.tsum = tsum[..., None]
-        # -sum t * (m - log s) = sum tsum * log s - sum t * m, as two dot products: no product arrays (#17)
-        loss = float(tsum.reshape(-1) @ np.log(s).reshape(-1)) - float(np.vdot(t, m))
-        return np.asarray(loss / self.n, dtype=z.dtype)
+        loss, self.p, tsum, self.n = softmax_cross_entropy_mean(z, t)
+        self.t, self.tsum = t, tsum[..., None]
+        return loss
 
     def backward(self, gy):
-        g = self.p * self.tsum
-        g -= self.t
-        g *= gy / self.n
-        return g, None
+        return softmax_cross_entropy_backward(self.p, self.tsum, self.t, gy / self.n), None
+
+
+def softmax_cross_entropy_mean(z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(mean loss as a 0-d array, softmax p, row sums of t, row count n) of logits z against targets t.
+
+    Shared by `SoftmaxCrossEntropy` and models/dense_step.py, so both compute the same bits.
+    """
+    k = z.shape[-1]
+    p, m, s = stable_softmax(z)
+    n = max(z.size // k, 1)
+    tsum = t @ ones(k, t.dtype)
+    # -sum t * (m - log s) = sum tsum * log s - sum t * m, as two dot products: no product arrays (#17)
+    loss = float(tsum.reshape(-1) @ np.log(s).reshape(-1)) - float(np.vdot(t, m))
+    return np.asarray(loss / n, dtype=z.dtype), p, tsum, n
+
+
+def softmax_cross_entropy_backward(p: np.ndarray, tsum: np.ndarray, t: np.ndarray, scale: Any) -> np.ndarray:
+    """The gradient (p * sum(t) - t) * scale of the loss with respect to the logits; tsum has a trailing unit
+    axis. Shared by `SoftmaxCrossEntropy` and models/dense_step.py."""
+    g = p * tsum
+    g -= t
+    g *= scale
+    return g
 
 
 class SparseSoftmaxCrossEntropy(Function):

@@ -36,6 +36,16 @@ stable_softmax = numerics.stable_softmax
 sigmoid_cross_entropy_values = numerics.sigmoid_cross_entropy_values
 
 
+def kernel_gradient(g: np.ndarray, x2: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """dL/dW of z = x2 @ w given g = dL/dz, in w's own layout.
+
+    Small kernels: the transposed product is several times faster in OpenBLAS for these shapes; large
+    kernels: the gradient in the kernel's own layout, so the optimizer's passes over it stay contiguous
+    (both measured in bench/, docs/performance.md). Shared by `Dense.backward` and models/dense_step.py.
+    """
+    return (g.T @ x2).T if w.size < 65536 or not w.flags.c_contiguous else x2.T @ g
+
+
 class Dense(Function):
     """y = activation(x @ W + b) over the last axis of x, with a hand-written backward."""
 
@@ -63,11 +73,7 @@ class Dense(Function):
             gx = g @ self.w.T  # C order, so the previous layer's activation backward runs on contiguous rows
             if len(self.lead) != 1:
                 gx = gx.reshape(self.lead + (self.w.shape[0],))
-        # Small kernels: the transposed product is several times faster in OpenBLAS for these shapes;
-        # large kernels: the gradient in the kernel's own layout, so the optimizer's passes over it stay
-        # contiguous (both measured in bench/, docs/performance.md).
-        w = self.w
-        gw = (g.T @ self.x2).T if w.size < 65536 or not w.flags.c_contiguous else self.x2.T @ g
+        gw = kernel_gradient(g, self.x2, self.w)
         if not self.has_b:
             return gx, gw
         return gx, gw, _ones(g.shape[0], g.dtype) @ g  # bias gradient as a small matmul (docs/performance.md)

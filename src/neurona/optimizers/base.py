@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import registry
+from .. import heap, registry
 from ..tensor import Tensor
 from . import schedules
 
@@ -82,8 +82,8 @@ class Optimizer:
         self.learning_rate = learning_rate
         self._slots: dict[int, tuple[Tensor, tuple[np.ndarray, ...]]] = {}
         self._scratch: dict[np.dtype, np.ndarray] = {}  # (n_scratch, piece) per dtype, shared by all weights
-        # id(variable) -> (its slots entry, state + scratch views; None when updated in pieces)
-        self._parts: dict[int, tuple[Any, tuple[np.ndarray, ...] | None]] = {}
+        # id(variable) -> (its slots entry, state + scratch views or None when updated in pieces, the pieces or None)
+        self._parts: dict[int, tuple[Any, tuple[np.ndarray, ...] | None, Any]] = {}
         self._variables: list[Tensor] = []
         self._no_decay_ids: set[int] = set()
         self._no_decay_names: re.Pattern[str] | None = None
@@ -131,6 +131,7 @@ class Optimizer:
     def _add_slots(self, variable: Tensor) -> tuple[Tensor, tuple[np.ndarray, ...]]:
         if not isinstance(variable, Tensor):
             raise TypeError(f"{self.name}: optimizers update Tensors in place, got a {type(variable).__name__}")
+        heap.keep_freed_memory()  # training starts: keep each step's freed arrays for the next (neurona/heap.py)
         # the variable is kept in the entry so its id cannot be reused by another array while we hold slots
         entry = (variable, self._make_slots(variable.data))
         self._slots[id(variable)] = entry
@@ -159,13 +160,13 @@ class Optimizer:
         # and the flat pieces follow the weight's own layout, so every pass runs along contiguous memory
         order = "C" if w.flags.c_contiguous else "F" if w.flags.f_contiguous else None
         if known is None or known[0] is not entry:
-            known = (entry, None)
+            known = (entry, None, None)
             contiguous = order is not None and all(a.flags[f"{order}_CONTIGUOUS"] for a in state)
             if w.size <= _CHUNK or not contiguous:
                 n = w.size
                 if order is not None and n <= _CHUNK:
                     rows = self._scratch_rows(n, w.dtype)
-                    known = (entry, (*state, *(r[:n].reshape(w.shape, order=order) for r in rows)))
+                    known = (entry, (*state, *(r[:n].reshape(w.shape, order=order) for r in rows)), None)
                 else:  # a non-contiguous large weight (rare): whole-array scratch for this step only
                     scratch = tuple(np.empty_like(w) for _ in range(self._n_scratch))
                     self._update(w, g, (*state, *scratch), lr)
@@ -175,14 +176,28 @@ class Optimizer:
             self._update(w, g, known[1], lr)
             return
         # cache-sized pieces: the three or four passes of the update run while a piece is still in L2
-        # (1.25x faster on a 784x512 kernel, docs/performance.md); elementwise, so the same bits
-        rows = self._scratch_rows(_CHUNK, w.dtype)
-        flat_w, flat_g = w.reshape(-1, order=order), g.reshape(-1, order=order)  # g: a view, or a transient copy
+        # (1.25x faster on a 784x512 kernel, docs/performance.md); elementwise, so the same bits. The pieces of
+        # the weight, its state and the scratch are cut once and kept (only the gradient's are cut per step:
+        # 402 -> 372 us per update of the wide MLP's six weights); a new array in v.data cuts them anew
+        pieces = known[2]
+        if pieces is None or pieces[0] is not w:
+            pieces = (w, order, self._pieces(w, state, order))
+            self._parts[id(v)] = (entry, None, pieces)
+        flat_g = g.reshape(-1, order=pieces[1])  # a view, or a transient copy when g's layout differs from w's
+        update = self._update
+        for i, j, piece, rest in pieces[2]:
+            update(piece, flat_g[i:j], rest, lr)
+
+    def _pieces(self, w: np.ndarray, state: tuple[np.ndarray, ...], order: str) -> tuple[tuple[Any, ...], ...]:
+        """(start, stop, piece of w, pieces of the state and the scratch) of each _CHUNK-sized piece of w."""
+        rows = self._scratch_rows(_CHUNK, w.dtype)  # first: growing the buffer clears the views kept so far
+        flat_w = w.reshape(-1, order=order)
         flat_s = [a.reshape(-1, order=order) for a in state]
-        n = w.size
-        for i in range(0, n, _CHUNK):
-            j = min(i + _CHUNK, n)
-            self._update(flat_w[i:j], flat_g[i:j], (*[a[i:j] for a in flat_s], *[r[:j - i] for r in rows]), lr)
+        out = []
+        for i in range(0, w.size, _CHUNK):
+            j = min(i + _CHUNK, w.size)
+            out.append((i, j, flat_w[i:j], (*[a[i:j] for a in flat_s], *[r[:j - i] for r in rows])))
+        return tuple(out)
 
     def exclude_from_weight_decay(self, var_list: Iterable[Tensor] | None = None,
                                   var_names: Iterable[str] | None = None) -> None:

@@ -37,7 +37,7 @@ def test_reused_attention_op_equals_fresh_ops(masked):
 @pytest.mark.parametrize("masked", ["none", "causal", "per_sample", "query"])
 def test_inference_chunks_equal_the_training_forward(masked, monkeypatch):
     """Under no_grad the op keeps nothing and runs in batch chunks (a remainder chunk included)."""
-    monkeypatch.setattr(aops, "_INFER_VALUES", 2 * 2 * 4 * 6)  # two samples per chunk: chunks of 2, 2, 1
+    monkeypatch.setattr(aops, "_CHUNK_VALUES", 2 * 2 * 4 * 6)  # two samples per chunk: chunks of 2, 2, 1
     b, tq, tk, h = 5, 4, 6, 2
     q, k, v = _x(b, tq, 6, dtype=np.float32), _x(b, tk, 6, dtype=np.float32), _x(b, tk, 4, dtype=np.float32)
     mask = {"none": None, "causal": aops.causal_mask(tq, tk)[None, None],

@@ -61,6 +61,7 @@ class Plan:
         for f, _, outs in self.ops:
             for s, y in zip(outs, f.outs):
                 self.vals[s] = y
+        self._shape_only(self.vals)
 
     def forget_traced_arrays(self) -> None:
         """Drop the traced call's intermediate arrays that the recorded ops still point to (their `outs` and the
@@ -160,6 +161,7 @@ class Plan:
         self._template = template
         self._fwd = tuple((f.forward, tuple(ins), outs[0] if len(outs) == 1 else tuple(outs))
                           for f, ins, outs in self.ops)
+        self._big: tuple[int, ...] | None = None  # the slots held as placeholders: found again (a rewrite changes them)
         self._compiled = True
 
     def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
@@ -178,8 +180,28 @@ class Plan:
             else:
                 for s, y in zip(out, ys):
                     vals[s] = y if type(y) is np.ndarray else np.asarray(y)
+        outs = [vals[s] for s in self.outputs]
+        if self._big != ():  # a model without large intermediates (the slide MLP) skips the call
+            self._shape_only(vals)
         self.vals = vals
-        return [vals[s] for s in self.outputs]
+        return outs
+
+    def _shape_only(self, vals: list[Any]) -> None:
+        """Put placeholders in `vals` for the large intermediate arrays: backward reads vals for shapes and dtypes
+        only, and an array the ops did not keep for their backward can then go as soon as the forward ends (#18:
+        the transformer's training peak, -2 MiB). Placeholders are made once per slot and reused."""
+        big = self.__dict__.get("_big")
+        if big is None:  # the first call (of the trace, then of the replays): arrays of 64 KiB or more
+            outs = set(self.outputs)
+            big = self._big = tuple(s for _, _, o in self.ops for s in o
+                                    if s not in outs and getattr(vals[s], "nbytes", 0) >= 1 << 16)
+            self._likes: dict[int, np.ndarray] = {}
+        likes = self._likes
+        for s in big:
+            a, like = vals[s], likes.get(s)
+            if like is None or like.shape != a.shape or like.dtype != a.dtype:
+                like = likes[s] = _placeholder(a)
+            vals[s] = like
 
     def backward(self, into: dict[int, np.ndarray] | None = None, scale: float = 1.0) -> None:
         """d(first output)/d(parameters) into each parameter's `.grad`, in the engine's order.

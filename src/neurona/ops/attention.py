@@ -42,17 +42,42 @@ def _heads(x: np.ndarray, h: int, transpose: bool = False, out: np.ndarray | Non
     return out
 
 
-def _merge(x: np.ndarray, transposed: bool = False) -> np.ndarray:
-    """(B, h, T, d) -- or (B, h, d, T) when `transposed` -- -> a new (B, T, h*d) array (never a view of x,
-    which may be a reused workspace buffer)."""
-    v = x.transpose(0, 3, 1, 2) if transposed else x.transpose(0, 2, 1, 3)
-    b, t = v.shape[:2]
-    out = np.empty(v.shape, x.dtype)
-    np.copyto(out, v)
-    return out.reshape(b, t, -1)
+# Score values per chunk of the batch (0.5 MiB in float32). Training, inference and the replay check all run the
+# products chunk by chunk over the batch, in small scratch buffers shared by every attention op of the thread
+# (one size for all three, so no pass reallocates them at another size): training keeps only its softmax weights,
+# the backward's (B, H, Tq, Tk) temporary is one chunk's, and inference stays bounded for any batch. With the
+# plan's placeholders (neurona/function.py) this took the bench transformer's training peak from 1.56x to 1.14x
+# its algorithmic minimum (#18; docs/performance.md, "Attention and transformers"). The products per chunk are
+# the same per-matrix BLAS calls as over the whole batch: the results are bit for bit those of one chunk.
+_CHUNK_VALUES = 1 << 17
 
 
-_INFER_VALUES = 1 << 19  # score values per inference chunk (2 MiB in float32)
+def _chunk_size(b: int, h: int, tq: int, tk: int, values: int) -> int:
+    """Samples per chunk whose (h, tq, tk) scores hold about `values` values (at least one sample)."""
+    return min(b, max(1, values // (h * tq * tk)))
+
+
+def _per_sample(a: np.ndarray | None) -> bool:
+    """Whether a mask (or dropout keep mask) has its own entry per sample, so a chunk takes its rows."""
+    return a is not None and a.ndim == 4 and a.shape[0] != 1
+
+
+def _rows(a: np.ndarray | None, i: int, j: int) -> np.ndarray | None:
+    """Samples i:j of a per-sample mask; a mask shared by all samples as it is."""
+    return a[i:j] if _per_sample(a) else a
+
+
+class _Scratch:
+    """The attention ops' chunk buffers: `n` samples each, from the thread's scratch pool (ops/workspace.py),
+    sliced to a shorter last chunk. One set serves every attention op and both passes (names, not ops, own them)."""
+
+    def __init__(self, n: int, h: int, tq: int, tk: int, dk: int, dv: int, dtype: Any) -> None:
+        self.n, self.h, self.dtype = n, h, dtype
+        self.shapes = {"q": (tq, dk), "kt": (dk, tk), "k": (tk, dk), "v": (tk, dv), "vt": (dv, tk), "s": (tq, tk),
+                       "o": (tq, dv)}  # per head: q, k^T, k, v, v^T, scores, output (and their gradients' reuse)
+
+    def __call__(self, name: str, m: int) -> np.ndarray:
+        return scratch("attention_" + name, (self.n, self.h) + self.shapes[name], self.dtype)[:m]
 
 
 class DotProductAttention(Function):
@@ -62,6 +87,10 @@ class DotProductAttention(Function):
     (Keras Attention's `use_scale`), which multiplies the constant `scale`. Outputs: (B, Tq, H*dv) and, with
     `return_weights`, the weights before dropout, (B, H, Tq, Tk). `keep` is dropout's already-rescaled keep
     mask or None; `query_mask` (B, Tq) zeroes the output rows of padded queries.
+
+    Memory (#18): what backward keeps is the softmax weights (in a buffer of the op's own, reused by every replay
+    of a recorded step) and references to the inputs; the head-major copies of q, k and v that the products need
+    are made chunk by chunk over the batch, in the thread's scratch, in the forward and again in the backward.
     """
 
     def __init__(self, num_heads: int = 1, scale: float = 1.0, mask: np.ndarray | None = None,
@@ -78,24 +107,29 @@ class DotProductAttention(Function):
             return self._infer(q, k, v, c)
         b, tq, tk = q.shape[0], q.shape[1], k.shape[1]
         dk, dv = q.shape[2] // h, v.shape[2] // h
-        # The op's own buffers, reused by every replay of a recorded step: what backward needs lives in them
-        qh = _heads(q, h, out=op_buffer(self, "q", (b, h, tq, dk), q.dtype))
-        kt = _heads(k, h, True, out=op_buffer(self, "kt", (b, h, dk, tk), k.dtype))
-        vh = _heads(v, h, out=op_buffer(self, "v", (b, h, tk, dv), v.dtype))
-        s = None if self.return_weights else op_buffer(self, "s", (b, h, tq, tk), q.dtype)  # returned weights: new
-        if w is None:
-            qh *= c  # scaling q (B*H*Tq*dk values) is cheaper than scaling the scores (B*H*Tq*Tk)
-            s = np.matmul(qh, kt, out=s)
-            raw = None
-        else:
-            raw = qh @ kt
-            s = np.multiply(raw, c, out=s)
-        p = masked_softmax(s, self.mask, out=s)
+        buf = _Scratch(_chunk_size(b, h, tq, tk, _CHUNK_VALUES), h, tq, tk, dk, dv, q.dtype)
+        # The weights: the op's own buffer, reused by every replay of a recorded step; returned weights are new
+        p = np.empty((b, h, tq, tk), q.dtype) if self.return_weights else op_buffer(self, "s", (b, h, tq, tk), q.dtype)
+        raw = None if w is None else np.empty((b, h, tq, tk), q.dtype)  # d/dw needs the unscaled scores
+        for i in range(0, b, buf.n):  # the scores, chunk by chunk, into p
+            j = min(b, i + buf.n)
+            qh = _heads(q[i:j], h, out=buf("q", j - i))
+            kt = _heads(k[i:j], h, True, out=buf("kt", j - i))
+            if raw is None:
+                qh *= c  # scaling q (B*H*Tq*dk values) is cheaper than scaling the scores (B*H*Tq*Tk)
+                np.matmul(qh, kt, out=p[i:j])
+            else:
+                np.multiply(np.matmul(qh, kt, out=raw[i:j]), c, out=p[i:j])
+        p = masked_softmax(p, self.mask, out=p)  # the whole batch at once: one decision on the row-max shift
         pd = p if self.keep is None else p * self.keep
-        out = _merge(np.matmul(pd, vh, out=scratch("attention_go", (b, h, tq, dv), q.dtype)))
+        out = np.empty((b, tq, h * dv), q.dtype)
+        for i in range(0, b, buf.n):  # the weighted sums of the values
+            j = min(b, i + buf.n)
+            o = np.matmul(pd[i:j], _heads(v[i:j], h, out=buf("v", j - i)), out=buf("o", j - i))
+            np.copyto(out[i:j].reshape(j - i, tq, h, dv), o.transpose(0, 2, 1, 3))
         if self.qmask is not None:
             out *= self.qmask[..., None]
-        self.saved = (qh, kt, vh, p, pd, c, raw)
+        self.saved = (q, k, v, p, pd, c, raw)
         return (out, p) if self.return_weights else out
 
     def minimum_saved_nbytes(self) -> int:
@@ -109,68 +143,77 @@ class DotProductAttention(Function):
         return (0 if self.return_weights else p.nbytes) + (0 if pd is p else pd.nbytes)
 
     def _infer(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, c: Any) -> np.ndarray:
-        """The forward without saving anything, over chunks of the batch whose scores fit in about 2 MiB, in
+        """The forward without saving anything, over chunks of the batch (`_CHUNK_VALUES` scores each), in
         buffers reused from call to call (predict runs batch after batch): memory stays bounded for any batch.
         The same products and softmax per chunk: equal to the training forward (bit for bit when no score
         needs the softmax's row-max shift, see `numerics.masked_softmax`)."""
         h = self.h
         b, tq, tk = q.shape[0], q.shape[1], k.shape[1]
         dk, dv = q.shape[2] // h, v.shape[2] // h
-        n = min(b, max(1, _INFER_VALUES // (h * tq * tk)))  # samples per chunk
-        # the backward's scratch names: when the chunk is a training batch's size, one set of buffers serves both
-        bufs = [scratch("attention_" + name, (n, h) + shape, q.dtype) for name, shape in
-                (("gq", (tq, dk)), ("gk", (dk, tk)), ("k", (tk, dv)), ("gs", (tq, tk)), ("go", (tq, dv)))]
-        mask = self.mask
-        per_sample = mask is not None and mask.ndim == 4 and mask.shape[0] != 1
+        buf = _Scratch(_chunk_size(b, h, tq, tk, _CHUNK_VALUES), h, tq, tk, dk, dv, q.dtype)
         out = np.empty((b, tq, h * dv), q.dtype)
-        for i in range(0, b, n):
-            j = min(b, i + n)
-            qh, kt, vh, s, o = (a[:j - i] for a in bufs)
-            _heads(q[i:j], h, out=qh)
-            _heads(k[i:j], h, True, out=kt)
-            _heads(v[i:j], h, out=vh)
+        for i in range(0, b, buf.n):
+            j = min(b, i + buf.n)
+            m = j - i
+            qh = _heads(q[i:j], h, out=buf("q", m))
+            kt = _heads(k[i:j], h, True, out=buf("kt", m))
+            vh = _heads(v[i:j], h, out=buf("v", m))
             qh *= c
-            masked_softmax(np.matmul(qh, kt, out=s), mask[i:j] if per_sample else mask, out=s)
-            np.matmul(s, vh, out=o)
-            np.copyto(out[i:j].reshape(j - i, tq, h, dv), o.transpose(0, 2, 1, 3))
+            s = masked_softmax(np.matmul(qh, kt, out=buf("s", m)), _rows(self.mask, i, j), out=buf("s", m))
+            o = np.matmul(s, vh, out=buf("o", m))
+            np.copyto(out[i:j].reshape(m, tq, h, dv), o.transpose(0, 2, 1, 3))
         if self.qmask is not None:
             out *= self.qmask[..., None]
         return out
 
     def backward(self, gout, gp=None):
-        qh, kt, vh, p, pd, c, raw = self.saved
-        b, h, tq, dk = qh.shape
-        tk, dv = kt.shape[3], vh.shape[3]
-        dt = qh.dtype
+        q, k, v, p, pd, c, raw = self.saved
+        h = self.h
+        b, tq, tk = q.shape[0], q.shape[1], k.shape[1]
+        dk, dv = q.shape[2] // h, v.shape[2] // h
         if self.qmask is not None:
             gout = gout * self.qmask[..., None]
-        go = _heads(gout, h, out=scratch("attention_go", (b, h, tq, dv), dt))
-        vt = scratch("attention_vt", (b, h, dv, tk), dt)
-        np.copyto(vt, vh.transpose(0, 1, 3, 2))
-        gpd = np.matmul(go, vt, out=scratch("attention_gs", (b, h, tq, tk), dt))
-        if self.keep is not None:
-            gpd *= self.keep
-        if gp is not None:
-            gpd += gp
-        gs = softmax_backward(p, gpd, inplace=True)  # gpd is a buffer of this backward's own
-        # A transposed left operand goes to BLAS as is (its trans flag): faster than a contiguous copy first
-        gv_t = np.matmul(go.transpose(0, 1, 3, 2), pd, out=scratch("attention_gv", (b, h, dv, tk), dt))  # go^T pd
-        gk_t = np.matmul(qh.transpose(0, 1, 3, 2), gs, out=scratch("attention_gk", (b, h, dk, tk), dt))
-        kc = scratch("attention_k", (b, h, tk, dk), dt)
-        np.copyto(kc, kt.transpose(0, 1, 3, 2))
-        gq = np.matmul(gs, kc, out=scratch("attention_gq", (b, h, tq, dk), dt))
-        gq *= c
-        if raw is not None:  # else q was pre-scaled, so d/dk carries c already
-            gk_t *= c
-        grads = self._input_grads(gq, gk_t, gv_t)
-        if raw is None:
-            return grads
-        gw = np.asarray((gs * raw).sum() * self.scale).reshape(self.inputs[3].shape)
-        return grads + (gw,)
+        # One chunk when d/dw is wanted: its sum over all the scores then runs in the order it always did
+        n = b if raw is not None else _chunk_size(b, h, tq, tk, _CHUNK_VALUES)
+        buf = _Scratch(n, h, tq, tk, dk, dv, q.dtype)
+        grads, result = self._grad_arrays(q, k, v)
+        gw = None
+        for i in range(0, b, n):
+            j = min(b, i + n)
+            m = j - i
+            go = _heads(gout[i:j], h, out=buf("o", m))
+            gpd = np.matmul(go, _heads(v[i:j], h, True, out=buf("vt", m)), out=buf("s", m))  # go v^T
+            if self.keep is not None:
+                gpd *= _rows(self.keep, i, j)
+            if gp is not None:
+                gpd += gp[i:j]
+            gs = softmax_backward(p[i:j], gpd, inplace=True)  # gpd is a scratch buffer of this backward's own
+            # A transposed left operand goes to BLAS as is (its trans flag): faster than a contiguous copy first
+            gv_t = np.matmul(go.transpose(0, 1, 3, 2), pd[i:j], out=buf("vt", m))  # go^T pd (v^T is used up)
+            qh = _heads(q[i:j], h, out=buf("q", m))
+            if raw is None:
+                qh *= c  # q as the forward scaled it
+            gk_t = np.matmul(qh.transpose(0, 1, 3, 2), gs, out=buf("kt", m))
+            gq = np.matmul(gs, _heads(k[i:j], h, out=buf("k", m)), out=buf("q", m))  # (q is used up)
+            gq *= c
+            if raw is not None:  # else q was pre-scaled, so d/dk carries c already
+                gk_t *= c
+                gw = np.asarray((gs * raw).sum() * self.scale).reshape(self.inputs[3].shape)
+            self._put_grads(grads, i, j, gq, gk_t, gv_t)
+        return result if gw is None else result + (gw,)
 
-    def _input_grads(self, gq: np.ndarray, gk_t: np.ndarray, gv_t: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Head-major gradients (B, H, Tq, dk), (B, H, dk, Tk), (B, H, dv, Tk) back to the inputs' layouts."""
-        return _merge(gq), _merge(gk_t, transposed=True), _merge(gv_t, transposed=True)
+    def _grad_arrays(self, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple[tuple[np.ndarray, ...], tuple]:
+        """(the gradients of q, k and v, which the backward fills chunk by chunk; what it returns): new arrays."""
+        grads = (np.empty(q.shape, q.dtype), np.empty(k.shape, k.dtype), np.empty(v.shape, v.dtype))
+        return grads, grads
+
+    def _put_grads(self, grads: tuple[np.ndarray, ...], i: int, j: int, gq: np.ndarray, gk_t: np.ndarray,
+                   gv_t: np.ndarray) -> None:
+        """Samples i:j of the head-major gradients (m, H, Tq, dk), (m, H, dk, Tk), (m, H, dv, Tk) into the
+        inputs' layouts."""
+        for g, part, axes in zip(grads, (gq, gk_t, gv_t), ((0, 2, 1, 3), (0, 3, 1, 2), (0, 3, 1, 2))):
+            heads = part.transpose(axes)  # (m, T, H, d)
+            np.copyto(g[i:j].reshape(heads.shape), heads)
 
 
 class PackedSelfAttention(DotProductAttention):
@@ -185,15 +228,10 @@ class PackedSelfAttention(DotProductAttention):
         a = self.key_size
         return super().forward(qkv[..., :a], qkv[..., a:2 * a], qkv[..., 2 * a:])
 
-    def _input_grads(self, gq, gk_t, gv_t):
-        b, h, t, dk = gq.shape
-        dv = gv_t.shape[2]
-        g = np.empty((b, t, h * (2 * dk + dv)), gq.dtype)  # one packed gradient, written in place
-        a = h * dk
-        g[..., :a].reshape(b, t, h, dk)[...] = gq.transpose(0, 2, 1, 3)
-        g[..., a:2 * a].reshape(b, t, h, dk)[...] = gk_t.transpose(0, 3, 1, 2)
-        g[..., 2 * a:].reshape(b, t, h, dv)[...] = gv_t.transpose(0, 3, 1, 2)
-        return (g,)
+    def _grad_arrays(self, q, k, v):
+        g = np.empty(q.shape[:2] + (2 * q.shape[2] + v.shape[2],), q.dtype)  # one packed gradient, filled in place
+        a = self.key_size
+        return (g[..., :a], g[..., a:2 * a], g[..., 2 * a:]), (g,)
 
 
 class AdditiveAttentionOp(Function):

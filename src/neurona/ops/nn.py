@@ -59,11 +59,13 @@ class Dense(Function):
         if b is not None:
             z += b
         y = self.act[0](z) if self.act else z
-        self.x2, self.w, self.y, self.has_b = x2, w, y, b is not None
+        # y only when the activation's backward reads it: a linear layer's output is otherwise free to go once its
+        # consumers are done with it (#18: the transformer's training peak)
+        self.x2, self.w, self.y, self.has_b = x2, w, y if self.act else None, b is not None
         return y.reshape(self.lead + (w.shape[1],)) if x.ndim != 2 else y
 
     def backward(self, gy):
-        g = gy.reshape(self.y.shape) if gy.ndim != 2 else gy
+        g = gy.reshape(-1, gy.shape[-1]) if gy.ndim != 2 else gy
         if self.act:
             g = self.act[1](g, self.y)
         gx = None

@@ -128,7 +128,8 @@ class LayerNorm(Function):
         if is_grad_enabled():
             return op_buffer(self, "xhat", shape, dtype)
         self.xhat = None  # inference: nothing kept for backward
-        return scratch("layer_norm_xhat", shape, dtype)
+        # the backward's scratch (the same shape): one buffer for both, never live at once
+        return scratch("layer_norm_gxhat", shape, dtype)
 
     @staticmethod
     def _row_means(x2: np.ndarray) -> np.ndarray:
@@ -162,19 +163,23 @@ class LayerNorm(Function):
         xhat, gamma = self.xhat, self.gamma
         n = g.shape[1]
         inv_n = g.dtype.type(1 / n)
-        gx_hat = np.multiply(g, xhat, out=scratch("layer_norm_gxhat", g.shape, g.dtype))
+        # One scratch buffer serves two temporaries in turn (#18: the transformer's training peak): g * x-hat,
+        # then x-hat * b
+        work = scratch("layer_norm_gxhat", g.shape, g.dtype)
+        gx_hat = np.multiply(g, xhat, out=work)
         # mean(g gamma) and mean(g gamma xhat) per row: products with gamma (or ones), no g * gamma array first
         vec = gamma if gamma is not None else numerics.ones(n, g.dtype)
         a = (g @ vec) * inv_n
         b = (gx_hat @ vec) * inv_n
+        ones = numerics.ones(g.shape[0], g.dtype)
+        ggamma = ones @ gx_hat if self.has_gamma else None  # before the buffer is reused
         gx = g * gamma if gamma is not None else g.copy()
         gx -= a[:, None]
-        gx -= np.multiply(xhat, b[:, None], out=scratch("layer_norm_t", g.shape, g.dtype))
+        gx -= np.multiply(xhat, b[:, None], out=work)
         gx *= self.invstd
         grads = [_unrows(gx, self.shape, self.axes)]
-        ones = numerics.ones(g.shape[0], g.dtype)
-        if self.has_gamma:
-            grads.append((ones @ gx_hat).reshape(self.inputs[self._data_inputs].shape))
+        if ggamma is not None:
+            grads.append(ggamma.reshape(self.inputs[self._data_inputs].shape))
         if self.has_beta:
             grads.append((ones @ g).reshape(self.inputs[-1].shape))
         return self._input_grads(grads)

@@ -53,6 +53,7 @@ class Plan:
             self.ops.append((f, ins, outs))
         self.outputs = [self._slot_of(o, arg_of) for o in outputs]
         self.backward_order: list[int] | None = None
+        self.rewrite: Callable[[Plan], Any] | None = None  # run once, just before the plan's first replay
         self._fix_requires_grad()
         self.vals: list[Any] = [None] * len(self.need)  # the traced call's values, for its backward()
         for s, kind, v in self.leaves:
@@ -127,8 +128,30 @@ class Plan:
             self.__dict__.pop(name, None)
 
     # ----------------------------------------------------------------- replay
+    def replace_ops(self, new: dict[int, Function]) -> None:
+        """Run `new[k]` in place of op k, on the same slots (a rewrite of a confirmed plan; docs/function.md).
+
+        The backward order is by op index, taken from the traced graph (which names the old ops): it is taken
+        first, if no backward has run yet, and kept. The old ops forget what they saved for backward: never run
+        again, they would hold the traced call's arrays for the whole fit (10.7 MiB in the slides' CNN).
+        """
+        if self.backward_order is None and self.need[self.outputs[0]]:
+            self._order_backward()
+        for k, f in new.items():
+            old, ins, outs = self.ops[k]
+            self.ops[k] = (f, ins, outs)
+            drop = getattr(old, "drop_saved", None)
+            if drop is not None:
+                drop()
+        self.__dict__.pop("_compiled", None)
+        if self.backward_order is not None:
+            self._flatten_backward()
+
     def _compile(self) -> None:
         """Flatten the plan into tuples the replay loops read without lookups (done once per plan)."""
+        rewrite, self.rewrite = self.rewrite, None
+        if rewrite is not None:  # after the traced call's backward, which ran on the traced ops' saved state
+            rewrite(self)
         self._args = tuple((s, v) for s, kind, v in self.leaves if kind == _ARG)
         self._params = tuple((s, v) for s, kind, v in self.leaves if kind == _PARAM)
         template: list[Any] = [None] * len(self.need)
@@ -239,14 +262,18 @@ class Plan:
         creator = next(f for f, _, outs in self.ops if root in outs)
         index = {id(f): k for k, (f, _, _) in enumerate(self.ops)}
         self.backward_order = [index[id(f)] for f in _topological(creator) if self.need[self.ops[index[id(f)]][2][0]]]
+        self._flatten_backward()
+        self._seed: np.ndarray | None = None
+        self._scaled: tuple[float, np.ndarray] | None = None
+
+    def _flatten_backward(self) -> None:
+        """`_bwd`: per op of `backward_order`, its backward, output slot(s) and (slot or -1, parameter or None)s."""
         params = {s: v for s, kind, v in self.leaves if kind == _PARAM}
         self._bwd = []
         for k in self.backward_order:
             f, ins, outs = self.ops[k]
             self._bwd.append((f.backward, outs[0] if len(outs) == 1 else tuple(outs),
                               tuple((s if self.need[s] else -1, params.get(s)) for s in ins)))
-        self._seed: np.ndarray | None = None
-        self._scaled: tuple[float, np.ndarray] | None = None
 
 
 def _placeholder(a: np.ndarray) -> np.ndarray:
@@ -286,7 +313,9 @@ class TracedFunction:
     def __init__(self, fn: Callable[..., Any], name: str | None = None,
                  rewrite: Callable[[Plan], Any] | None = None) -> None:
         self.fn = fn
-        self.rewrite = rewrite  # applied to each confirmed plan before its first replay (predict's conv-pool fusion)
+        # applied to each confirmed plan just before its first replay (predict's conv-pool fusion; fit's relu after
+        # the pool): after the traced call and its backward, which ran the traced ops as they were
+        self.rewrite = rewrite
         self.__name__ = name or getattr(fn, "__name__", "function")
         self.__doc__ = getattr(fn, "__doc__", None)
         self._plans: dict[Any, Any] = {}  # signature -> Plan (confirmed), [Plan] (seen once) or None (eager)
@@ -374,8 +403,8 @@ class TracedFunction:
         self._structures[sig] = None if isinstance(out, Tensor) else type(out)
         result = self._wrap([o.data for o in outs], self._structures[sig])
         plan.forget_traced_arrays()  # its backward() reads plan.vals and the ops' saved state only
-        if self.rewrite is not None and self._plans[sig] is plan:
-            self.rewrite(plan)
+        if self._plans[sig] is plan:
+            plan.rewrite = self.rewrite
         return result
 
     @staticmethod

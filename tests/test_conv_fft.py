@@ -109,6 +109,8 @@ def test_rule_from_shapes():
     one = (1, 1)
     assert conv_fft.wanted((100, 12, 12, 32), (5, 5, 32, 64), one, one, 1)  # the slides' conv2
     assert not conv_fft.wanted((100, 28, 28, 1), (5, 5, 1, 32), one, one, 1)  # conv1: one input channel
+    assert not conv_fft.wanted((1, 12, 12, 32), (5, 5, 32, 64), one, one, 1)  # one image: the kernel's transforms
+    assert conv_fft.wanted((16, 12, 12, 32), (5, 5, 32, 64), one, one, 1)  # dominate; a batch of 16 amortises them
     assert not conv_fft.wanted((100, 12, 12, 32), (1, 1, 32, 64), one, one, 1)  # 1x1 kernel
     assert not conv_fft.wanted((100, 12, 12, 32), (2, 2, 32, 64), one, one, 1)  # below MIN_KERNEL
     assert not conv_fft.wanted((100, 12, 12, 32), (5, 5, 32, 64), (2, 2), one, 1)

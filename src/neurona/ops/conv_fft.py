@@ -39,11 +39,14 @@ from ..tensor import is_grad_enabled
 from .patches import SCRATCH
 
 # The rule (`wanted`), from the shapes alone: stride 1, dilation 1, one group, a kernel of at least MIN_KERNEL
-# taps per side, and the multiply-adds of a training step (`step_costs`) at least PENALTY times fewer than
-# im2col's. PENALTY covers what the count leaves out: the FFT path's small complex products run at ~2/3 of the
-# speed of im2col's one big real product, and it makes more passes over memory. Measured (one thread, forward
-# + backward): the slides' conv2 (12x12x32 -> 64, 5x5), 2.6x fewer multiply-adds, ~2x faster: taken; its
+# taps per side, and the multiply-adds of a training step over the batch (`step_costs` per image, plus the
+# kernel's transforms once per call, `weight_costs`) at least PENALTY times fewer than im2col's. PENALTY
+# covers what the count leaves out: the FFT path's small complex products run at ~2/3 of the speed of
+# im2col's one big real product, and it makes more passes over memory. Measured (one thread, forward +
+# backward): the slides' conv2 (12x12x32 -> 64, 5x5), 2.6x fewer multiply-adds, ~2x faster: taken; its
 # conv1 (28x28x1 -> 32, 5x5), 5.4x MORE (the 32 output maps' transforms dominate), 5.7x slower: not taken.
+# One image (predict_on_batch) of conv2: the kernel's transforms dominate, 684 against 280 us when it took
+# the FFT path (bench/RESULTS.md): im2col below ~10 images.
 MIN_KERNEL = 3
 PENALTY = 2.0
 # Bytes of spectrum per band of images, forward and backward: the conv's temporaries stay about this size.
@@ -89,7 +92,8 @@ def wanted(x_shape: tuple[int, ...], w_shape: tuple[int, ...], strides: tuple, d
     if _mode[0]:
         return True
     im2col, fft = step_costs(x_shape[1:], w_shape)
-    return fft * PENALTY <= im2col
+    n = x_shape[0]  # the kernel's transforms are paid once per call, whatever the batch: a single image stays
+    return (n * fft + weight_costs(x_shape[1:], w_shape)) * PENALTY <= n * im2col  # on im2col (predict_on_batch)
 
 
 def step_costs(image: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -106,6 +110,16 @@ def step_costs(image: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[int, i
     products = 3 * 4 * h * m * c * o
     transforms = (2 * c + 2 * o) * h * w * (2 * m + 4 * h)
     return im2col, products + transforms
+
+
+def weight_costs(image: tuple[int, ...], w_shape: tuple[int, ...]) -> int:
+    """Real multiply-adds per call of the FFT path's kernel transforms: W's spectrum (forward) and the weight
+    gradient's inverse (backward), C*O maps each, whatever the batch. The slides' conv2: ~10.6 M, against
+    ~3.8 M per image for the rest, so it takes the FFT path from about 10 images on (one image: im2col)."""
+    h, w, c = image
+    kh, kw, _, o = w_shape
+    m = w // 2 + 1
+    return c * o * (8 * h * m * kw + 6 * h * kh * kw)
 
 
 # ----------------------------------------------------------------------------- the transforms, as products

@@ -1,5 +1,7 @@
 """fit's recorded step with relu moved after the max-pool (ops/conv_pool_train.py): the same numbers, bit for bit."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -68,6 +70,18 @@ def _cnn(conv_act="relu", pool=2, size=14):
                               layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(4, activation="softmax")])
 
 
+@contextlib.contextmanager
+def _rewriting(enabled):
+    """fit's training plans with (the default) or without the relu-after-pool rewrite."""
+    old = replay.relu_after_pool
+    if not enabled:
+        replay.relu_after_pool = lambda plan: 0
+    try:
+        yield
+    finally:
+        replay.relu_after_pool = old
+
+
 def _fit(make, rewrite, halves, epochs=3):
     clear_session()
     nr.utils.set_random_seed(0)
@@ -78,14 +92,8 @@ def _fit(make, rewrite, halves, epochs=3):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((40, size, size, 2)).astype(np.float32)
     y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 40)]
-    old = replay.relu_after_pool
-    try:
-        if not rewrite:
-            replay.relu_after_pool = lambda plan: 0
-        with two_halves(halves):
-            history = model.fit(x, y, batch_size=10, epochs=epochs, verbose=0)
-    finally:
-        replay.relu_after_pool = old
+    with _rewriting(rewrite), two_halves(halves):
+        history = model.fit(x, y, batch_size=10, epochs=epochs, verbose=0)
     steps = model._halves.replicas if halves else [model._replay]
     ops = [[type(f).__name__ for f, _, _ in step._last.ops] for step in steps]
     for step in steps:  # the pools the rewrite replaced keep none of the traced call's arrays (10.7 MiB, slide CNN)
@@ -123,14 +131,8 @@ def test_fit_of_a_one_d_conv_with_the_rewrite_equals_fit_without():
         rng = np.random.default_rng(5)
         x = rng.standard_normal((40, 14, 14)).astype(np.float32)
         y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 40)]
-        old = replay.relu_after_pool
-        try:
-            if not rewrite:
-                replay.relu_after_pool = lambda plan: 0
-            with two_halves(False):
-                model.fit(x, y, batch_size=10, epochs=3, verbose=0)
-        finally:
-            replay.relu_after_pool = old
+        with _rewriting(rewrite), two_halves(False):
+            model.fit(x, y, batch_size=10, epochs=3, verbose=0)
         return model.get_weights(), [type(f).__name__ for f, _, _ in model._replay._last.ops]
 
     (new_w, new_ops), (old_w, old_ops) = fit(True), fit(False)

@@ -114,9 +114,7 @@ def backward(ws: dict[str, Any], g: np.ndarray, hx: np.ndarray, u: np.ndarray, w
     n = min(CHUNK, t)
     q = _buffer(ws, "gru_q", (n, 4, h, bsz), dt)
     tmp = _buffer(ws, "gru_tmp", (h, bsz), dt)
-    dwall = np.zeros((4 * h, k), dt)
-    dwt, gemm = dwall.T, lstm_rows.gemm_accumulate(dt)  # dW^T += hx_s dG_s^T in one call (SciPy), in place
-    tmpw = _buffer(ws, "gru_tmpw", (4 * h, k), dt) if gemm is None else None
+    dwall, add_dw = lstm_rows.weight_gradient(ws, "gru_tmpw", (4 * h, k), dt)
     g4 = g.reshape(t, 4, h, bsz)
     hb = bsz // 2 if halves(h, 3 * h, bsz) else bsz
     views = [(q[j], q[j].reshape(4 * h, bsz)) for j in range(n)]
@@ -151,11 +149,7 @@ def backward(ws: dict[str, Any], g: np.ndarray, hx: np.ndarray, u: np.ndarray, w
             else:
                 matmul(u, dg[:3 * h], out=dh)
             add(dh, tmp, out=dh)
-            if gemm is not None:
-                gemm(1.0, hx[s].T, dg.T, beta=1.0, c=dwt, overwrite_c=True, trans_a=1)
-            else:
-                matmul(dg, hx[s].T, out=tmpw)
-                add(dwall, tmpw, out=dwall)
+            add_dw(dg, hx[s])
         if wx is not None:
             matmul(qc.reshape(m, 4 * h, bsz).transpose(0, 2, 1), wx, out=dx[a:end])
     dw = np.concatenate([dwall[:2 * h, h:h + d], dwall[3 * h:, h:h + d]]).T

@@ -19,7 +19,7 @@ Backward runs through time in chunks of `CHUNK` steps: the derivative factors of
 whole-chunk calls in place in one buffer just before its steps (so they are still in cache), each step then
 turns its factors into its gradients in that same buffer, and the weight gradient is added per step into a
 single (4 units, units + features + 1) accumulator, on data that is still in cache: with SciPy one BLAS call
-that adds the product in place (`gemm_accumulate`: gemm with beta=1, no scratch product and no separate add;
+that adds the product in place (`weight_gradient` over `gemm_accumulate`: gemm with beta=1, no scratch product;
 op forward + backward 1.01-1.08x faster, the same bits), without it a matmul and an add.
 The buffers live in a workspace dict that an op holds from its forward to the end of its backward and then
 hands to the next LSTM op (`take_workspace`, `give_workspace`), so a replayed training step (`neurona.function`)
@@ -169,6 +169,28 @@ def gemm_accumulate(dt: np.dtype) -> Any:
     return _GEMM[key]
 
 
+def weight_gradient(ws: dict[str, Any], key: str, shape: tuple[int, int], dt: np.dtype) -> tuple[np.ndarray, Any]:
+    """A zeroed weight-gradient accumulator dW of `shape` and `add(dz, hx_s)`, which adds dz hx_s^T into it.
+
+    With SciPy's gemm (`gemm_accumulate`) that is one call adding in place into dW's transpose (Fortran-ordered);
+    without it, a matmul into the scratch buffer ws[key] and an add. The LSTM, GRU and SimpleRNN backwards call
+    `add` once per time step."""
+    dw = np.zeros(shape, dt)
+    gemm = gemm_accumulate(dt)
+    if gemm is not None:
+        dwt = dw.T
+
+        def add(dz: np.ndarray, hxs: np.ndarray) -> None:
+            gemm(1.0, hxs.T, dz.T, beta=1.0, c=dwt, overwrite_c=True, trans_a=1)
+    else:
+        tmp = _buffer(ws, key, shape, dt)
+
+        def add(dz: np.ndarray, hxs: np.ndarray) -> None:
+            np.matmul(dz, hxs.T, out=tmp)
+            np.add(dw, tmp, out=dw)
+    return dw, add
+
+
 def one_blas_thread(work: int | None = None) -> Any:
     """A context in which BLAS runs on one thread, when threadpoolctl is installed and BLAS has more (else a
     no-op). A step's matrices are small (4 units x batch): splitting each of the ~150 products of a sequence
@@ -310,15 +332,12 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
     wpt = None if w is None or dx is None else np.ascontiguousarray(w[:, perm].T)  # (4H, D): dx_s = dz_s^T W^T
     n = min(CHUNK, t)
     q = _buffer(ws, "q", (n, 5, h, bsz), dt)
-    dwall = np.zeros((4 * h, k), dt)
-    dwt = dwall.T  # Fortran-ordered: gemm adds into it in place
-    gemm = gemm_accumulate(dt)
-    tmpw = _buffer(ws, "tmpw", (4 * h, k), dt) if gemm is None else None
+    dwall, add_dw = weight_gradient(ws, "tmpw", (4 * h, k), dt)
     z4 = z.reshape(t + 1, 5, h, bsz)
     hb = bsz // 2 if halves(h, 4 * h, bsz) else bsz  # dh = U dz as two halves of the batch's columns
     dh_a, dh_b = dh[:, :hb], dh[:, hb:]
     views = [(q[j, :2], q[j, 0], q[j, 2:], q[j, 1:].reshape(4 * h, bsz)) for j in range(n)]
-    mul, add, matmul, tanh = np.multiply, np.add, np.matmul, np.tanh
+    mul, matmul, tanh = np.multiply, np.matmul, np.tanh
     for end in range(t, 0, -n):
         a = max(end - n, 0)
         m = end - a
@@ -347,11 +366,7 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
                 matmul(up, dzs[:, hb:], out=dh_b)
             else:
                 matmul(up, dzs, out=dh)
-            if gemm is not None:  # dW^T += hx_s dz_s^T in one call
-                gemm(1.0, hx[s].T, dzs.T, beta=1.0, c=dwt, overwrite_c=True, trans_a=1)
-            else:
-                matmul(dzs, hx[s].T, out=tmpw)
-                add(dwall, tmpw, out=dwall)
+            add_dw(dzs, hx[s])
         if wpt is not None:
             matmul(qc[:, 1:].reshape(m, 4 * h, bsz).transpose(0, 2, 1), wpt, out=dx[a:end])
     inv = np.argsort(perm)

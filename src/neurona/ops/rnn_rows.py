@@ -63,10 +63,8 @@ def backward(ws: dict[str, Any], hx: np.ndarray, u: np.ndarray, w: np.ndarray | 
     wt = None if w is None or dx is None else np.ascontiguousarray(w.T)  # (H, D): dx_s = da_s^T W^T
     n = min(CHUNK, t)
     q = _buffer(ws, "rnn_q", (n, h, bsz), dt)
-    dwall = np.zeros((h, k), dt)
-    dwt, gemm = dwall.T, lstm_rows.gemm_accumulate(dt)  # dW^T += hx_s da_s^T in one call (SciPy), in place
-    tmpw = _buffer(ws, "rnn_tmpw", (h, k), dt) if gemm is None else None
-    mul, add, matmul = np.multiply, np.add, np.matmul
+    dwall, add_dw = lstm_rows.weight_gradient(ws, "rnn_tmpw", (h, k), dt)
+    mul, matmul = np.multiply, np.matmul
     for end in range(t, 0, -n):
         a = max(end - n, 0)
         m = end - a
@@ -79,11 +77,7 @@ def backward(ws: dict[str, Any], hx: np.ndarray, u: np.ndarray, w: np.ndarray | 
                 dh += dh_ext[s]
             mul(da, dh, out=da)
             matmul(u, da, out=dh)
-            if gemm is not None:
-                gemm(1.0, hx[s].T, da.T, beta=1.0, c=dwt, overwrite_c=True, trans_a=1)
-            else:
-                matmul(da, hx[s].T, out=tmpw)
-                add(dwall, tmpw, out=dwall)
+            add_dw(da, hx[s])
         if wt is not None:
             matmul(qc.transpose(0, 2, 1), wt, out=dx[a:end])
     return (np.ascontiguousarray(dwall[:, h:h + d].T), np.ascontiguousarray(dwall[:, :h].T), dwall[:, k - 1].copy(),

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,6 +32,7 @@ import numpy as np
 
 from ..function import Plan, TracedFunction
 from ..ops import conv_parts
+from ..switches import overriding
 from .replay import traced_train_forward
 
 MIN_BATCH = 8  # samples per batch from which a step may split (each half keeps at least 4)
@@ -53,15 +53,9 @@ _pool: list[ThreadPoolExecutor] = []
 _lock = threading.Lock()
 
 
-@contextlib.contextmanager
-def two_halves(mode: bool | None) -> Iterator[None]:
+def two_halves(mode: bool | None) -> contextlib.AbstractContextManager[None]:
     """While it lasts: True splits every step that can be split, False none, None decides by the rule."""
-    old = _forced[0]
-    _forced[0] = mode
-    try:
-        yield
-    finally:
-        _forced[0] = old
+    return overriding(_forced, mode)
 
 
 def forward_flops(model: Any) -> float:

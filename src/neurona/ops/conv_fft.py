@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ..switches import overriding
 from ..tensor import is_grad_enabled
 from .patches import SCRATCH
 
@@ -55,28 +56,14 @@ BAND_BYTES = 1 << 20
 _mode: list[bool | None] = [None]  # None: the rule decides; False: never this path; True: whenever it can run
 
 
-@contextlib.contextmanager
-def disabled() -> Iterator[None]:
+def disabled() -> contextlib.AbstractContextManager[None]:
     """Every convolution takes the im2col path while this lasts (tests compare the two paths)."""
-    with _set_mode(False):
-        yield
+    return overriding(_mode, False)
 
 
-@contextlib.contextmanager
-def forced() -> Iterator[None]:
+def forced() -> contextlib.AbstractContextManager[None]:
     """Every stride-1, undilated, ungrouped conv with a kernel of at least MIN_KERNEL takes this path (tests)."""
-    with _set_mode(True):
-        yield
-
-
-@contextlib.contextmanager
-def _set_mode(mode: bool | None) -> Iterator[None]:
-    old = _mode[0]
-    _mode[0] = mode
-    try:
-        yield
-    finally:
-        _mode[0] = old
+    return overriding(_mode, True)
 
 
 def wanted(x_shape: tuple[int, ...], w_shape: tuple[int, ...], strides: tuple, dilation: tuple,

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..switches import overriding
 from ..tensor import is_grad_enabled
 from .patches import SCRATCH, copy_windows, taps_matrix
 
@@ -77,15 +78,9 @@ def workers(n_images: int, work: int) -> int:
     return max(1, min(allowed, os.cpu_count() or 1, n_images, MAX_WORKERS))
 
 
-@contextlib.contextmanager
-def forced_workers(n: int | None) -> Iterator[None]:
+def forced_workers(n: int | None) -> contextlib.AbstractContextManager[None]:
     """Run every convolution in `n` parts whatever its size (None: decide as usual); for tests and benchmarks."""
-    old = _forced[0]
-    _forced[0] = n
-    try:
-        yield
-    finally:
-        _forced[0] = old
+    return overriding(_forced, n)
 
 
 def bounds(n: int, parts: int) -> list[tuple[int, int]]:

@@ -1,0 +1,159 @@
+"""SimpleRNN's and the GRU's states-as-rows paths (ops/rnn_rows.py, ops/gru_rows.py), one set of tests for both:
+float64 gradients across backward chunks, equality with the general path, inference bits equal to training's,
+buffers handed between ops, and parity with torch's nn.RNN and nn.GRU. (The LSTM's: tests/test_lstm_rows.py.)"""
+
+import numpy as np
+import pytest
+
+from neurona import Tensor, gradcheck, no_grad
+from neurona.ops import gru_rows, lstm_rows, rnn_rows
+from neurona.ops.recurrent import GRUOp, SimpleRNNOp
+
+RNG = np.random.default_rng(17)
+B, T, D, H = 3, 7, 2, 3
+
+# kind -> (the rows module, the op, gate blocks in the kernels, the bias's shape, what a training forward keeps)
+KINDS = {
+    "rnn": (rnn_rows, SimpleRNNOp, 1, (H,), lambda op: op.hxr),
+    "gru": (gru_rows, GRUOp, 3, (2, 3 * H), lambda op: op.g),
+}
+
+
+def _args(kind, t=T, dtype=np.float64):
+    _, _, gates, bias, _ = KINDS[kind]
+    x = RNG.standard_normal((B, t, D)).astype(dtype)
+    w = (RNG.standard_normal((D, gates * H)) * 0.5).astype(dtype)
+    u = (RNG.standard_normal((H, gates * H)) * 0.5).astype(dtype)
+    b = (RNG.standard_normal(bias) * 0.5).astype(dtype)
+    h0 = (RNG.standard_normal((B, H)) * 0.5).astype(dtype)
+    return x, w, u, b, h0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_rows_gradcheck_across_chunks(monkeypatch, kind, return_sequences, go_backwards):
+    rows, op_class = KINDS[kind][:2]
+    monkeypatch.setattr(rows, "CHUNK", 3)  # 7 steps: chunks of 3, 3 and 1
+
+    def loss(*args):
+        op = op_class("tanh", "sigmoid", return_sequences, go_backwards, n_init=1)
+        out, h = op(*args)
+        assert op.rows
+        return (out * out).sum() + (h * 0.3).sum()
+
+    gradcheck(loss, *_args(kind))
+    x, w, u, _, _ = _args(kind)
+    gradcheck(lambda *a: op_class("tanh", "sigmoid", True, go_backwards)(*a)[0].sum(), x, w, u)  # no bias
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rows_path_equals_the_general_path(kind):
+    """The rows path (no mask) against the general path (an all-true mask), outputs and every gradient."""
+    op_class = KINDS[kind][1]
+    arrays = _args(kind, t=13)
+    results = []
+    for mask in (None, np.ones((B, 13), bool)):
+        ts = [Tensor(a, requires_grad=True) for a in arrays]
+        op = op_class("tanh", "sigmoid", True, False, n_init=1, mask=mask)
+        out, h = op(*ts)
+        assert op.rows == (mask is None)
+        ((out * out).sum() + (h * h).sum()).backward()
+        results.append([out.data, h.data] + [t.grad for t in ts])
+    for fast, general in zip(*results):
+        np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("small_states", [0, 1 << 18])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_inference_is_bit_identical_to_the_training_forward(monkeypatch, kind, small_states, return_sequences,
+                                                            go_backwards):
+    """no_grad keeps one step's states (and two state slabs when every step's would be big): the same bits."""
+    rows, op_class, _, _, kept = KINDS[kind]
+    monkeypatch.setattr(rows, "SMALL_STATES", small_states)
+    arrays = _args(kind, t=20, dtype=np.float32)
+    train = op_class("tanh", "sigmoid", return_sequences, go_backwards, n_init=1)
+    got = [o.data for o in train(*[Tensor(a, requires_grad=True) for a in arrays])]
+    infer = op_class("tanh", "sigmoid", return_sequences, go_backwards, n_init=1)
+    with no_grad():
+        outs = infer(*[Tensor(a) for a in arrays])
+    assert infer.rows and kept(infer) is None
+    assert got[0].dtype == np.float32
+    for a, e in zip(got, outs):
+        np.testing.assert_array_equal(a, e.data)
+    with pytest.raises(RuntimeError, match="no_grad"):  # its states were not kept
+        infer.backward(np.ones_like(got[0]), None)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_buffers_are_handed_on_and_a_retained_graph_recomputes(kind):
+    op_class = KINDS[kind][1]
+    arrays = _args(kind)
+    lstm_rows.clear_pools()
+    ta = [Tensor(a, requires_grad=True) for a in arrays]
+    out, _ = op_class("tanh", "sigmoid", False, n_init=1)(*ta)
+    loss = out.sum()
+    loss.backward(retain_graph=True)
+    first = [t.grad.copy() for t in ta]
+    other = op_class("tanh", "sigmoid", False, n_init=1)
+    other(*[Tensor(a * 3, requires_grad=True) for a in arrays])  # takes the buffers the first op handed back
+    assert len(lstm_rows._POOL) == 0
+    for t in ta:
+        t.grad = None
+    loss.backward()  # the first graph again: its states must be its own, not the other op's
+    for a, b_ in zip(first, ta):
+        np.testing.assert_array_equal(a, b_.grad)
+
+
+def test_rows_gradients_equal_torch_rnn():
+    torch = pytest.importorskip("torch")
+    bsz, t, d, h = 4, 12, 3, 5
+    x = RNG.standard_normal((bsz, t, d))
+    w, u, b = RNG.standard_normal((d, h)) * 0.5, RNG.standard_normal((h, h)) * 0.5, RNG.standard_normal(h) * 0.5
+    g = RNG.standard_normal((bsz, t, h))
+    ts = [Tensor(a, requires_grad=True) for a in (x, w, u, b)]
+    out, _ = SimpleRNNOp("tanh", "sigmoid", True)(*ts)
+    (out * Tensor(g)).sum().backward()
+    rnn = torch.nn.RNN(d, h, batch_first=True).double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.from_numpy(w.T))
+        rnn.weight_hh_l0.copy_(torch.from_numpy(u.T))
+        rnn.bias_ih_l0.copy_(torch.from_numpy(b))
+        rnn.bias_hh_l0.zero_()
+    xt = torch.from_numpy(x).requires_grad_()
+    ref, _ = rnn(xt)
+    (ref * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for got, e in zip((t_.grad for t_ in ts), (xt.grad, rnn.weight_ih_l0.grad.T, rnn.weight_hh_l0.grad.T,
+                                               rnn.bias_ih_l0.grad)):
+        np.testing.assert_allclose(got, e.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_rows_gradients_equal_torch_gru():
+    torch = pytest.importorskip("torch")
+    bsz, t, d, h = 4, 12, 3, 5
+    x = RNG.standard_normal((bsz, t, d))
+    w, u = RNG.standard_normal((d, 3 * h)) * 0.5, RNG.standard_normal((h, 3 * h)) * 0.5
+    b = RNG.standard_normal((2, 3 * h)) * 0.5
+    g = RNG.standard_normal((bsz, t, h))
+    ts = [Tensor(a, requires_grad=True) for a in (x, w, u, b)]
+    out, _ = GRUOp("tanh", "sigmoid", True)(*ts)
+    (out * Tensor(g)).sum().backward()
+    gru = torch.nn.GRU(d, h, batch_first=True).double()
+    perm = np.r_[h:2 * h, 0:h, 2 * h:3 * h]  # Keras's gates z, r, h are torch's r, z, n reordered
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.from_numpy(w[:, perm].T))
+        gru.weight_hh_l0.copy_(torch.from_numpy(u[:, perm].T))
+        gru.bias_ih_l0.copy_(torch.from_numpy(b[0, perm]))
+        gru.bias_hh_l0.copy_(torch.from_numpy(b[1, perm]))
+    xt = torch.from_numpy(x).requires_grad_()
+    ref, _ = gru(xt)
+    (ref * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    inv = np.argsort(perm)
+    expected = (xt.grad.numpy(), gru.weight_ih_l0.grad.numpy().T[:, inv], gru.weight_hh_l0.grad.numpy().T[:, inv],
+                np.stack([gru.bias_ih_l0.grad.numpy()[inv], gru.bias_hh_l0.grad.numpy()[inv]]))
+    for got, e in zip((t_.grad for t_ in ts), expected):
+        np.testing.assert_allclose(got, e, rtol=1e-9, atol=1e-11)

@@ -352,11 +352,11 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
     h, bsz = dh.shape
     k = hx.shape[1]
     dt = z.dtype
-    up = _buffer(ws, "up", (h, 4 * h), dt)  # U's columns in the row order o, i, f, g: dh_prev = U dz
+    up = np.empty((h, 4 * h), dt)  # U's columns in the row order o, i, f, g: dh_prev = U dz (not kept: memory)
     up[:, :h], up[:, h:] = u[:, 3 * h:], u[:, :3 * h]  # slices, not u[:, perm] (a fancy-index copy)
     wpt = None
     if w is not None and dx is not None:  # (4H, D), rows o, i, f, g: dx_s = dz_s^T W^T
-        wpt = _buffer(ws, "wpt", (4 * h, w.shape[0]), dt)
+        wpt = np.empty((4 * h, w.shape[0]), dt)
         wpt[:h], wpt[h:] = w[:, 3 * h:].T, w[:, :3 * h].T
     n = min(CHUNK, t)
     q = _buffer(ws, "q", (n, 5, h, bsz), dt)

@@ -32,7 +32,6 @@ training step frees: the same calls on the same values, so the same bits.
 from __future__ import annotations
 
 import contextlib
-import functools
 from typing import Any
 
 import numpy as np
@@ -91,14 +90,6 @@ def clear_pools() -> None:
     """Forget every pooled workspace (the bench's memory count starts from nothing)."""
     _POOL.clear()
     _INFER.clear()
-
-
-@functools.lru_cache(maxsize=16)
-def _perm(h: int) -> np.ndarray:
-    """Row order o, i, f, g as indices into Keras's i, f, c, o columns (cached: np.r_ costs ~13 us a call)."""
-    perm = np.r_[3 * h:4 * h, 0:3 * h]
-    perm.flags.writeable = False
-    return perm
 
 
 def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

@@ -226,6 +226,22 @@ def floor_step():
     return lambda: net.step(x, y)
 
 
+def torch_kernels(step, top: int = 4) -> list[tuple[str, float]]:
+    """The ops PyTorch eager spends a training step in, (name, ms per step), heaviest first (torch.profiler).
+
+    On the CPU `nn.LSTM` is not a loop of per-step ATen ops: it runs oneDNN's fused RNN primitive
+    (`aten::mkldnn_rnn_layer` forward, `mkldnn_rnn_layer_backward`), whose weight gradient is one big GEMM over
+    every step from gate gradients it keeps for the whole sequence (docs/performance.md, "LSTM, round five")."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(5):
+            step()
+    rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:top]
+    return [(e.key, e.self_cpu_time_total / 5e3) for e in rows]
+
+
 def main() -> None:
     print(blas_info())
     fns = {"neurona": neurona_step(), "numpy floor": floor_step()}
@@ -235,6 +251,9 @@ def main() -> None:
         print("(PyTorch not installed: pip install torch to compare)")
     print(report(f"LSTM({UNITS}) {STEPS}x{FEATURES} -> Dense(1), MSE, batch {BATCH}, one training step",
                  interleaved(fns, repeats=5)))
+    if "torch eager" in fns:
+        print("torch eager's heaviest ops per step: " + ", ".join(f"{name} {ms:.2f} ms"
+                                                               for name, ms in torch_kernels(fns["torch eager"])))
 
 
 if __name__ == "__main__":

@@ -46,3 +46,21 @@ def test_floor_gradients_equal_torch(loss):
     probs = net.predict(x)
     ref = torch.softmax(out, 1) if loss == "softmax" else out
     np.testing.assert_allclose(probs, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_torch_kernels_lists_the_heaviest_ops_first():
+    """bench/lstm.py's torch profile (the evidence that torch eager runs a fused RNN primitive): op names with
+    their milliseconds per step, heaviest first."""
+    torch = pytest.importorskip("torch")
+    from bench.lstm import torch_kernels
+
+    lstm = torch.nn.LSTM(3, 4, batch_first=True)
+    x = torch.randn(2, 5, 3)
+
+    def step() -> None:
+        lstm(x)[0].sum().backward()
+
+    rows = torch_kernels(step, top=3)
+    assert 1 <= len(rows) <= 3
+    assert all(isinstance(name, str) and ms >= 0 for name, ms in rows)
+    assert [ms for _, ms in rows] == sorted((ms for _, ms in rows), reverse=True)

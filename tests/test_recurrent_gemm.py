@@ -75,3 +75,22 @@ def test_scipy_blas_is_held_at_one_thread(monkeypatch):
         with lstm_rows.one_blas_thread():
             threads = [lib.num_threads for lib in tpc.ThreadpoolController().select(user_api="blas").lib_controllers]
     assert threads and all(n == 1 for n in threads)
+
+
+def test_one_blas_thread_restores_each_library(monkeypatch):
+    """The lean limiter sets only the libraries running more than one thread to one, and gives each its own
+    count back on exit (also when the block raises), as threadpoolctl's limit did."""
+    tpc = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(lstm_rows, "_BLAS", [])
+    lstm_rows.gemm_accumulate(np.dtype(np.float32))  # SciPy's BLAS loaded first, so the limits below reach it
+    with tpc.threadpool_limits(2):
+        before = [lib.num_threads for lib in tpc.ThreadpoolController().select(user_api="blas").lib_controllers]
+        if max(before, default=1) < 2:
+            pytest.skip("no BLAS library here runs more than one thread")
+        with pytest.raises(RuntimeError, match="inside"):
+            with lstm_rows.one_blas_thread():
+                inside = [lib.num_threads for lib in tpc.ThreadpoolController().select(user_api="blas").lib_controllers]
+                raise RuntimeError("inside")
+        after = [lib.num_threads for lib in tpc.ThreadpoolController().select(user_api="blas").lib_controllers]
+    assert inside and all(n == 1 for n in inside)
+    assert after == before

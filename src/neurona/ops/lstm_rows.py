@@ -32,7 +32,6 @@ training step frees: the same calls on the same values, so the same bits.
 from __future__ import annotations
 
 import contextlib
-import functools
 from typing import Any
 
 import numpy as np
@@ -93,14 +92,6 @@ def clear_pools() -> None:
     _INFER.clear()
 
 
-@functools.lru_cache(maxsize=16)
-def _perm(h: int) -> np.ndarray:
-    """Row order o, i, f, g as indices into Keras's i, f, c, o columns (cached: np.r_ costs ~13 us a call)."""
-    perm = np.r_[3 * h:4 * h, 0:3 * h]
-    perm.flags.writeable = False
-    return perm
-
-
 def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """ws[key] when it has this shape and dtype, else a new empty array stored there."""
     a = ws.get(key)
@@ -145,7 +136,7 @@ def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, t: int, h: in
     return ws["views"]
 
 
-_BLAS: list[Any] = []  # [threadpoolctl's selection of the loaded BLAS libraries] once looked up ([None] without it)
+_BLAS: list[Any] = []  # [threadpoolctl's controllers of the loaded BLAS libraries] once looked up ([None] without it)
 
 
 _GEMM: dict[np.dtype, Any] = {}  # dtype -> SciPy's BLAS gemm for it, or None (no SciPy, another dtype)
@@ -191,13 +182,40 @@ def weight_gradient(ws: dict[str, Any], key: str, shape: tuple[int, int], dt: np
     return dw, add
 
 
+class _OneThread:
+    """BLAS at one thread inside the block: each library that runs more than one thread is set to one on entry
+    and restored on exit, by its own get/set calls (threadpoolctl's `LibController`s, looked up once).
+
+    The same effect as threadpoolctl's `limit(limits=1)` at a fifth of its cost: that call gathers every
+    library's info dict and restores all of them (~10 us per entry and exit when one library has 2 threads,
+    twice per training step: entering and leaving cost ~20 us of a ~5.5 ms LSTM step, measured in round five)."""
+
+    __slots__ = ("libs", "saved")
+
+    def __init__(self, libs: list[Any]) -> None:
+        self.libs = libs
+        self.saved: list[tuple[Any, int]] = []
+
+    def __enter__(self) -> None:
+        for lib in self.libs:
+            n = lib.get_num_threads()
+            if n is not None and n > 1:
+                lib.set_num_threads(1)
+                self.saved.append((lib, n))
+
+    def __exit__(self, *exc: Any) -> None:
+        for lib, n in self.saved:
+            lib.set_num_threads(n)
+        self.saved.clear()
+
+
 def one_blas_thread(work: int | None = None) -> Any:
-    """A context in which BLAS runs on one thread, when threadpoolctl is installed and BLAS has more (else a
-    no-op). A step's matrices are small (4 units x batch): splitting each of the ~150 products of a sequence
-    over threads costs more in synchronisation than it gains, and on a busy machine every product waits
-    for a second core (measured: 2-thread BLAS made an LSTM(64) step 10-100x slower on a loaded 2-core host).
+    """A context in which BLAS runs on one thread, when threadpoolctl is installed (else a no-op). A step's
+    matrices are small (4 units x batch): splitting each of the ~150 products of a sequence over threads costs
+    more in synchronisation than it gains, and on a busy machine every product waits for a second core
+    (measured: 2-thread BLAS made an LSTM(64) step 10-100x slower on a loaded 2-core host).
     `work`: the per-step product's m*n*k; under `SMALL_BLAS` OpenBLAS runs it on one thread anyway, so the
-    limit (6.3 us of CPU to enter and leave, 2% of a one-sample forward) is skipped."""
+    limit (a few us of CPU to enter and leave, ~2% of a one-sample forward) is skipped."""
     if work is not None and work < SMALL_BLAS:
         return contextlib.nullcontext()
     if not _BLAS:
@@ -205,13 +223,11 @@ def one_blas_thread(work: int | None = None) -> Any:
         try:
             from threadpoolctl import ThreadpoolController
 
-            _BLAS.append(ThreadpoolController().select(user_api="blas"))
+            _BLAS.append(list(ThreadpoolController().select(user_api="blas").lib_controllers))
         except ImportError:
             _BLAS.append(None)
-    sel = _BLAS[0]
-    if sel is None or all(lib.num_threads <= 1 for lib in sel.lib_controllers):
-        return contextlib.nullcontext()
-    return sel.limit(limits=1)
+    libs = _BLAS[0]
+    return contextlib.nullcontext() if not libs else _OneThread(libs)
 
 
 def op_workspace(op: Any, keep: bool) -> dict[str, Any]:
@@ -327,9 +343,12 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
     h, bsz = dh.shape
     k = hx.shape[1]
     dt = z.dtype
-    perm = _perm(h)
-    up = np.ascontiguousarray(u[:, perm])  # (H, 4H): dh_prev = U dz
-    wpt = None if w is None or dx is None else np.ascontiguousarray(w[:, perm].T)  # (4H, D): dx_s = dz_s^T W^T
+    up = np.empty((h, 4 * h), dt)  # U's columns in the row order o, i, f, g: dh_prev = U dz (not kept: memory)
+    up[:, :h], up[:, h:] = u[:, 3 * h:], u[:, :3 * h]  # slices, not u[:, perm] (a fancy-index copy)
+    wpt = None
+    if w is not None and dx is not None:  # (4H, D), rows o, i, f, g: dx_s = dz_s^T W^T
+        wpt = np.empty((4 * h, w.shape[0]), dt)
+        wpt[:h], wpt[h:] = w[:, 3 * h:].T, w[:, :3 * h].T
     n = min(CHUNK, t)
     q = _buffer(ws, "q", (n, 5, h, bsz), dt)
     dwall, add_dw = weight_gradient(ws, "tmpw", (4 * h, k), dt)
@@ -369,8 +388,12 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
             add_dw(dzs, hx[s])
         if wpt is not None:
             matmul(qc[:, 1:].reshape(m, 4 * h, bsz).transpose(0, 2, 1), wpt, out=dx[a:end])
-    inv = np.argsort(perm)
-    dwk = dwall[inv]
-    d = k - h - 1
-    return (np.ascontiguousarray(dwk[:, h:h + d].T), np.ascontiguousarray(dwk[:, :h].T), dwk[:, k - 1].copy(),
-            dh, dc)
+    return _keras_columns(dwall[:, h:k - 1]), _keras_columns(dwall[:, :h]), _keras_columns(dwall[:, k - 1:])[0], dh, dc
+
+
+def _keras_columns(a: np.ndarray) -> np.ndarray:
+    """a (4H, n) with rows in the order o, i, f, g -> (n, 4H) with Keras's columns i, f, c, o (a new array)."""
+    h = a.shape[0] // 4
+    out = np.empty((a.shape[1], 4 * h), a.dtype)
+    out[:, :3 * h], out[:, 3 * h:] = a[h:].T, a[:h].T
+    return out

@@ -130,3 +130,35 @@ def test_recurrent_models_split_only_with_a_worker_process():
         assert not halves.wanted(big // 2)  # under PROCESS_MIN_FLOPS
         with half_worker.in_processes(False):
             assert not halves.wanted(big * 100)  # on threads the GIL serialises a recurrence: never split
+
+
+def test_outputs_too_large_for_the_shared_memory_run_here(monkeypatch):
+    m_threads, h_threads = _fit(conv, "threads")
+    nbytes = half_worker._nbytes
+    monkeypatch.setattr(half_worker, "_nbytes", lambda a: 1 << 40 if half_worker._IN_CHILD else nbytes(a))
+    m_proc, h_proc = _fit(conv, "process")  # every answer of the child: "no room"
+    worker = m_proc._halves.worker
+    assert worker is not None and worker.steps == 0 and not worker.known  # asked once per signature, then not
+    for a, b in zip(m_proc.get_weights(), m_threads.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert h_proc == h_threads
+    worker.close()
+
+
+def test_large_weights_for_little_work_stay_on_threads():
+    pytest.importorskip("threadpoolctl")
+    from threadpoolctl import threadpool_limits
+
+    clear_session()
+    model, _ = conv()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    halves = Halves(model)
+    n = int(parallel.PROCESS_MIN_FLOPS / forward_flops(model)) + 1
+    assert halves.weight_bytes <= parallel.COPY_BYTES_PER_FLOP * halves.flops * n
+    with threadpool_limits(2):
+        assert halves.wanted(n) == ((os.cpu_count() or 1) >= 2)
+        halves.weight_bytes = 1 << 40  # weights too large to copy every step: the two-thread rule decides
+        assert not halves.wanted(n)  # under MIN_FLOPS
+        big = int(parallel.MIN_FLOPS / forward_flops(model)) + 1
+        assert halves.wanted(big) == ((os.cpu_count() or 1) >= 2)
+        assert halves.worker is None

@@ -91,16 +91,18 @@ class Worker:
             return False
         return sum(_nbytes(a) for a in _flat(part[:3])) <= self.size - self.io_base - (1 << 19)
 
-    def start(self, part: tuple) -> None:
-        """Send the weights and half A's arrays; the child starts at once."""
+    def start(self, part: tuple, sig: Any) -> None:
+        """Send the weights and half A's arrays (of signature `sig`); the child starts at once."""
+        self._sig = sig
         for w, (off, shape, dtype, order) in zip(self.weights, self._layout):
             np.copyto(_view(self.buf, off, shape, dtype, order), w.data)
         x, y, sw, share = part
         specs, _ = _pack(self.buf, self.io_base, [x, y, sw])
         _send(self.cmd_w, {"args": specs, "share": share})
 
-    def finish(self) -> tuple[Any, list[np.ndarray], dict[int, np.ndarray]]:
-        """(loss, outputs, {id(weight): gradient}) of half A, once the child is done."""
+    def finish(self) -> tuple[Any, list[np.ndarray], dict[int, np.ndarray]] | None:
+        """(loss, outputs, {id(weight): gradient}) of half A, once the child is done; None when its outputs did
+        not fit in the shared memory (the caller runs the half itself; this worker is not used for it again)."""
         msg = _receive(self.done_r)
         if msg is None:
             self.close()
@@ -108,6 +110,9 @@ class Worker:
         if "error" in msg:
             self.close()
             raise RuntimeError(f"neurona: half of the batch failed in the worker process:\n{msg['error']}")
+        if msg.get("no_room"):
+            self.known.pop(self._sig, None)
+            return None
         _child_peak[0] = max(_child_peak[0], msg.get("peak", 0))
         self.steps += 1
         loss, *outs = [a.copy() for a in _unpack(self.buf, msg["outs"])]
@@ -188,7 +193,11 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
                     present.append(g is not None)
                     if g is not None:
                         np.copyto(_view(worker.buf, worker.grad_base + off, shape, dtype, "C"), g)
-                specs, _ = _pack(worker.buf, worker.io_base, [np.asarray(loss), *outs])
+                results = [np.asarray(loss), *outs]
+                if sum(_nbytes(a) for a in _flat(results)) > worker.size - worker.io_base:
+                    _send(done_w, {"no_room": True})  # the parent runs this half itself
+                    continue
+                specs, _ = _pack(worker.buf, worker.io_base, results)  # over the inputs: read, no longer needed
                 peak = tracemalloc.get_traced_memory()[1] - base if tracing else 0
                 _send(done_w, {"outs": specs, "grads": present, "peak": peak})
             except BaseException:  # noqa: BLE001 - reported to the parent, which raises it

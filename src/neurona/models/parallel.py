@@ -47,6 +47,9 @@ MIN_FLOPS = 150e6
 # step): the LSTM(64) bench step (120 MFLOP) ran its half in 0.59 of the whole step's CPU time, the slide CNN and
 # the transformer in 0.50 (docs/performance.md, "Two processes")
 PROCESS_MIN_FLOPS = 100e6
+# ... and only while the weights sent to the worker and the gradients sent back each step (a few GB/s of copies)
+# stay a few percent of the step's arithmetic (tens of GFLOP/s): at most 1 byte of weights per 200 forward flops
+COPY_BYTES_PER_FLOP = 0.005
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
 # Recurrences loop over time steps in thousands of small NumPy calls that the GIL serialises: two halves of
 # the LSTM(64) bench step ran 0.72x as fast as one (docs/performance.md); not split unless forced.
@@ -117,6 +120,7 @@ class Halves:
         self.pays_in_process = not names <= BLAS_BOUND_LAYERS  # a worker process has no GIL to share
         self.off = False  # set when a replica's step cannot be replayed: the unsplit path from then on
         self.worker: half_worker.Worker | None = None
+        self.weight_bytes = sum(int(w.data.nbytes) for w in model.trainable_weights)
 
     def wanted(self, n: int) -> bool:
         """Whether a batch of n samples runs as two halves now."""
@@ -127,7 +131,7 @@ class Halves:
             return False
         if mode:
             return True
-        procs = half_worker.available()
+        procs = half_worker.available() and self.weight_bytes <= COPY_BYTES_PER_FLOP * self.flops * n
         pays, least = (self.pays_in_process, PROCESS_MIN_FLOPS) if procs else (self.pays, MIN_FLOPS)
         return (pays and n >= MIN_BATCH and self.flops * n >= least and (os.cpu_count() or 1) >= 2
                 and _blas_threads() >= 2)
@@ -149,7 +153,7 @@ class Halves:
         if worker is not None:  # half A in the worker process, half B here
             restore = conv_parts._blas_to_one()
             try:
-                results[0], grads[0] = _in_process(worker, parts, lambda: half(1))
+                self._in_process(worker, parts, grads, results, weights)
             finally:
                 for c, k in restore:
                     c.set_num_threads(k)
@@ -186,21 +190,24 @@ class Halves:
             worker = self.worker = half_worker.worker_for(self.replicas[0], self.model._train_weights, part)
         return worker if worker.runs(self.replicas[0], _signature(part[:3]), part) else None
 
-
-def _in_process(worker: half_worker.Worker, parts: list[tuple], here: Any) -> tuple[Any, dict[int, np.ndarray]]:
-    """Half A in the worker while `here` runs half B on this thread: ((loss, outputs), gradients) of half A,
-    each gradient a copy out of the shared memory (the next step overwrites it)."""
-    worker.start(parts[0])
-    try:
-        conv_parts._inside(here)
-    except BaseException:
+    def _in_process(self, worker: half_worker.Worker, parts: list[tuple], grads: list[dict], results: list,
+                    weights: list[Any]) -> None:
+        """Half A in the worker while half B runs on this thread; their results into `grads` and `results`."""
+        worker.start(parts[0], _signature(parts[0][:3]))
         try:
-            worker.finish()  # keep the pipe in step: the child's answer is read and dropped
-        except RuntimeError:
-            pass
-        raise
-    loss, outs, grads = worker.finish()
-    return (loss, outs), grads
+            results[1] = conv_parts._inside(lambda: _run_half(self.replicas[1], parts[1], grads[1], weights))
+        except BaseException:
+            try:
+                worker.finish()  # keep the pipe in step: the child's answer is read and dropped
+            except RuntimeError:
+                pass
+            raise
+        done = worker.finish()
+        if done is None:  # its outputs did not fit the worker's memory: half A here, this once
+            results[0] = conv_parts._inside(lambda: _run_half(self.replicas[0], parts[0], grads[0], weights))
+            return
+        loss, outs, grads[0] = done  # views into the shared memory: `_add` copies any it passes on alone
+        results[0] = (loss, outs)
 
 
 def _worker() -> ThreadPoolExecutor:

@@ -16,7 +16,8 @@ the same bits as on two threads. Replayable models draw no random numbers and ke
 
 One child lives at a time (a new split model's child replaces the last one); it ends when its pipe closes: the
 model's halves are collected, another model needs a child, or the interpreter exits. `in_processes(False)`
-keeps the split on threads (tests, comparisons); so does any platform without `os.fork`.
+keeps the split on threads (tests, comparisons), and so do `NEURONA_WORKER_PROCESS=0` and any platform other
+than Linux (macOS's system libraries are not safe to use after a fork; Windows has none).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 import traceback
 import warnings
 import weakref
@@ -40,6 +42,7 @@ from ..switches import overriding
 
 _enabled: list[bool | None] = [None]
 _live: list[Any] = []  # the one running worker, if any
+_lock = threading.Lock()
 _child_peak = [0]  # bytes the last child allocated at its peak (tracemalloc running), for the bench's memory table
 
 
@@ -49,9 +52,11 @@ def in_processes(mode: bool | None) -> Any:
 
 
 def available() -> bool:
-    """Whether half A may run in a forked process here."""
-    return _enabled[0] is not False and sys.platform.startswith("linux") and hasattr(os, "fork") \
-        and not _IN_CHILD
+    """Whether half A may run in a forked process here (`NEURONA_WORKER_PROCESS=0` in the environment: never)."""
+    mode = _enabled[0]
+    if mode is None:
+        mode = os.environ.get("NEURONA_WORKER_PROCESS", "1") != "0"
+    return mode and sys.platform.startswith("linux") and hasattr(os, "fork") and not _IN_CHILD
 
 
 _IN_CHILD = False
@@ -128,20 +133,21 @@ class Worker:
 
     def close(self) -> None:
         self._finalizer()
-        if self in _live:
+        if self in _live:  # a list op under the GIL
             _live.remove(self)
 
 
 def worker_for(replica: Any, weights: list[Any], part: tuple) -> Worker:
     """The live worker of this replica, or a new one forked now (the last one stopped first)."""
-    for w in _live:
-        if w.replica_ref() is replica:
-            return w
-    for w in list(_live):
-        w.close()
-    worker = Worker(replica, weights, part)
-    _live.append(worker)
-    return worker
+    with _lock:
+        for w in _live:
+            if w.replica_ref() is replica:
+                return w
+        for w in list(_live):
+            w.close()
+        worker = Worker(replica, weights, part)
+        _live.append(worker)
+        return worker
 
 
 def child_peak_mib() -> float:

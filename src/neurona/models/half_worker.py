@@ -29,6 +29,7 @@ import signal
 import struct
 import sys
 import threading
+import time
 import traceback
 import warnings
 import weakref
@@ -36,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Plan
+from ..function import Plan, _drop_saved
 from ..ops import conv_parts
 from ..switches import overriding
 
@@ -70,10 +71,10 @@ class Worker:
         self.replica_ref = weakref.ref(replica)
         self.weights = weights
         self._layout, nw = _layout([w.data for w in weights], 0)
-        # room for the weights, their gradients, and twice the first half's inputs (a larger batch later: threads)
+        # room for the weights, their gradients, and the first half's inputs, which the outputs overwrite once read
+        # (a larger batch later runs on threads; outputs that do not fit, here: `finish`)
         x, y, sw = part[:3]
-        nin = sum(_nbytes(a) for a in _flat((x, y, sw)))
-        self.size = 2 * nw + 2 * nin + (1 << 20)
+        self.size = 2 * nw + sum(_nbytes(a) for a in _flat((x, y, sw))) + (64 << 10)
         self.shm = mmap.mmap(-1, self.size)
         self.buf = np.frombuffer(self.shm, np.uint8)
         self.grad_base, self.io_base = nw, 2 * nw
@@ -86,6 +87,8 @@ class Worker:
             _serve(self, replica, cmd_r, done_w)
         os.close(cmd_r)
         os.close(done_w)
+        for plan in self.known.values():  # replica A runs in the child now: what its ops keep here is dead weight
+            _drop_saved(plan)
         self.pid = pid
         self.steps = 0  # half steps the child has run
         self._finalizer = weakref.finalize(self, _stop, self.cmd_w, self.done_r, pid)
@@ -94,7 +97,7 @@ class Worker:
         """Whether this worker can run half A with these arrays (a signature it knows, and room for them)."""
         if self.known.get(sig) is None or replica._plans.get(sig) is not self.known[sig]:
             return False
-        return sum(_nbytes(a) for a in _flat(part[:3])) <= self.size - self.io_base - (1 << 19)
+        return sum(_nbytes(a) for a in _flat(part[:3])) <= self.size - self.io_base
 
     def start(self, part: tuple, sig: Any) -> None:
         """Send the weights and half A's arrays (of signature `sig`); the child starts at once."""
@@ -215,13 +218,23 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
 
 
 def _stop(cmd_w: int, done_r: int, pid: int) -> None:
-    """Close the child's pipe (it exits) and reap it."""
+    """Tell the child to exit (an empty header; closing the pipe does too), and reap it. A child that has not
+    exited after a second (busy, or its pipe held open by some other forked process) is killed."""
+    try:
+        os.write(cmd_w, struct.pack("<I", 0))
+    except OSError:
+        pass
     for fd in (cmd_w, done_r):
         try:
             os.close(fd)
         except OSError:
             pass
     try:
+        for _ in range(1000):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+            time.sleep(0.001)
+        os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     except (ChildProcessError, OSError):
         pass
@@ -295,10 +308,10 @@ def _send(fd: int, msg: dict[str, Any]) -> None:
 
 
 def _receive(fd: int) -> dict[str, Any] | None:
+    """The next message, or None: the pipe closed, or an empty header (the parent's "exit")."""
     head = _read(fd, 4)
-    if head is None:
-        return None
-    body = _read(fd, struct.unpack("<I", head)[0])
+    n = struct.unpack("<I", head)[0] if head is not None else 0
+    body = _read(fd, n) if n else None
     return None if body is None else json.loads(body)
 
 

@@ -162,3 +162,21 @@ def test_large_weights_for_little_work_stay_on_threads():
         big = int(parallel.MIN_FLOPS / forward_flops(model)) + 1
         assert halves.wanted(big) == ((os.cpu_count() or 1) >= 2)
         assert halves.worker is None
+
+
+def test_the_child_keeps_no_copy_of_the_parents_other_descriptors():
+    import select
+
+    r, w = os.pipe()  # say, the stdin of another subprocess: it must see EOF when this process closes it
+    try:
+        model, _ = _fit(conv, "process", epochs=1, n=64)
+        assert model._halves.worker.alive()
+        os.close(w)
+        w = None
+        ready, _, _ = select.select([r], [], [], 5.0)
+        assert ready and os.read(r, 1) == b""  # EOF: no copy of the write end left open in the child
+        model._halves.worker.close()
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)

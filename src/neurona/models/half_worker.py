@@ -167,10 +167,11 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
     try:
         _IN_CHILD = True
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; the child ends with it
-        os.close(worker.cmd_w)
-        os.close(worker.done_r)
-        for other in _live:  # other workers' pipes: their children must see EOF when their parents close them
-            for fd in (other.cmd_w, other.done_r):
+        # every descriptor the fork copied except stdio and this worker's two pipe ends: a pipe to another
+        # subprocess (a peer in the bench, a notebook's kernel sockets) must see EOF when the parent closes it
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd > 2 and fd not in (cmd_r, done_w):
                 try:
                     os.close(fd)
                 except OSError:

@@ -16,8 +16,9 @@ the same bits as on two threads. Replayable models draw no random numbers and ke
 
 One child lives at a time (a new split model's child replaces the last one); it ends when its pipe closes: the
 model's halves are collected, another model needs a child, or the interpreter exits. `in_processes(False)`
-keeps the split on threads (tests, comparisons), and so do `NEURONA_WORKER_PROCESS=0` and any platform other
-than Linux (macOS's system libraries are not safe to use after a fork; Windows has none).
+keeps the split on threads (tests, comparisons), and so do `NEURONA_WORKER_PROCESS=0`, a process running MPI
+(mpi4py imported) and any platform other than Linux (macOS's system libraries are not safe to use after a fork;
+Windows has no fork).
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def available() -> bool:
     mode = _enabled[0]
     if mode is None:
         mode = os.environ.get("NEURONA_WORKER_PROCESS", "1") != "0"
-    return mode and sys.platform.startswith("linux") and hasattr(os, "fork") and not _IN_CHILD
+    # not under MPI either (neurona.distributed): Open MPI warns about, and some interconnects break on, fork()
+    return (mode and sys.platform.startswith("linux") and hasattr(os, "fork") and not _IN_CHILD
+            and "mpi4py.MPI" not in sys.modules)
 
 
 _IN_CHILD = False

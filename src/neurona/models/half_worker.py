@@ -80,7 +80,10 @@ class Worker:
         self.size = 2 * nw + sum(_nbytes(a) for a in _flat((x, y, sw))) + (64 << 10)
         self.shm = mmap.mmap(-1, self.size)
         self.buf = np.frombuffer(self.shm, np.uint8)
-        self.grad_base, self.io_base = nw, 2 * nw
+        self.io_base = 2 * nw
+        # each weight's place (in its own layout) and its gradient's (C order), made once: both processes use them
+        self.weight_views = [_view(self.buf, off, shape, dtype, order) for off, shape, dtype, order in self._layout]
+        self.grad_views = [_view(self.buf, nw + off, shape, dtype, "C") for off, shape, dtype, _ in self._layout]
         cmd_r, self.cmd_w = os.pipe()
         self.done_r, done_w = os.pipe()
         with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads (BLAS's)
@@ -105,8 +108,8 @@ class Worker:
     def start(self, part: tuple, sig: Any) -> None:
         """Send the weights and half A's arrays (of signature `sig`); the child starts at once."""
         self._sig = sig
-        for w, (off, shape, dtype, order) in zip(self.weights, self._layout):
-            np.copyto(_view(self.buf, off, shape, dtype, order), w.data)
+        for w, view in zip(self.weights, self.weight_views):
+            np.copyto(view, w.data)
         x, y, sw, share = part
         specs, _ = _pack(self.buf, self.io_base, [x, y, sw])
         _send(self.cmd_w, {"args": specs, "share": share})
@@ -127,11 +130,7 @@ class Worker:
         _child_peak[0] = max(_child_peak[0], msg.get("peak", 0))
         self.steps += 1
         loss, *outs = [a.copy() for a in _unpack(self.buf, msg["outs"])]
-        grads = {}
-        for i, w in enumerate(self.weights):
-            if msg["grads"][i]:
-                off, shape, dtype, _ = self._layout[i]
-                grads[id(w)] = _view(self.buf, self.grad_base + off, shape, dtype, "C")
+        grads = {id(w): g for w, g, sent in zip(self.weights, self.grad_views, msg["grads"]) if sent}
         return loss, outs, grads
 
     def alive(self) -> bool:
@@ -195,17 +194,17 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
             if msg is None:
                 break
             try:
-                for w, (off, shape, dtype, order) in zip(worker.weights, worker._layout):
-                    np.copyto(w.data, _view(worker.buf, off, shape, dtype, order))
+                for w, view in zip(worker.weights, worker.weight_views):
+                    np.copyto(w.data, view)
                 x, y, sw = _unpack(worker.buf, msg["args"])
                 into: dict[int, np.ndarray] = {}
                 loss, outs = _run_half(replica, (x, y, sw, msg["share"]), into, worker.weights)
                 present = []
-                for w, (off, shape, dtype, _) in zip(worker.weights, worker._layout):
+                for w, view in zip(worker.weights, worker.grad_views):
                     g = into.get(id(w))
                     present.append(g is not None)
                     if g is not None:
-                        np.copyto(_view(worker.buf, worker.grad_base + off, shape, dtype, "C"), g)
+                        np.copyto(view, g)
                 results = [np.asarray(loss), *outs]
                 if sum(_nbytes(a) for a in _flat(results)) > worker.size - worker.io_base:
                     _send(done_w, {"no_room": True})  # the parent runs this half itself

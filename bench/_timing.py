@@ -141,10 +141,17 @@ def traced_peak(fn: Callable[[], object]) -> float:
     if workspace is not None:  # the same for the scratch buffers of attention and layer normalisation
         workspace.clear()
     gc.collect()
+    worker = sys.modules.get("neurona.models.half_worker")
+    if worker is not None:
+        worker.child_peak_mib()  # forget earlier children's peaks
     tracemalloc.start()
     try:
         fn()
-        return tracemalloc.get_traced_memory()[1] / 2**20
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        # half of each split batch may run in a worker process (models/half_worker.py): its own peak and the
+        # shared memory count too (added to this process's peak: an upper bound, the two need not coincide)
+        worker = sys.modules.get("neurona.models.half_worker")
+        return peak + (worker.child_peak_mib() if worker is not None else 0.0)
     finally:
         tracemalloc.stop()
 

@@ -8,7 +8,7 @@ import pytest
 import neurona as nr
 from neurona import layers, models
 from neurona.layers.base import clear_session
-from neurona.models import replay
+from neurona.models import half_worker, replay
 from neurona.models.parallel import two_halves
 from neurona.ops import conv_fft
 from neurona.ops.conv import activate, activation_grad
@@ -92,7 +92,9 @@ def _fit(make, rewrite, halves, epochs=3):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((40, size, size, 2)).astype(np.float32)
     y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 40)]
-    with _rewriting(rewrite), two_halves(halves):
+    # the halves on two threads: both replicas' plans are then here to inspect (with a worker process, replica A's
+    # rewritten plan lives in the child; its results are the two-thread split's bits, tests/test_half_worker.py)
+    with _rewriting(rewrite), two_halves(halves), half_worker.in_processes(False):
         history = model.fit(x, y, batch_size=10, epochs=epochs, verbose=0)
     steps = model._halves.replicas if halves else [model._replay]
     ops = [[type(f).__name__ for f, _, _ in step._last.ops] for step in steps]

@@ -1,5 +1,6 @@
-"""fit's step as two half-batch replicas on two threads (models/parallel.py): the same gradients, weights and
-history as the one-thread step to float32 rounding, and the rule that decides when it runs."""
+"""fit's step as two half-batch replicas (models/parallel.py), on two threads or with the first half in a worker
+process (models/half_worker.py): the same gradients, weights and history as the one-thread step to float32
+rounding, and the rule that decides when it runs."""
 
 import contextlib
 import os
@@ -10,7 +11,7 @@ import pytest
 from neurona import layers, losses
 from neurona.function import Plan
 from neurona.layers.base import clear_session
-from neurona.models import Sequential
+from neurona.models import Sequential, half_worker
 from neurona.models.parallel import Halves, forward_flops, two_halves
 from neurona.optimizers import SGD
 from neurona.utils import set_random_seed
@@ -39,6 +40,10 @@ def transformer():
 MODELS = [slide_mlp, slide_cnn, lstm, transformer]
 TWO_CORES = (os.cpu_count() or 1) >= 2
 IDS = ["slide_mlp", "slide_cnn", "lstm", "transformer"]
+FORKS = half_worker.available()
+# where half A runs: on a second thread, or in a worker process (Linux)
+WHERE = pytest.mark.parametrize("where", ["threads", pytest.param("process", marks=pytest.mark.skipif(
+    not FORKS, reason="no os.fork here: the halves run on threads"))])
 
 
 def _data(shape, n, seed=1):
@@ -69,9 +74,15 @@ def _close(a, b, what, scale=None):
     np.testing.assert_allclose(a, b, rtol=0, atol=2e-6 * scale, err_msg=what)  # float32 sums in another order
 
 
+@WHERE
 @pytest.mark.parametrize("make", MODELS, ids=IDS)
 @pytest.mark.parametrize("n", [16, 15])  # an even split (seeds 1/2) and an odd one (seeds 7/15, 8/15)
-def test_the_halves_gradients_equal_the_whole_batch(make, n):
+def test_the_halves_gradients_equal_the_whole_batch(make, n, where):
+    with half_worker.in_processes(where == "process"):
+        _halves_gradients(make, n, where)
+
+
+def _halves_gradients(make, n, where):
     model, shape = _compiled(make)
     x, y = _data(shape, n)
     sw = np.linspace(0.5, 1.5, n).astype(np.float32)
@@ -92,18 +103,23 @@ def test_the_halves_gradients_equal_the_whole_batch(make, n):
         total = sum(float(p[3]) * len(p[0]) for p in parts) / n
         np.testing.assert_allclose(total, float(loss.data), rtol=2e-6)
         assert [len(p[0]) for p in parts] == [n // 2, n - n // 2]
-    assert all(isinstance(r._last, Plan) and r.replayed for r in halves.replicas)
+    if where == "process":  # half A ran in the worker: the replica here was last used to check its plan
+        assert halves.worker is not None and halves.worker.alive() and halves.replicas[1].replayed
+        halves.worker.close()
+    else:
+        assert all(isinstance(r._last, Plan) and r.replayed for r in halves.replicas)
 
 
+@WHERE
 @pytest.mark.parametrize("make", MODELS, ids=IDS)
-def test_a_fit_on_two_halves_matches_the_one_thread_fit(make):
+def test_a_fit_on_two_halves_matches_the_one_thread_fit(make, where):
     results = []
     for mode in (False, True):
         model, shape = _compiled(make)
         x, y = _data(shape, 52)  # 3 batches of 16 and a last one of 4, each split in two
         # the reference: the one-thread step. One epoch (4 steps): later, a rounding-sized difference can flip a
         # relu or a max-pool's pick in the slide CNN, and the weights then differ by ~1e-4 (measured at epoch 2)
-        with _one_blas_thread(), two_halves(mode):
+        with _one_blas_thread(), two_halves(mode), half_worker.in_processes(where == "process"):
             history = model.fit(x, y, batch_size=16, epochs=1, verbose=0, validation_data=(x[:8], y[:8]))
         results.append((model.get_weights(), history.history))
         assert (model._halves.replicas[0].trace_count > 0) == mode
@@ -119,7 +135,7 @@ def test_a_fit_on_two_halves_matches_the_one_thread_fit(make):
 def test_the_replicas_hold_their_own_ops():
     model, shape = _compiled(slide_cnn)
     x, y = _data(shape, 16)
-    with two_halves(True):
+    with two_halves(True), half_worker.in_processes(False):
         model.fit(x, y, batch_size=16, epochs=3, verbose=0)
     a, b = model._halves.replicas
     plan_a, plan_b = a._last, b._last
@@ -153,7 +169,7 @@ def test_the_rule():
     # conv 5x5x1x32 at 24x24 pixels, conv 5x5x32x64 at 8x8, dense 1024x10: 2 flops per multiply-add
     assert forward_flops(model) == 2 * (800 * 576 + 51200 * 64 + 10240)
     halves = Halves(model)
-    with threadpool_limits(2):
+    with threadpool_limits(2), half_worker.in_processes(False):
         assert halves.wanted(100) == TWO_CORES  # 750 MFLOP per step
         assert not halves.wanted(16)  # 120 MFLOP per step: measured 0.90x split
         assert halves.wanted(24) == TWO_CORES  # 180 MFLOP: measured 1.11x
@@ -165,11 +181,12 @@ def test_the_rule():
         with two_halves(True):
             assert halves.wanted(100)
     rnn, _ = _compiled(lstm)
-    assert not Halves(rnn).wanted(10_000)  # recurrences: per-step calls serialise on the GIL (measured slower)
+    with half_worker.in_processes(False):
+        assert not Halves(rnn).wanted(10_000)  # recurrences on threads: the GIL serialises them (measured slower)
     small, _ = _compiled(slide_mlp)
     assert forward_flops(small) == 2 * (7840 + 100)
     assert not Halves(small).wanted(100_000)  # Dense layers alone: left to BLAS's threads (measured slower split)
-    with threadpool_limits(2):
+    with threadpool_limits(2), half_worker.in_processes(False):
         tfm, _ = _compiled(transformer)
         assert Halves(tfm).wanted(8192) == TWO_CORES  # 33 kFLOP per sample
 
@@ -188,26 +205,28 @@ def test_no_halves_for_a_summed_loss_or_an_eager_step():
 
 
 
-def test_blas_threads_are_restored_after_a_split_fit():
+@WHERE
+def test_blas_threads_are_restored_after_a_split_fit(where):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     libs = [c for c in threadpoolctl.ThreadpoolController().lib_controllers if c.user_api == "blas"]
     before = [c.num_threads for c in libs]
     model, shape = _compiled(slide_mlp)
     x, y = _data(shape, 24)
-    with two_halves(True):
+    with two_halves(True), half_worker.in_processes(where == "process"):
         model.fit(x, y, batch_size=8, epochs=2, verbose=0)
         model.train_step((x[:8], y[:8]))  # outside fit's held BLAS: set to one thread and back in the step
-    assert all(r.replayed for r in model._halves.replicas)
+    assert model._halves.replicas[1].replayed
     assert [c.num_threads for c in libs] == before
 
 
 def test_the_split_is_deterministic():
     weights = []
-    for _ in range(2):
+    for where in ("threads", "process") if FORKS else ("threads", "threads"):
         model, shape = _compiled(slide_cnn)
         x, y = _data(shape, 40)
-        with two_halves(True):
+        with two_halves(True), half_worker.in_processes(where == "process"):
             model.fit(x, y, batch_size=16, epochs=2, verbose=0)
         weights.append(model.get_weights())
     for a, b in zip(*weights):
-        np.testing.assert_array_equal(a, b)  # a fixed cut, the two gradients added in a fixed order
+        np.testing.assert_array_equal(a, b)  # a fixed cut, the two gradients added in a fixed order: the same
+        # bits whether half A ran on a thread or in the worker process

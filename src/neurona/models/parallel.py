@@ -16,8 +16,11 @@ When: threadpoolctl importable and BLAS allowed two threads or more (`threadpool
 `OPENBLAS_NUM_THREADS=1` keep everything on one thread, bit-identical to before), the step replayable, a loss
 that is a mean over the batch, a batch of at least `MIN_BATCH`, and forward work per step (`forward_flops`
 per sample x batch) of at least `MIN_FLOPS`, a fixed rule from the model (measured, never timed at run time).
-No model with a recurrent layer (`SERIAL_LAYERS`), nor one of Dense layers alone (`BLAS_BOUND_LAYERS`): both
-measured slower split. `two_halves(False)` turns it off, `two_halves(True)` forces it (tests, benchmarks).
+No model of Dense layers alone (`BLAS_BOUND_LAYERS`): measured slower split. On Linux the first half runs in a
+forked worker process (models/half_worker.py: no GIL between the halves, the same bits as on two threads), and
+then recurrent models split too and the threshold is `PROCESS_MIN_FLOPS`; elsewhere (or with
+`half_worker.in_processes(False)`) the halves run on two threads, without recurrent models (`SERIAL_LAYERS`:
+measured slower). `two_halves(False)` turns it off, `two_halves(True)` forces it (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -33,12 +36,20 @@ import numpy as np
 from ..function import Plan, TracedFunction
 from ..ops import conv_parts
 from ..switches import overriding
+from . import half_worker
 from .replay import traced_train_forward
 
 MIN_BATCH = 8  # samples per batch from which a step may split (each half keeps at least 4)
 # forward float ops per step from which two halves paid off (docs/performance.md, load ~1): slide CNN at 120
 # MFLOP 0.90x, 180 1.11x; transformer at 135 MFLOP 0.99x, 203 1.16x
 MIN_FLOPS = 150e6
+# the same with the first half in a worker process (no GIL between the halves; ~0.1-0.2 ms of pipes and copies per
+# step): the LSTM(64) bench step (120 MFLOP) ran its half in 0.59 of the whole step's CPU time, the slide CNN and
+# the transformer in 0.50 (docs/performance.md, "Two processes")
+PROCESS_MIN_FLOPS = 100e6
+# ... and only while the weights sent to the worker and the gradients sent back each step (a few GB/s of copies)
+# stay a few percent of the step's arithmetic (tens of GFLOP/s): at most 1 byte of weights per 200 forward flops
+COPY_BYTES_PER_FLOP = 0.005
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
 # Recurrences loop over time steps in thousands of small NumPy calls that the GIL serialises: two halves of
 # the LSTM(64) bench step ran 0.72x as fast as one (docs/performance.md); not split unless forced.
@@ -106,18 +117,23 @@ class Halves:
         self.flops = forward_flops(model)
         names = {type(layer).__name__ for layer in model.layers}
         self.pays = not names & SERIAL_LAYERS and not names <= BLAS_BOUND_LAYERS  # measured: see the sets above
+        self.pays_in_process = not names <= BLAS_BOUND_LAYERS  # a worker process has no GIL to share
         self.off = False  # set when a replica's step cannot be replayed: the unsplit path from then on
+        self.worker: half_worker.Worker | None = None
+        self.weight_bytes = sum(int(w.data.nbytes) for w in model.trainable_weights)
 
     def wanted(self, n: int) -> bool:
         """Whether a batch of n samples runs as two halves now."""
         mode = _forced[0]
-        if mode is None and not self.pays:  # the common answer first: one check per step, not four (#17)
+        if mode is None and not self.pays_in_process:  # the common answer first: one check per step (#17)
             return False
         if self.off or mode is False or n < 2 or getattr(conv_parts._state, "inside", False):
             return False
         if mode:
             return True
-        return (self.pays and n >= MIN_BATCH and self.flops * n >= MIN_FLOPS and (os.cpu_count() or 1) >= 2
+        procs = half_worker.available() and self.weight_bytes <= COPY_BYTES_PER_FLOP * self.flops * n
+        pays, least = (self.pays_in_process, PROCESS_MIN_FLOPS) if procs else (self.pays, MIN_FLOPS)
+        return (pays and n >= MIN_BATCH and self.flops * n >= least and (os.cpu_count() or 1) >= 2
                 and _blas_threads() >= 2)
 
     def step(self, x: Any, y: np.ndarray, sw: Any, weights: list[Any]) -> tuple[list[Any], list[tuple]]:
@@ -133,7 +149,18 @@ class Halves:
         def half(i: int) -> None:
             results[i] = _run_half(self.replicas[i], parts[i], grads[i], weights)
 
-        if ready:
+        worker = self._process(parts[0]) if ready else None
+        if worker is not None:  # half A in the worker process, half B here
+            restore = conv_parts._blas_to_one()
+            try:
+                self._in_process(worker, parts, grads, results, weights)
+            finally:
+                for c, k in restore:
+                    c.set_num_threads(k)
+        elif ready and not self.pays:  # a recurrent model's step the worker cannot take: the halves in turn
+            half(0)
+            half(1)
+        elif ready:
             restore = conv_parts._blas_to_one()  # within fit's held_blas: held at one thread until fit ends
             try:
                 pool = _worker()
@@ -152,6 +179,35 @@ class Halves:
                 self.off = True  # a replica runs eagerly for this signature: no gain in splitting
         merged = [_add(grads[0].get(id(w)), grads[1].get(id(w))) for w in weights]
         return merged, [(p[1], r[1], p[2], r[0]) for p, r in zip(parts, results)]
+
+    def _process(self, part: tuple) -> half_worker.Worker | None:
+        """The worker process that runs half A of this batch, forked on first use; None: the halves stay here
+        (no fork on this platform, a signature the worker was not forked with, arrays larger than its memory)."""
+        if not half_worker.available():
+            return None
+        worker = self.worker
+        if worker is None or not worker.alive():
+            worker = self.worker = half_worker.worker_for(self.replicas[0], self.model._train_weights, part)
+        return worker if worker.runs(self.replicas[0], _signature(part[:3]), part) else None
+
+    def _in_process(self, worker: half_worker.Worker, parts: list[tuple], grads: list[dict], results: list,
+                    weights: list[Any]) -> None:
+        """Half A in the worker while half B runs on this thread; their results into `grads` and `results`."""
+        worker.start(parts[0], _signature(parts[0][:3]))
+        try:
+            results[1] = conv_parts._inside(lambda: _run_half(self.replicas[1], parts[1], grads[1], weights))
+        except BaseException:
+            try:
+                worker.finish()  # keep the pipe in step: the child's answer is read and dropped
+            except RuntimeError:
+                pass
+            raise
+        done = worker.finish()
+        if done is None:  # its outputs did not fit the worker's memory: half A here, this once
+            results[0] = conv_parts._inside(lambda: _run_half(self.replicas[0], parts[0], grads[0], weights))
+            return
+        loss, outs, grads[0] = done  # views into the shared memory: `_add` copies any it passes on alone
+        results[0] = (loss, outs)
 
 
 def _worker() -> ThreadPoolExecutor:
@@ -197,8 +253,10 @@ def _run_half(replica: TracedFunction, part: tuple, into: dict[int, np.ndarray],
 
 def _add(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     if a is None or b is None:
-        return a if b is None else b
+        g = a if b is None else b
+        # a gradient read from the worker's shared memory is a view the next step overwrites: keep a copy
+        return g.copy() if g is not None and not g.flags.owndata else g
     return a + b
 
 
-__all__ = ["MIN_BATCH", "MIN_FLOPS", "Halves", "forward_flops", "mean_loss", "two_halves"]
+__all__ = ["MIN_BATCH", "MIN_FLOPS", "PROCESS_MIN_FLOPS", "Halves", "forward_flops", "mean_loss", "two_halves"]

@@ -149,19 +149,28 @@ def test_large_weights_for_little_work_stay_on_threads():
     pytest.importorskip("threadpoolctl")
     from threadpoolctl import threadpool_limits
 
+    two_cores = (os.cpu_count() or 1) >= 2
+    clear_session()
+    rnn, _ = lstm()
+    rnn.compile(optimizer="sgd", loss="categorical_crossentropy")
+    halves = Halves(rnn)
+    n = int(parallel.PROCESS_MIN_FLOPS / forward_flops(rnn)) + 1
+    assert halves.weight_bytes <= parallel.COPY_BYTES_PER_FLOP * halves.flops * n
+    with threadpool_limits(2):
+        assert halves.wanted(n) == two_cores
+        halves.weight_bytes = 1 << 40  # weights too large to copy every step: the two-thread rule decides,
+        assert not halves.wanted(n * 1000)  # which never splits a recurrence
     clear_session()
     model, _ = conv()
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
     halves = Halves(model)
-    n = int(parallel.PROCESS_MIN_FLOPS / forward_flops(model)) + 1
-    assert halves.weight_bytes <= parallel.COPY_BYTES_PER_FLOP * halves.flops * n
+    small, big = (int(f / forward_flops(model)) + 1 for f in (parallel.PROCESS_MIN_FLOPS, parallel.MIN_FLOPS))
     with threadpool_limits(2):
-        assert halves.wanted(n) == ((os.cpu_count() or 1) >= 2)
-        halves.weight_bytes = 1 << 40  # weights too large to copy every step: the two-thread rule decides
-        assert not halves.wanted(n)  # under MIN_FLOPS
-        big = int(parallel.MIN_FLOPS / forward_flops(model)) + 1
-        assert halves.wanted(big) == ((os.cpu_count() or 1) >= 2)
-        assert halves.worker is None
+        assert not halves.wanted(small)  # conv models cross at the two-thread rule's MIN_FLOPS in a process too
+        assert halves.wanted(big) == two_cores
+        halves.weight_bytes = 1 << 40
+        assert halves.wanted(big) == two_cores  # on threads
+    assert halves.worker is None
 
 
 def test_the_child_keeps_no_copy_of_the_parents_other_descriptors():

@@ -18,7 +18,7 @@ that is a mean over the batch, a batch of at least `MIN_BATCH`, and forward work
 per sample x batch) of at least `MIN_FLOPS`, a fixed rule from the model (measured, never timed at run time).
 No model of Dense layers alone (`BLAS_BOUND_LAYERS`): measured slower split. On Linux the first half runs in a
 forked worker process (models/half_worker.py: no GIL between the halves, the same bits as on two threads), and
-then recurrent models split too and the threshold is `PROCESS_MIN_FLOPS`; elsewhere (or with
+then recurrent models split too, from `PROCESS_MIN_FLOPS`; elsewhere (or with
 `half_worker.in_processes(False)`) the halves run on two threads, without recurrent models (`SERIAL_LAYERS`:
 measured slower). `two_halves(False)` turns it off, `two_halves(True)` forces it (tests, benchmarks).
 """
@@ -43,10 +43,11 @@ MIN_BATCH = 8  # samples per batch from which a step may split (each half keeps 
 # forward float ops per step from which two halves paid off (docs/performance.md, load ~1): slide CNN at 120
 # MFLOP 0.90x, 180 1.11x; transformer at 135 MFLOP 0.99x, 203 1.16x
 MIN_FLOPS = 150e6
-# the same with the first half in a worker process (no GIL between the halves; ~0.1-0.2 ms of pipes and copies per
-# step): the LSTM(64) bench step (120 MFLOP) ran its half in 0.59 of the whole step's CPU time, the slide CNN and
-# the transformer in 0.50 (docs/performance.md, "Two processes")
-PROCESS_MIN_FLOPS = 100e6
+# recurrent models split only with the first half in a worker process (no GIL between the halves): their whole
+# step leaves the second core idle, so the split pays from less work. Measured (docs/performance.md, "Two
+# processes"), the LSTM bench model at batch 24 / 32 / 48 / 64: 44 / 59 / 89 / 118 MFLOP, 0.82x / 1.06x / 1.10x /
+# 1.45x; conv and attention models cross where they did on threads (slide CNN at 120 MFLOP 0.95x, 180 1.29x)
+PROCESS_MIN_FLOPS = 55e6
 # ... and only while the weights sent to the worker and the gradients sent back each step (a few GB/s of copies)
 # stay a few percent of the step's arithmetic (tens of GFLOP/s): at most 1 byte of weights per 200 forward flops
 COPY_BYTES_PER_FLOP = 0.005
@@ -116,7 +117,8 @@ class Halves:
         self.replicas = (traced_train_forward(model), traced_train_forward(model))
         self.flops = forward_flops(model)
         names = {type(layer).__name__ for layer in model.layers}
-        self.pays = not names & SERIAL_LAYERS and not names <= BLAS_BOUND_LAYERS  # measured: see the sets above
+        self.serial = bool(names & SERIAL_LAYERS)
+        self.pays = not self.serial and not names <= BLAS_BOUND_LAYERS  # measured: see the sets above
         self.pays_in_process = not names <= BLAS_BOUND_LAYERS  # a worker process has no GIL to share
         self.off = False  # set when a replica's step cannot be replayed: the unsplit path from then on
         self.worker: half_worker.Worker | None = None
@@ -132,7 +134,8 @@ class Halves:
         if mode:
             return True
         procs = half_worker.available() and self.weight_bytes <= COPY_BYTES_PER_FLOP * self.flops * n
-        pays, least = (self.pays_in_process, PROCESS_MIN_FLOPS) if procs else (self.pays, MIN_FLOPS)
+        pays = self.pays_in_process if procs else self.pays
+        least = PROCESS_MIN_FLOPS if procs and self.serial else MIN_FLOPS
         return (pays and n >= MIN_BATCH and self.flops * n >= least and (os.cpu_count() or 1) >= 2
                 and _blas_threads() >= 2)
 

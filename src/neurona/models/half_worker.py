@@ -77,7 +77,7 @@ class Worker:
         # room for the weights, their gradients, and the first half's inputs, which the outputs overwrite once read
         # (a larger batch later runs on threads; outputs that do not fit, here: `finish`)
         x, y, sw = part[:3]
-        self.size = 2 * nw + sum(_nbytes(a) for a in _flat((x, y, sw))) + (64 << 10)
+        self.size = 2 * nw + sum(_nbytes(a) for a in _flat((x, y, sw))) + (16 << 10)
         self.shm = mmap.mmap(-1, self.size)
         self.buf = np.frombuffer(self.shm, np.uint8)
         self.io_base = 2 * nw
@@ -184,9 +184,10 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
         import tracemalloc
 
         tracing = tracemalloc.is_tracing()
-        base = tracemalloc.get_traced_memory()[0] if tracing else 0
-        if tracing:
+        if tracing:  # count what half A needs as the child's own: its ops' state and buffers are made anew here
+            _release_inherited(worker)
             tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0] if tracing else 0
         from .parallel import _run_half
 
         while True:
@@ -218,6 +219,21 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def _release_inherited(worker: Worker) -> None:
+    """In the child, before a traced run (the bench's memory table): let go of the buffers and op state it
+    inherited, so that those half A uses are allocated, and counted, in the child. The ops stay runnable."""
+    import gc
+
+    from ..ops import lstm_rows, patches, workspace
+
+    for plan in worker.known.values():
+        _drop_saved(plan)
+    lstm_rows.clear_pools()
+    patches.SCRATCH.clear()
+    workspace.clear()
+    gc.collect()
 
 
 def _stop(cmd_w: int, done_r: int, pid: int) -> None:

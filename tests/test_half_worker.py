@@ -189,3 +189,16 @@ def test_the_child_keeps_no_copy_of_the_parents_other_descriptors():
         os.close(r)
         if w is not None:
             os.close(w)
+
+
+def test_no_worker_process_in_one_of_several_mpi_processes(monkeypatch):
+    import types
+
+    world = types.SimpleNamespace(Get_size=lambda: 2)
+    fake = types.SimpleNamespace(Is_initialized=lambda: True, COMM_WORLD=world)
+    monkeypatch.setitem(__import__("sys").modules, "mpi4py.MPI", fake)
+    monkeypatch.setattr(half_worker, "_MPI_RUN", [])
+    assert not half_worker.available()  # mpirun -n 2: the halves stay on threads
+    world.Get_size = lambda: 1
+    monkeypatch.setattr(half_worker, "_MPI_RUN", [])
+    assert half_worker.available()  # a lone process that imported mpi4py may fork

@@ -16,9 +16,9 @@ the same bits as on two threads. Replayable models draw no random numbers and ke
 
 One child lives at a time (a new split model's child replaces the last one); it ends when its pipe closes: the
 model's halves are collected, another model needs a child, or the interpreter exits. `in_processes(False)`
-keeps the split on threads (tests, comparisons), and so do `NEURONA_WORKER_PROCESS=0`, a process running MPI
-(mpi4py imported) and any platform other than Linux (macOS's system libraries are not safe to use after a fork;
-Windows has no fork).
+keeps the split on threads (tests, comparisons), and so do `NEURONA_WORKER_PROCESS=0`, one of several MPI
+processes (neurona.distributed) and any platform other than Linux (macOS's system libraries are not safe to
+use after a fork; Windows has no fork).
 """
 
 from __future__ import annotations
@@ -58,9 +58,25 @@ def available() -> bool:
     mode = _enabled[0]
     if mode is None:
         mode = os.environ.get("NEURONA_WORKER_PROCESS", "1") != "0"
-    # not under MPI either (neurona.distributed): Open MPI warns about, and some interconnects break on, fork()
-    return (mode and sys.platform.startswith("linux") and hasattr(os, "fork") and not _IN_CHILD
-            and "mpi4py.MPI" not in sys.modules)
+    return mode and sys.platform.startswith("linux") and hasattr(os, "fork") and not _IN_CHILD and not _under_mpi()
+
+
+_MPI_RUN: list[bool] = []
+
+
+def _under_mpi() -> bool:
+    """True in one of several MPI processes (neurona.distributed): Open MPI warns about fork(), and some
+    interconnects break on it. A lone process that merely imported mpi4py may fork."""
+    if _MPI_RUN:
+        return _MPI_RUN[0]
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None:
+        return False  # not yet: asked again next time
+    try:
+        _MPI_RUN.append(bool(mpi.Is_initialized() and mpi.COMM_WORLD.Get_size() > 1))
+    except Exception:  # an unusual build: stay on threads  # noqa: BLE001
+        _MPI_RUN.append(True)
+    return _MPI_RUN[0]
 
 
 _IN_CHILD = False

@@ -74,8 +74,8 @@ def test_an_error_in_the_worker_is_raised_here_and_the_model_stays_usable(monkey
 
     monkeypatch.setattr(parallel, "_run_half", failing)  # the next child is forked with it
     r = np.random.default_rng(0)
-    x = r.random((32, 12, 12, 2)).astype(np.float32)
-    y = np.eye(10, dtype=np.float32)[r.integers(0, 10, 32)]
+    x = r.random((64, 12, 12, 2)).astype(np.float32)  # replica A traces again here (2 steps), then a new child
+    y = np.eye(10, dtype=np.float32)[r.integers(0, 10, 64)]
     with two_halves(True), pytest.raises(RuntimeError, match="boom in the child"):
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert not model._halves.worker.alive()  # closed on the error

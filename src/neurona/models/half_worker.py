@@ -45,6 +45,9 @@ from ..switches import overriding
 _enabled: list[bool | None] = [None]
 _live: list[Any] = []  # the one running worker, if any
 _lock = threading.Lock()
+# called in the parent with "fork" just before each fork and with "released" once the parent has let go of the
+# replica the child runs (the bench's memory accounting: bench/_timing.traced_peak)
+FORK_HOOKS: list[Any] = []
 _child_peak = [0]  # bytes the last child allocated at its peak (tracemalloc running), for the bench's memory table
 
 
@@ -86,8 +89,7 @@ class Worker:
     """A forked child replaying one replica's confirmed plans (the signatures it knew when it was forked)."""
 
     def __init__(self, replica: Any, weights: list[Any], part: tuple) -> None:
-        self.known = {sig: plan for sig, plan in replica._plans.items() if isinstance(plan, Plan)}
-        self.replica_ref = weakref.ref(replica)
+        self.known = {sig for sig, plan in replica._plans.items() if isinstance(plan, Plan)}
         self.weights = weights
         self._layout, nw = _layout([w.data for w in weights], 0)
         # room for the weights, their gradients, and the first half's inputs, which the outputs overwrite once read
@@ -102,6 +104,8 @@ class Worker:
         self.grad_views = [_view(self.buf, nw + off, shape, dtype, "C") for off, shape, dtype, _ in self._layout]
         cmd_r, self.cmd_w = os.pipe()
         self.done_r, done_w = os.pipe()
+        for hook in FORK_HOOKS:
+            hook("fork")
         with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads (BLAS's)
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
@@ -109,17 +113,13 @@ class Worker:
             _serve(self, replica, cmd_r, done_w)
         os.close(cmd_r)
         os.close(done_w)
-        for plan in self.known.values():  # replica A runs in the child now: what its ops keep here is dead weight
-            _drop_saved(plan)
         self.pid = pid
         self.steps = 0  # half steps the child has run
         self._finalizer = weakref.finalize(self, _stop, self.cmd_w, self.done_r, pid)
 
-    def runs(self, replica: Any, sig: Any, part: tuple) -> bool:
+    def runs(self, sig: Any, part: tuple) -> bool:
         """Whether this worker can run half A with these arrays (a signature it knows, and room for them)."""
-        if self.known.get(sig) is None or replica._plans.get(sig) is not self.known[sig]:
-            return False
-        return sum(_nbytes(a) for a in _flat(part[:3])) <= self.size - self.io_base
+        return sig in self.known and sum(_nbytes(a) for a in _flat(part[:3])) <= self.size - self.io_base
 
     def start(self, part: tuple, sig: Any) -> None:
         """Send the weights and half A's arrays (of signature `sig`); the child starts at once."""
@@ -141,7 +141,7 @@ class Worker:
             self.close()
             raise RuntimeError(f"neurona: half of the batch failed in the worker process:\n{msg['error']}")
         if msg.get("no_room"):
-            self.known.pop(self._sig, None)
+            self.known.discard(self._sig)
             return None
         _child_peak[0] = max(_child_peak[0], msg.get("peak", 0))
         self.steps += 1
@@ -159,16 +159,32 @@ class Worker:
 
 
 def worker_for(replica: Any, weights: list[Any], part: tuple) -> Worker:
-    """The live worker of this replica, or a new one forked now (the last one stopped first)."""
+    """A new worker for this replica, forked now (the last one, any model's, stopped first)."""
     with _lock:
-        for w in _live:
-            if w.replica_ref() is replica:
-                return w
         for w in list(_live):
             w.close()
         worker = Worker(replica, weights, part)
         _live.append(worker)
         return worker
+
+
+def release(replica: Any, other: Any) -> None:
+    """In the parent, after the fork: let go of the replica the child now runs (its ops' saved arrays, its plans,
+    which may sit in reference cycles), and of what the other replica's ops saved for the backward that already
+    ran (its traced call's arrays, until its first replay), before the child allocates half A's."""
+    import gc
+
+    for plan in replica._plans.values():
+        if isinstance(plan, Plan):
+            _drop_saved(plan)
+    replica._plans.clear()
+    replica._last = replica._last_eager = None
+    for plan in other._plans.values():
+        if isinstance(plan, Plan):
+            _drop_saved(plan)  # they stay runnable: the next call computes everything anew
+    gc.collect()
+    for hook in FORK_HOOKS:
+        hook("released")
 
 
 def child_peak_mib() -> float:
@@ -201,7 +217,7 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
 
         tracing = tracemalloc.is_tracing()
         if tracing:  # count what half A needs as the child's own: its ops' state and buffers are made anew here
-            _release_inherited(worker)
+            _release_inherited(worker, replica)
             tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0] if tracing else 0
         from .parallel import _run_half
@@ -237,15 +253,15 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
         os._exit(code)
 
 
-def _release_inherited(worker: Worker) -> None:
+def _release_inherited(worker: Worker, replica: Any) -> None:
     """In the child, before a traced run (the bench's memory table): let go of the buffers and op state it
     inherited, so that those half A uses are allocated, and counted, in the child. The ops stay runnable."""
     import gc
 
     from ..ops import lstm_rows, patches, workspace
 
-    for plan in worker.known.values():
-        _drop_saved(plan)
+    for sig in worker.known:
+        _drop_saved(replica._plans[sig])
     lstm_rows.clear_pools()
     patches.SCRATCH.clear()
     workspace.clear()

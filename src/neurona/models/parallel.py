@@ -147,12 +147,12 @@ class Halves:
                  (_rows(x, cut, n), y[cut:], _rows(sw, cut, n), (n - cut) / n)]
         grads: list[dict[int, np.ndarray]] = [{}, {}]
         results: list[Any] = [None, None]
-        ready = all(_replays(r, p[:3]) for r, p in zip(self.replicas, parts))
 
         def half(i: int) -> None:
             results[i] = _run_half(self.replicas[i], parts[i], grads[i], weights)
 
-        worker = self._process(parts[0]) if ready else None
+        worker = self._process(parts)
+        ready = worker is not None or all(_replays(r, p[:3]) for r, p in zip(self.replicas, parts))
         if worker is not None:  # half A in the worker process, half B here
             restore = conv_parts._blas_to_one()
             try:
@@ -183,15 +183,21 @@ class Halves:
         merged = [_add(grads[0].get(id(w)), grads[1].get(id(w))) for w in weights]
         return merged, [(p[1], r[1], p[2], r[0]) for p, r in zip(parts, results)]
 
-    def _process(self, part: tuple) -> half_worker.Worker | None:
-        """The worker process that runs half A of this batch, forked on first use; None: the halves stay here
-        (no fork on this platform, a signature the worker was not forked with, arrays larger than its memory)."""
-        if not half_worker.available():
+    def _process(self, parts: list[tuple]) -> half_worker.Worker | None:
+        """The worker process that runs half A of this batch, forked once both replicas replay; None: the halves
+        stay here (no fork on this platform, a signature the worker was not forked with, larger arrays)."""
+        if not half_worker.available() or not _replays(self.replicas[1], parts[1][:3]):
             return None
         worker = self.worker
         if worker is None or not worker.alive():
-            worker = self.worker = half_worker.worker_for(self.replicas[0], self.model._train_weights, part)
-        return worker if worker.runs(self.replicas[0], _signature(part[:3]), part) else None
+            if not _replays(self.replicas[0], parts[0][:3]):
+                return None  # replica A traces this signature here first
+            worker = self.worker = half_worker.worker_for(self.replicas[0], self.model._train_weights, parts[0])
+            # replica A lives on in the child: a fresh one here (it traces again only if it must run here: a
+            # signature the child was not forked with, outputs too large to send back), the old one let go of
+            old, self.replicas = self.replicas[0], (traced_train_forward(self.model), self.replicas[1])
+            half_worker.release(old, self.replicas[1])
+        return worker if worker.runs(_signature(parts[0][:3]), parts[0]) else None
 
     def _in_process(self, worker: half_worker.Worker, parts: list[tuple], grads: list[dict], results: list,
                     weights: list[Any]) -> None:

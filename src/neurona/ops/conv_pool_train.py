@@ -21,8 +21,9 @@ conv's output: one write per pixel, no adds):
 - m <= 0 (or NaN): the old path ends with gp * hit * 0 at every position of the window; the new one folds relu's
   0 into the window's code (no position named) and writes gp * 0. The same signed zero (or NaN, for an inf or
   NaN gp) at every position.
-The new path finds "the first position where z == m" in forward, while z is at hand, and keeps it as a uint8 code
-per window instead of z itself; backward's masks (code == k) are the same booleans the equality masks were.
+The new path finds "the first position where z == m" in forward, while z is at hand (a running maximum, replaced
+only by a strictly greater value, so ties keep the first), and keeps it as a uint8 code per window instead of z
+itself; backward's masks (code == k) are the same booleans the equality masks were.
 The conv's own backward then runs its activation-free branch on the same gradient values (no mask pass).
 """
 
@@ -34,7 +35,7 @@ import numpy as np
 
 from .conv import Conv
 from .conv_fused import _fusable_pool
-from .patches import SCRATCH, offset_view
+from .patches import SCRATCH, offset_view, output_sizes, pad_image
 from .pool import Pool
 
 
@@ -53,30 +54,39 @@ class ReluMaxPool(Pool):
         self.inputs, self.outs = pool.inputs, getattr(pool, "outs", ())
 
     def forward(self, x):
-        y = super().forward(x)
-        xp, m = self.xp, self.y  # the conv's output (N, H, W, C) (H = 1 for 1-D) and each window's maximum
+        """`Pool.forward`'s maxima (the same calls, the same bits), each window's first-maximum position found in
+        the same pass, then relu."""
+        self.one_d = x.ndim == 3
+        if self.one_d:
+            x = x[:, None]
         ph, pw = self.pool
+        xp = pad_image(x, self.pads, -np.inf)  # unpadded where the rewrite puts this op: x itself
+        self.out_hw = output_sizes(x.shape[1:3], self.pool, self.strides, (1, 1), self.pads)
+        views = [offset_view(xp, a, b, self.strides, (1, 1), self.out_hw) for a in range(ph) for b in range(pw)]
         none = ph * pw
-        code = np.full(m.shape, none, np.uint8)
+        if none == 1:
+            m, code = views[0].copy(), np.zeros(views[0].shape, np.uint8)
+        else:
+            m = np.maximum(views[0], views[1])
+            code = np.greater(views[1], views[0]).view(np.uint8)  # 1 where position 1 beats position 0
         hit, step = np.empty(m.shape, bool), np.empty(m.shape, np.uint8)
-        # the last window position first, so that the first one equal to the maximum writes last (ties: the
-        # first maximum takes the gradient, as in Pool.backward); code - k >= 1 here, as every code set so far
-        # is a later position: code -= (code - k) * hit sets code = k where hit, in uint8 without branches
-        for k in reversed(range(none)):
-            a, b = divmod(k, pw)
-            np.equal(offset_view(xp, a, b, self.strides, (1, 1), self.out_hw), m, out=hit)
-            np.subtract(code, k, out=step)
+        for k in range(2, none):
+            # strictly greater: a tie keeps the earlier position (the first maximum takes the gradient, as in
+            # Pool.backward); code = k there, as code += (k - code) * hit in uint8 (k > every code so far)
+            np.greater(views[k], m, out=hit)
+            np.subtract(k, code, out=step)
             np.multiply(step, hit, out=step)
-            np.subtract(code, step, out=code)
-        # in place: `self.y` is relu'd too, and a window whose maximum is <= 0 (or NaN) passes nothing: code
-        # `none` there (relu's derivative is 0), code = none - (none - code) * (m > 0)
+            np.add(code, step, out=code)
+            np.maximum(m, views[k], out=m)
+        # relu; and a window whose maximum is <= 0 (or NaN: no comparison with it holds) passes nothing, relu's
+        # derivative being 0 there: code `none`, as code = none - (none - code) * (m > 0)
         np.maximum(m, 0, out=m)
         np.greater(m, 0, out=hit)
         np.subtract(none, code, out=step)
         np.multiply(step, hit, out=step)
         np.subtract(none, step, out=code)
-        self.code, self.xp_shape, self.xp = code, xp.shape, None
-        return y
+        self.code, self.xp_shape, self.xp, self.y, self.x_shape, self.count = code, xp.shape, None, m, x.shape, None
+        return m[:, 0] if self.one_d else m
 
     def backward(self, gy):
         """`Pool.backward` with relu's mask folded into the window codes: each window position's pixels get the

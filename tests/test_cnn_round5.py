@@ -140,3 +140,28 @@ def test_the_rewrite_empties_the_pool_of_idle_buffers():
     assert SCRATCH.has((64 << 20,), np.uint8)
     _fitted_cnn()
     assert not SCRATCH.has((64 << 20,), np.uint8)
+
+
+def _fft_conv(x, w, b, gy):
+    op = conv_module.Conv((1, 1), (1, 1), VALID, 1, "relu")
+    with conv_fft.forced():
+        y = op(nr.Tensor(x, requires_grad=True), nr.Tensor(w, requires_grad=True), nr.Tensor(b, requires_grad=True))
+        return (y.data.copy(), *op.backward(gy))
+
+
+def test_fft_conv_in_bands_equals_one_band_to_float32_rounding(monkeypatch):
+    """Bands change only where the weight and bias gradients' sums split (and BLAS's blocking of the products)."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((9, 12, 12, 8)).astype(np.float32)
+    w = rng.standard_normal((5, 5, 8, 16)).astype(np.float32) * 0.1
+    b = rng.standard_normal(16).astype(np.float32)
+    gy = rng.standard_normal((9, 8, 8, 16)).astype(np.float32)
+    monkeypatch.setattr(conv_fft, "BAND_BYTES", 1 << 30)
+    whole = _fft_conv(x, w, b, gy)
+    per_image = 12 * 7 * 16 * 8  # bytes of the widest per-frequency stack per image (complex64)
+    monkeypatch.setattr(conv_fft, "BAND_BYTES", 2 * per_image)
+    assert len(conv_fft._bands(9, conv_fft.BAND_BYTES // per_image)) == 4
+    banded = _fft_conv(x, w, b, gy)
+    for got, want in zip(banded, whole):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * float(np.abs(want).max()))

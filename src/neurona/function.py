@@ -162,12 +162,15 @@ class Plan:
         self._fwd = tuple((f.forward, tuple(ins), outs[0] if len(outs) == 1 else tuple(outs))
                           for f, ins, outs in self.ops)
         self._big: tuple[int, ...] | None = None  # the slots held as placeholders: found again (a rewrite changes them)
+        self._drops = tuple(f.drop_saved for f, _, _ in self.ops if hasattr(f, "drop_saved"))
         self._compiled = True
 
     def forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         if not self.__dict__.get("_compiled"):
             self._compile()
         self.vals = None  # the last call's activations go as this call's replace them, not all at its end
+        for drop in self._drops:  # and what the ops saved for the last call's backward, before this call allocates
+            drop()
         vals = self._template[:]
         for s, i in self._args:
             vals[s] = arrays[i]

@@ -115,7 +115,10 @@ class Conv(Function):
             if self.has_b:
                 z += b
         y = z if self.layout in ("taps", "pixels") else activate(z, self.act)
-        self.cols, self.w, self.y, self.xp_shape, self.geometry = cols, w, y, xp.shape, geometry
+        self.cols, self.w, self.xp_shape, self.geometry = cols, w, xp.shape, geometry
+        # backward reads the output only through the fused activation's derivative: without one (relu moved
+        # after the pool, conv_pool_train.py) it is not kept, and goes as soon as its readers are done
+        self.y = y if self.act else None
         self.x_shape = x.shape
         if not is_grad_enabled():
             self._give_back()  # inference: no backward will need the patches

@@ -242,14 +242,15 @@ def backward(op: Any, gy: np.ndarray, activation_grad: Callable, need_w: bool, n
         # measured 20.1-21.3 ms against 17.4-18.5 for the slides' conv2 backward
         whole = op.layout == "pixels"
         if whole:
-            g_part = activation_grad(g_all[i0 * per:i1 * per], op.y[i0 * per:i1 * per], op.act)
+            g_part = activation_grad(g_all[i0 * per:i1 * per], None if op.y is None else op.y[i0 * per:i1 * per],
+                                     op.act)
         gwb = None
         for b0, b1 in train_bands(i0, i1, per, rows):
             r0, r1 = b0 * per, b1 * per
             if whole:
                 g = g_part[r0 - i0 * per:r1 - i0 * per]
             else:
-                g = activation_grad(g_all[r0:r1], op.y[r0:r1], op.act)
+                g = activation_grad(g_all[r0:r1], None if op.y is None else op.y[r0:r1], op.act)
             if need_w or op.has_b:
                 if cols is not None:  # weights and bias (the ones row) from one product
                     prod = cols[:, r0 - i0 * per:r1 - i0 * per] @ g

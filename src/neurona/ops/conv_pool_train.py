@@ -18,9 +18,12 @@ conv's output: one write per pixel, no adds):
   multiplies by (relu(z) > 0) = 1 there; the new path sends gp to the first position where z == relu(m) = m, as
   relu(m) > 0. Same position (ties included: first maximum in both), same value gp * 1 (* 1). Every other position
   gets gp * 0 (then * 0 or * 1): +0 or -0 with gp's sign, in both.
-- m <= 0: the old path ends with gp * hit * 0 at every position of the window; the new one folds relu's 0 into
-  the window's equality masks (`taken` starts as y <= 0: all False) and writes gp * 0. The same signed zero (or
-  NaN, for an inf or NaN gp) at every position.
+- m <= 0 (or NaN): the old path ends with gp * hit * 0 at every position of the window; the new one folds relu's
+  0 into the window's code (no position named) and writes gp * 0. The same signed zero (or NaN, for an inf or
+  NaN gp) at every position.
+The new path finds "the first position where z == m" in forward, while z is at hand (a running maximum, replaced
+only by a strictly greater value, so ties keep the first), and keeps it as a uint8 code per window instead of z
+itself; backward's masks (code == k) are the same booleans the equality masks were.
 The conv's own backward then runs its activation-free branch on the same gradient values (no mask pass).
 """
 
@@ -32,12 +35,18 @@ import numpy as np
 
 from .conv import Conv
 from .conv_fused import _fusable_pool
-from .patches import offset_view
+from .patches import SCRATCH, offset_view, output_sizes, pad_image
 from .pool import Pool
 
 
 class ReluMaxPool(Pool):
-    """relu(max-pool(z)): a max `Pool` whose output gets the relu a conv before it no longer applies."""
+    """relu(max-pool(z)): a max `Pool` whose output gets the relu a conv before it no longer applies.
+
+    It keeps no copy of its input for backward (the conv's full-resolution output, 7 MiB for the slides' conv1
+    at batch 100), only which window position holds each window's first maximum: one uint8 per pooled pixel
+    (`code`), with ph * pw for a window that passes no gradient (its maximum <= 0, or NaN). The conv's output
+    then goes at the end of the forward instead of living through the whole backward (round five).
+    """
 
     def __init__(self, pool: Pool) -> None:
         super().__init__(pool.mode, pool.pool, pool.strides, pool.pads)
@@ -45,28 +54,59 @@ class ReluMaxPool(Pool):
         self.inputs, self.outs = pool.inputs, getattr(pool, "outs", ())
 
     def forward(self, x):
-        y = super().forward(x)
-        # in place: `self.y` (what backward's equality masks compare against) is relu'd too; where that changes
-        # it (m <= 0) the relu mask stops the gradient anyway (above)
-        return np.maximum(y, 0, out=y)
+        """`Pool.forward`'s maxima (the same calls, the same bits), each window's first-maximum position found in
+        the same pass, then relu."""
+        self.one_d = x.ndim == 3
+        if self.one_d:
+            x = x[:, None]
+        ph, pw = self.pool
+        xp = pad_image(x, self.pads, -np.inf)  # unpadded where the rewrite puts this op: x itself
+        self.out_hw = output_sizes(x.shape[1:3], self.pool, self.strides, (1, 1), self.pads)
+        views = [offset_view(xp, a, b, self.strides, (1, 1), self.out_hw) for a in range(ph) for b in range(pw)]
+        none = ph * pw
+        if none == 1:
+            m, code = views[0].copy(), np.zeros(views[0].shape, np.uint8)
+        else:
+            m = np.maximum(views[0], views[1])
+            code = np.greater(views[1], views[0]).view(np.uint8)  # 1 where position 1 beats position 0
+        hit, step = np.empty(m.shape, bool), np.empty(m.shape, np.uint8)
+        for k in range(2, none):
+            # strictly greater: a tie keeps the earlier position (the first maximum takes the gradient, as in
+            # Pool.backward); code = k there, as code += (k - code) * hit in uint8 (k > every code so far)
+            np.greater(views[k], m, out=hit)
+            np.subtract(k, code, out=step)
+            np.multiply(step, hit, out=step)
+            np.add(code, step, out=code)
+            np.maximum(m, views[k], out=m)
+        # relu; and a window whose maximum is <= 0 (or NaN: no comparison with it holds) passes nothing, relu's
+        # derivative being 0 there: code `none`, as code = none - (none - code) * (m > 0)
+        np.maximum(m, 0, out=m)
+        np.greater(m, 0, out=hit)
+        np.subtract(none, code, out=step)
+        np.multiply(step, hit, out=step)
+        np.subtract(none, step, out=code)
+        self.code, self.xp_shape, self.xp, self.y, self.x_shape, self.count = code, xp.shape, None, m, x.shape, None
+        return m[:, 0] if self.one_d else m
 
     def backward(self, gy):
-        """`Pool.backward` with the relu's mask (y > 0, on the pooled pixels) folded into the windows' equality
-        masks: no pooled-size gradient made just to be masked, no mask array more than `Pool.backward` makes."""
+        """`Pool.backward` with relu's mask folded into the window codes: each window position's pixels get the
+        pooled gradient where the code names them, times 0 elsewhere (the same products, so the same bits,
+        signed zeros included, as the equality masks of the conv's output gave)."""
         ph, pw = self.pool
-        xp, y = self.xp, self.y  # the conv's output and the relu'd maxima, both (N, H, W, C) (H = 1 for 1-D)
-        g = gy.reshape(y.shape)
+        code = self.code
+        g = gy.reshape(code.shape)
         # windows never overlap (strides == pool): each pixel of one is written once; any left over keep 0
-        gx = np.empty(xp.shape, g.dtype) if _tiles(self) else np.zeros(xp.shape, g.dtype)
-        # a window whose maximum is <= 0 passes no gradient (relu's derivative is 0 there): counted as already
-        # taken, its equality masks are all False
-        taken = y <= 0
-        for a, b in ((a, b) for a in range(ph) for b in range(pw)):
-            hit = offset_view(xp, a, b, self.strides, (1, 1), self.out_hw) == y
-            np.greater(hit, taken, out=hit)  # ties: only the first maximum of a window, as in Pool.backward
-            taken |= hit
+        gx = np.empty(self.xp_shape, g.dtype) if _tiles(self) else np.zeros(self.xp_shape, g.dtype)
+        hit = np.empty(code.shape, bool)
+        for k in range(ph * pw):
+            a, b = divmod(k, pw)
+            np.equal(code, k, out=hit)
             np.multiply(g, hit, out=offset_view(gx, a, b, self.strides, (1, 1), self.out_hw))
         return gx[:, 0] if self.one_d else gx
+
+    def drop_saved(self) -> None:
+        super().drop_saved()
+        self.code = None
 
 
 def _tiles(pool: Pool) -> bool:
@@ -104,6 +144,11 @@ def relu_after_pool(plan: Any) -> int:
         plan.replace_ops(new)  # takes the backward order from the traced graph first
         for k in new:
             producer[plan.ops[k][1][0]].act = None  # the pool applies it now
+        # The eager calls that traced the step left their buffers in the pool, among them the relu mask bands of
+        # the convs' backward, which the rewritten plan no longer takes: idle for the whole fit, they sat under
+        # every later step's memory high-water mark (slides' CNN: 3.8 MiB of 28.8). Let them go; the buffers
+        # the plan does take are made again once, on its first replay.
+        SCRATCH.clear()
     return len(new)
 
 

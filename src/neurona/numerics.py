@@ -120,11 +120,18 @@ def masked_softmax(s: np.ndarray, mask: np.ndarray | None, out: np.ndarray | Non
     return p
 
 
+# Row dot products without the product array: NumPy 2's `vecdot` ufunc is 1.3x faster than einsum at the attention
+# backward's shapes and releases the GIL, which einsum holds (two training threads then overlap here too: two halves,
+# models/parallel.py; docs/performance.md "Transformer, round three"); einsum on NumPy 1.x.
+_row_dots: Callable[[np.ndarray, np.ndarray], np.ndarray] = (
+    getattr(np, "vecdot", None) or (lambda a, b: np.einsum("...k,...k->...", a, b)))
+
+
 def softmax_rows_backward(p: np.ndarray, gp: np.ndarray, inplace: bool = False) -> np.ndarray:
     """d loss / d scores from d loss / d p for p = softmax(s): p * (gp - sum(gp * p)). Masked p are 0.
 
     `inplace=True` overwrites gp (a buffer the caller owns): no (B, H, Tq, Tk) temporaries at all."""
-    row = np.einsum("...k,...k->...", gp, p)[..., None]  # sum(gp * p) per row without the product array
+    row = _row_dots(gp, p)[..., None]  # sum(gp * p) per row without the product array
     out = gp if inplace else gp.copy()
     out -= row
     out *= p

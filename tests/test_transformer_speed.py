@@ -116,3 +116,16 @@ def test_transformer_encoder_gradcheck_through_the_packed_projection():
     x = RNG.standard_normal((2, 3, 4))
     layer(x)
     gradcheck(lambda t: layer(t), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_equals_the_bool_mask_product_bit_for_bit(dtype):
+    """The float mask written by np.greater, times gy in place: the bits of gy * (y > 0), signed zeros and NaNs
+    included, in gy's dtype."""
+    y = np.maximum(RNG.standard_normal((40, 24)), 0).astype(dtype)
+    gy = RNG.standard_normal((40, 24)).astype(dtype)
+    gy[0, 0], y[1, 1], y[2, 2] = np.nan, np.nan, 0
+    got, expected = numerics.relu_backward(gy, y), gy * (y > 0)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops
 from ..ops import attention as aops
+from ..ops.attention_projection import packed_projection
 from ..ops.shape import reshape
 from .attention_common import as_mask, check_rate, keep_mask, reject_symbolic_kwargs
 from .base import Layer, serialize_object
@@ -146,12 +147,11 @@ class MultiHeadAttention(Layer):
         return ops.dense(x, k2, b2)
 
     def _packed_projection(self, x: Any) -> Any:
-        """x [Wq | Wk | Wv] + [bq | bk | bv] as one dense op on the three kernels side by side."""
+        """x [Wq | Wk | Wv] + [bq | bk | bv] as one op on the three kernels side by side (one op, not nine:
+        ops/attention_projection.py)."""
         names = ("query", "key", "value")
-        kernels = [reshape(getattr(self, f"{n}_kernel"), (x.shape[-1], -1)) for n in names]
-        bias = (ops.concatenate([reshape(getattr(self, f"{n}_bias"), (-1,)) for n in names], axis=0)
-                if self.use_bias else None)
-        return ops.dense(x, ops.concatenate(kernels, axis=1), bias)
+        return packed_projection(x, [getattr(self, f"{n}_kernel") for n in names],
+                                 [getattr(self, f"{n}_bias") for n in names] if self.use_bias else None)
 
     # ----------------------------------------------------------------- forward
     def call(self, inputs, training=False, slots=("query", "value"), return_attention_scores=False,

@@ -42,14 +42,17 @@ def _heads(x: np.ndarray, h: int, transpose: bool = False, out: np.ndarray | Non
     return out
 
 
-# Score values per chunk of the batch (0.5 MiB in float32). Training, inference and the replay check all run the
+# Score values per chunk of the batch (0.25 MiB in float32). Training, inference and the replay check all run the
 # products chunk by chunk over the batch, in small scratch buffers shared by every attention op of the thread
 # (one size for all three, so no pass reallocates them at another size): training keeps only its softmax weights,
 # the backward's (B, H, Tq, Tk) temporary is one chunk's, and inference stays bounded for any batch. With the
 # plan's placeholders (neurona/function.py) this took the bench transformer's training peak from 1.56x to 1.14x
 # its algorithmic minimum (#18; docs/performance.md, "Attention and transformers"). The products per chunk are
 # the same per-matrix BLAS calls as over the whole batch: the results are bit for bit those of one chunk.
-_CHUNK_VALUES = 1 << 17
+# 2^16 rather than 2^17 since round three (#13): with half the batch in a forked worker process, each process holds
+# its own scratch, and the smaller chunks took the two-halves peak from 1.30x to 1.23x the minimum, at 1.4 % of the
+# op's time at batch 32 and 2 % at 16 (docs/performance.md, "Transformer, round three").
+_CHUNK_VALUES = 1 << 16
 
 
 def _chunk_size(b: int, h: int, tq: int, tk: int, values: int) -> int:

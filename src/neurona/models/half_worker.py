@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import select
 import signal
 import struct
 import sys
@@ -45,6 +46,10 @@ from ..switches import overriding
 _enabled: list[bool | None] = [None]
 _live: list[Any] = []  # the one running worker, if any
 _lock = threading.Lock()
+# each side polls its pipe this long before sleeping in `read`: the other side's answer usually comes within a
+# fraction of a millisecond, and a sleeping process takes tens of µs to wake on this kind of VM. Measured, whole
+# steps (median of 4 runs, 2 threads): LSTM 3.93 -> 3.75 ms, transformer 9.32 -> 8.96, slide CNN unchanged
+SPIN_S = 0.002
 # called in the parent with "fork" just before each fork and with "released" once the parent has let go of the
 # replica the child runs (the bench's memory accounting: bench/_timing.traced_peak)
 FORK_HOOKS: list[Any] = []
@@ -133,7 +138,7 @@ class Worker:
     def finish(self) -> tuple[Any, list[np.ndarray], dict[int, np.ndarray]] | None:
         """(loss, outputs, {id(weight): gradient}) of half A, once the child is done; None when its outputs did
         not fit in the shared memory (the caller runs the half itself; this worker is not used for it again)."""
-        msg = _receive(self.done_r)
+        msg = _receive(self.done_r, SPIN_S)
         if msg is None:
             self.close()
             raise RuntimeError("neurona: the worker process running half of each batch ended unexpectedly")
@@ -223,7 +228,7 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
         from .parallel import _run_half
 
         while True:
-            msg = _receive(cmd_r)
+            msg = _receive(cmd_r, SPIN_S)
             if msg is None:
                 break
             try:
@@ -358,8 +363,13 @@ def _send(fd: int, msg: dict[str, Any]) -> None:
         data = data[os.write(fd, data):]
 
 
-def _receive(fd: int) -> dict[str, Any] | None:
-    """The next message, or None: the pipe closed, or an empty header (the parent's "exit")."""
+def _receive(fd: int, spin: float = 0.0) -> dict[str, Any] | None:
+    """The next message, or None: the pipe closed, or an empty header (the parent's "exit"). With `spin`, polls
+    the pipe for up to that many seconds before sleeping in `read` (waking a sleeping process costs more here)."""
+    if spin:
+        end = time.perf_counter() + spin
+        while not select.select([fd], [], [], 0)[0] and time.perf_counter() < end:
+            pass
     head = _read(fd, 4)
     n = struct.unpack("<I", head)[0] if head is not None else 0
     body = _read(fd, n) if n else None

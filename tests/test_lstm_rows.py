@@ -1,5 +1,6 @@
 """The LSTM's gates-as-rows hot path (ops/lstm_rows.py): float64 gradients across backward chunks, equality
-with the general path, workspace reuse across replayed calls, and parity with torch's nn.LSTM."""
+with the general path, workspace reuse across replayed calls. (Parity with torch's nn.LSTM: the parametrized
+test in tests/test_recurrent_rows.py, with nn.RNN's and nn.GRU's.)"""
 
 import numpy as np
 import pytest
@@ -63,31 +64,3 @@ def test_workspace_is_reused_and_outputs_do_not_alias_it():
     for a, e in zip(again, first):
         np.testing.assert_array_equal(a, e)
     assert not any(np.shares_memory(o, z) or np.shares_memory(o, op._ws["hx"]) for o in outs)
-
-
-def test_rows_gradients_equal_torch_lstm():
-    torch = pytest.importorskip("torch")
-    bsz, t, d, h = 4, 12, 3, 5
-    x = RNG.standard_normal((bsz, t, d))
-    w, u = RNG.standard_normal((d, 4 * h)) * 0.5, RNG.standard_normal((h, 4 * h)) * 0.5
-    b = RNG.standard_normal(4 * h) * 0.5
-    g = RNG.standard_normal((bsz, t, h))
-    from neurona import Tensor
-
-    ts = [Tensor(a, requires_grad=True) for a in (x, w, u, b)]
-    out, _, _ = LSTMOp("tanh", "sigmoid", True)(*ts)
-    (out * Tensor(g)).sum().backward()
-    lstm = torch.nn.LSTM(d, h, batch_first=True).double()
-    # Keras's gate order i, f, c, o is torch's i, f, g, o; torch's weights are transposed, its two biases add
-    with torch.no_grad():
-        lstm.weight_ih_l0.copy_(torch.from_numpy(w.T))
-        lstm.weight_hh_l0.copy_(torch.from_numpy(u.T))
-        lstm.bias_ih_l0.copy_(torch.from_numpy(b))
-        lstm.bias_hh_l0.zero_()
-    xt = torch.from_numpy(x).requires_grad_()
-    ref, _ = lstm(xt)
-    (ref * torch.from_numpy(g)).sum().backward()
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
-    for got, expected in ((ts[0].grad, xt.grad), (ts[1].grad, lstm.weight_ih_l0.grad.T),
-                          (ts[2].grad, lstm.weight_hh_l0.grad.T), (ts[3].grad, lstm.bias_ih_l0.grad)):
-        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-9, atol=1e-11)

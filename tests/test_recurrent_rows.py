@@ -1,13 +1,14 @@
 """SimpleRNN's and the GRU's states-as-rows paths (ops/rnn_rows.py, ops/gru_rows.py), one set of tests for both:
 float64 gradients across backward chunks, equality with the general path, inference bits equal to training's,
-buffers handed between ops, and parity with torch's nn.RNN and nn.GRU. (The LSTM's: tests/test_lstm_rows.py.)"""
+buffers handed between ops, and parity with torch's nn.RNN, nn.GRU and (for the LSTM too) nn.LSTM. (The LSTM's
+other tests: tests/test_lstm_rows.py.)"""
 
 import numpy as np
 import pytest
 
 from neurona import Tensor, gradcheck, no_grad
 from neurona.ops import gru_rows, lstm_rows, rnn_rows
-from neurona.ops.recurrent import GRUOp, SimpleRNNOp
+from neurona.ops.recurrent import GRUOp, LSTMOp, SimpleRNNOp
 
 RNG = np.random.default_rng(17)
 B, T, D, H = 3, 7, 2, 3
@@ -107,53 +108,43 @@ def test_buffers_are_handed_on_and_a_retained_graph_recomputes(kind):
         np.testing.assert_array_equal(a, b_.grad)
 
 
-def test_rows_gradients_equal_torch_rnn():
-    torch = pytest.importorskip("torch")
-    bsz, t, d, h = 4, 12, 3, 5
-    x = RNG.standard_normal((bsz, t, d))
-    w, u, b = RNG.standard_normal((d, h)) * 0.5, RNG.standard_normal((h, h)) * 0.5, RNG.standard_normal(h) * 0.5
-    g = RNG.standard_normal((bsz, t, h))
-    ts = [Tensor(a, requires_grad=True) for a in (x, w, u, b)]
-    out, _ = SimpleRNNOp("tanh", "sigmoid", True)(*ts)
-    (out * Tensor(g)).sum().backward()
-    rnn = torch.nn.RNN(d, h, batch_first=True).double()
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(torch.from_numpy(w.T))
-        rnn.weight_hh_l0.copy_(torch.from_numpy(u.T))
-        rnn.bias_ih_l0.copy_(torch.from_numpy(b))
-        rnn.bias_hh_l0.zero_()
-    xt = torch.from_numpy(x).requires_grad_()
-    ref, _ = rnn(xt)
-    (ref * torch.from_numpy(g)).sum().backward()
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
-    for got, e in zip((t_.grad for t_ in ts), (xt.grad, rnn.weight_ih_l0.grad.T, rnn.weight_hh_l0.grad.T,
-                                               rnn.bias_ih_l0.grad)):
-        np.testing.assert_allclose(got, e.numpy(), rtol=1e-9, atol=1e-11)
+# kind -> (the op, torch's module name, gate blocks, the bias's shape, torch's gate order as Keras's columns);
+# Keras's LSTM gates i, f, c, o are torch's i, f, g, o; its GRU gates z, r, h are torch's r, z, n reordered
+TORCH = {
+    "rnn": (SimpleRNNOp, "RNN", 1, lambda h: (h,), lambda h: np.arange(h)),
+    "gru": (GRUOp, "GRU", 3, lambda h: (2, 3 * h), lambda h: np.r_[h:2 * h, 0:h, 2 * h:3 * h]),
+    "lstm": (LSTMOp, "LSTM", 4, lambda h: (4 * h,), lambda h: np.arange(4 * h)),
+}
 
 
-def test_rows_gradients_equal_torch_gru():
+@pytest.mark.parametrize("kind", TORCH)
+def test_rows_gradients_equal_torch(kind):
     torch = pytest.importorskip("torch")
+    op, module, gates, bias, order = TORCH[kind]
     bsz, t, d, h = 4, 12, 3, 5
     x = RNG.standard_normal((bsz, t, d))
-    w, u = RNG.standard_normal((d, 3 * h)) * 0.5, RNG.standard_normal((h, 3 * h)) * 0.5
-    b = RNG.standard_normal((2, 3 * h)) * 0.5
+    w, u = RNG.standard_normal((d, gates * h)) * 0.5, RNG.standard_normal((h, gates * h)) * 0.5
+    b = RNG.standard_normal(bias(h)) * 0.5
     g = RNG.standard_normal((bsz, t, h))
     ts = [Tensor(a, requires_grad=True) for a in (x, w, u, b)]
-    out, _ = GRUOp("tanh", "sigmoid", True)(*ts)
+    out = op("tanh", "sigmoid", True)(*ts)[0]
     (out * Tensor(g)).sum().backward()
-    gru = torch.nn.GRU(d, h, batch_first=True).double()
-    perm = np.r_[h:2 * h, 0:h, 2 * h:3 * h]  # Keras's gates z, r, h are torch's r, z, n reordered
+    net = getattr(torch.nn, module)(d, h, batch_first=True).double()
+    perm = order(h)
+    # torch's weights are transposed; its two biases add (one Keras bias: torch's second is zero)
+    b_ih, b_hh = (b[0, perm], b[1, perm]) if b.ndim == 2 else (b[perm], np.zeros_like(b))
     with torch.no_grad():
-        gru.weight_ih_l0.copy_(torch.from_numpy(w[:, perm].T))
-        gru.weight_hh_l0.copy_(torch.from_numpy(u[:, perm].T))
-        gru.bias_ih_l0.copy_(torch.from_numpy(b[0, perm]))
-        gru.bias_hh_l0.copy_(torch.from_numpy(b[1, perm]))
+        net.weight_ih_l0.copy_(torch.from_numpy(w[:, perm].T))
+        net.weight_hh_l0.copy_(torch.from_numpy(u[:, perm].T))
+        net.bias_ih_l0.copy_(torch.from_numpy(b_ih))
+        net.bias_hh_l0.copy_(torch.from_numpy(b_hh))
     xt = torch.from_numpy(x).requires_grad_()
-    ref, _ = gru(xt)
+    ref = net(xt)[0]
     (ref * torch.from_numpy(g)).sum().backward()
     np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
     inv = np.argsort(perm)
-    expected = (xt.grad.numpy(), gru.weight_ih_l0.grad.numpy().T[:, inv], gru.weight_hh_l0.grad.numpy().T[:, inv],
-                np.stack([gru.bias_ih_l0.grad.numpy()[inv], gru.bias_hh_l0.grad.numpy()[inv]]))
+    gb_ih, gb_hh = net.bias_ih_l0.grad.numpy()[inv], net.bias_hh_l0.grad.numpy()[inv]
+    expected = (xt.grad.numpy(), net.weight_ih_l0.grad.numpy().T[:, inv], net.weight_hh_l0.grad.numpy().T[:, inv],
+                np.stack([gb_ih, gb_hh]) if b.ndim == 2 else gb_ih)
     for got, e in zip((t_.grad for t_ in ts), expected):
         np.testing.assert_allclose(got, e, rtol=1e-9, atol=1e-11)

@@ -154,27 +154,18 @@ class Halves:
         worker = self._process(parts)
         ready = worker is not None or all(_replays(r, p[:3]) for r, p in zip(self.replicas, parts))
         if worker is not None:  # half A in the worker process, half B here
-            restore = conv_parts._blas_to_one()
-            try:
+            with conv_parts.blas_at_one():
                 self._in_process(worker, parts, grads, results, weights)
-            finally:
-                for c, k in restore:
-                    c.set_num_threads(k)
         elif ready and not self.pays:  # a recurrent model's step the worker cannot take: the halves in turn
             half(0)
             half(1)
         elif ready:
-            restore = conv_parts._blas_to_one()  # within fit's held_blas: held at one thread until fit ends
-            try:
-                pool = _worker()
-                future = pool.submit(conv_parts._inside, lambda: half(0))
+            with conv_parts.blas_at_one():  # within fit's held_blas: held at one thread until fit ends
+                future = _worker().submit(conv_parts._inside, lambda: half(0))
                 try:
                     conv_parts._inside(lambda: half(1))
                 finally:
                     future.result()
-            finally:
-                for c, k in restore:
-                    c.set_num_threads(k)
         else:  # a replica traces this signature (eager Python, Tensors): one after the other on this thread
             half(0)
             half(1)

@@ -134,6 +134,17 @@ def _blas_to_one() -> list[tuple[Any, int]]:
     return old
 
 
+@contextlib.contextmanager
+def blas_at_one() -> Iterator[None]:
+    """BLAS at one thread while it lasts (inside a `held_blas` block, until that block ends)."""
+    restore = _blas_to_one()
+    try:
+        yield
+    finally:
+        for c, k in restore:
+            c.set_num_threads(k)
+
+
 def run(fns: list[Callable[[], Any]]) -> list[Any]:
     """Call each function, the first on this thread and the others on the pool, BLAS at one thread meanwhile."""
     if len(fns) == 1:
@@ -142,14 +153,10 @@ def run(fns: list[Callable[[], Any]]) -> list[Any]:
         with _lock:
             if not _pool:
                 _pool.append(ThreadPoolExecutor(MAX_WORKERS - 1, thread_name_prefix="neurona-conv"))
-    restore = _blas_to_one()
-    try:
+    with blas_at_one():
         futures = [_pool[0].submit(_inside, fn) for fn in fns[1:]]
         first = _inside(fns[0])
         return [first] + [f.result() for f in futures]
-    finally:
-        for c, k in restore:
-            c.set_num_threads(k)
 
 
 # ----------------------------------------------------------------------------- forward and backward by parts

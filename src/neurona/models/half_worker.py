@@ -44,6 +44,7 @@ from ..ops import conv_parts
 from ..switches import overriding
 
 _enabled: list[bool | None] = [None]
+_IN_CHILD = False  # set in the worker process itself
 _live: list[Any] = []  # the one running worker, if any
 _lock = threading.Lock()
 # each side polls its pipe this long before sleeping in `read`: the other side's answer usually comes within a
@@ -85,9 +86,6 @@ def _under_mpi() -> bool:
     except Exception:  # an unusual build: stay on threads  # noqa: BLE001
         _MPI_RUN.append(True)
     return _MPI_RUN[0]
-
-
-_IN_CHILD = False
 
 
 class Worker:
@@ -173,20 +171,23 @@ def worker_for(replica: Any, weights: list[Any], part: tuple) -> Worker:
         return worker
 
 
+def _forget_saved(replica: Any) -> None:
+    """Let the ops of the replica's confirmed plans forget what they saved; the plans stay runnable."""
+    for plan in replica._plans.values():
+        if isinstance(plan, Plan):
+            _drop_saved(plan)
+
+
 def release(replica: Any, other: Any) -> None:
     """In the parent, after the fork: let go of the replica the child now runs (its ops' saved arrays, its plans,
     which may sit in reference cycles), and of what the other replica's ops saved for the backward that already
     ran (its traced call's arrays, until its first replay), before the child allocates half A's."""
     import gc
 
-    for plan in replica._plans.values():
-        if isinstance(plan, Plan):
-            _drop_saved(plan)
+    _forget_saved(replica)
     replica._plans.clear()
     replica._last = replica._last_eager = None
-    for plan in other._plans.values():
-        if isinstance(plan, Plan):
-            _drop_saved(plan)  # they stay runnable: the next call computes everything anew
+    _forget_saved(other)  # the next call computes everything anew
     gc.collect()
     for hook in FORK_HOOKS:
         hook("released")
@@ -222,7 +223,7 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
 
         tracing = tracemalloc.is_tracing()
         if tracing:  # count what half A needs as the child's own: its ops' state and buffers are made anew here
-            _release_inherited(worker, replica)
+            _release_inherited(replica)
             tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0] if tracing else 0
         from .parallel import _run_half
@@ -258,15 +259,14 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
         os._exit(code)
 
 
-def _release_inherited(worker: Worker, replica: Any) -> None:
+def _release_inherited(replica: Any) -> None:
     """In the child, before a traced run (the bench's memory table): let go of the buffers and op state it
     inherited, so that those half A uses are allocated, and counted, in the child. The ops stay runnable."""
     import gc
 
     from ..ops import lstm_rows, patches, workspace
 
-    for sig in worker.known:
-        _drop_saved(replica._plans[sig])
+    _forget_saved(replica)  # its confirmed plans are the ones the worker knows
     lstm_rows.clear_pools()
     patches.SCRATCH.clear()
     workspace.clear()

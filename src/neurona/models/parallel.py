@@ -151,11 +151,12 @@ class Halves:
         def half(i: int) -> None:
             results[i] = _run_half(self.replicas[i], parts[i], grads[i], weights)
 
-        worker = self._process(parts)
+        sig = _signature(parts[0][:3])
+        worker = self._process(parts, sig)
         ready = worker is not None or all(_replays(r, p[:3]) for r, p in zip(self.replicas, parts))
         if worker is not None:  # half A in the worker process, half B here
             with conv_parts.blas_at_one():
-                self._in_process(worker, parts, grads, results, weights)
+                self._in_process(worker, parts, sig, grads, results, weights)
         elif ready and not self.pays:  # a recurrent model's step the worker cannot take: the halves in turn
             half(0)
             half(1)
@@ -174,26 +175,27 @@ class Halves:
         merged = [_add(grads[0].get(id(w)), grads[1].get(id(w))) for w in weights]
         return merged, [(p[1], r[1], p[2], r[0]) for p, r in zip(parts, results)]
 
-    def _process(self, parts: list[tuple]) -> half_worker.Worker | None:
+    def _process(self, parts: list[tuple], sig: Any) -> half_worker.Worker | None:
         """The worker process that runs half A of this batch, forked once both replicas replay; None: the halves
         stay here (no fork on this platform, a signature the worker was not forked with, larger arrays)."""
         if not half_worker.available() or not _replays(self.replicas[1], parts[1][:3]):
             return None
         worker = self.worker
         if worker is None or not worker.alive():
-            if not _replays(self.replicas[0], parts[0][:3]):
-                return None  # replica A traces this signature here first
+            if not isinstance(self.replicas[0]._plans.get(sig), Plan):
+                return None  # replica A traces this signature (`sig`: half A's) here first
             worker = self.worker = half_worker.worker_for(self.replicas[0], self.model._train_weights, parts[0])
             # replica A lives on in the child: a fresh one here (it traces again only if it must run here: a
             # signature the child was not forked with, outputs too large to send back), the old one let go of
             old, self.replicas = self.replicas[0], (traced_train_forward(self.model), self.replicas[1])
             half_worker.release(old, self.replicas[1])
-        return worker if worker.runs(_signature(parts[0][:3]), parts[0]) else None
+        return worker if worker.runs(sig, parts[0]) else None
 
-    def _in_process(self, worker: half_worker.Worker, parts: list[tuple], grads: list[dict], results: list,
-                    weights: list[Any]) -> None:
-        """Half A in the worker while half B runs on this thread; their results into `grads` and `results`."""
-        worker.start(parts[0], _signature(parts[0][:3]))
+    def _in_process(self, worker: half_worker.Worker, parts: list[tuple], sig: Any, grads: list[dict],
+                    results: list, weights: list[Any]) -> None:
+        """Half A (of signature `sig`) in the worker while half B runs on this thread; their results into `grads`
+        and `results`."""
+        worker.start(parts[0], sig)
         try:
             results[1] = conv_parts._inside(lambda: _run_half(self.replicas[1], parts[1], grads[1], weights))
         except BaseException:

@@ -84,8 +84,8 @@ class Optimizer:
         self._scratch: dict[np.dtype, np.ndarray] = {}  # (n_scratch, piece) per dtype, shared by all weights
         # id(variable) -> (its slots entry, state + scratch views or None when updated in pieces, the pieces or None)
         self._parts: dict[int, tuple[Any, tuple[np.ndarray, ...] | None, Any]] = {}
-        # bumped whenever `_parts` changes, so `apply`'s remembered list (`_known`) is never used stale
-        self._generation = 0
+        # `apply`'s remembered list for the common case (`_remember`); dropped whenever `_parts` changes, so it is
+        # never used stale (not a number: saved files and distributed syncs copy the int/float attributes)
         self._known: tuple[Any, ...] | None = None
         self._variables: list[Tensor] = []
         self._no_decay_ids: set[int] = set()
@@ -139,7 +139,7 @@ class Optimizer:
         entry = (variable, self._make_slots(variable.data))
         self._slots[id(variable)] = entry
         self._parts.pop(id(variable), None)
-        self._generation += 1
+        self._known = None
         return entry
 
     _n_scratch = 1  # scratch arrays `_update` receives after the state arrays (transient, not state)
@@ -154,7 +154,7 @@ class Optimizer:
         if buf is None or buf.shape[1] < n:
             buf = self._scratch[dtype] = np.empty((self._n_scratch, n), dtype)
             self._parts.clear()  # views into the old buffer
-            self._generation += 1
+            self._known = None
         return buf
 
     def _update_weight(self, v: Tensor, w: np.ndarray, g: np.ndarray, entry: tuple[Tensor, tuple[np.ndarray, ...]],
@@ -177,7 +177,7 @@ class Optimizer:
                     self._update(w, g, (*state, *scratch), lr)
                     return
             self._parts[id(v)] = known
-            self._generation += 1
+            self._known = None
         if known[1] is not None:
             self._update(w, g, known[1], lr)
             return
@@ -189,7 +189,7 @@ class Optimizer:
         if pieces is None or pieces[0] is not w:
             pieces = (w, order, self._pieces(w, state, order))
             self._parts[id(v)] = (entry, None, pieces)
-            self._generation += 1
+            self._known = None
         flat_g = g.reshape(-1, order=pieces[1])  # a view, or a transient copy when g's layout differs from w's
         update = self._update
         for i, j, piece, rest in pieces[2]:
@@ -236,12 +236,12 @@ class Optimizer:
         self._begin_step()
         wd = self.weight_decay
         known = self._known
-        if (known is not None and known[0] is variables and known[1] == self._generation and not wd
-                and known[2] == len(self._slots) and len(known[3]) == len(grads)):
+        if (known is not None and known[0] is variables and not wd and known[1] == len(self._slots)
+                and len(known[2]) == len(grads)):
             # the common case (#17): the same variables as the last call, each small weight's array and state +
             # scratch views read from the list made then, instead of two dict look-ups per weight
             update = self._update
-            for g, v, (kv, w, views) in zip(grads, variables, known[3]):
+            for g, v, (kv, w, views) in zip(grads, variables, known[2]):
                 if g is None:
                     continue
                 if views is not None and v is kv and v.data is w and g.shape == w.shape:
@@ -272,14 +272,14 @@ class Optimizer:
         self._update_weight(v, w, g, entry, lr)
 
     def _remember(self, variables: Sequence[Tensor]) -> tuple[Any, ...]:
-        """(variables, generation, slot count, per variable (it, its array, state + scratch views or None)) for
-        the next call's common case: views only where `_apply_one` would take its first branch."""
+        """(variables, slot count, per variable (it, its array, state + scratch views or None)) for the next
+        call's common case: views only where `_apply_one` would take its first branch."""
         items = []
         for v in variables:
             known = self._parts.get(id(v))
             ok = known is not None and known[0] is self._slots.get(id(v)) and known[1] is not None
             items.append((v, v.data, known[1] if ok else None))
-        return variables, self._generation, len(self._slots), tuple(items)
+        return variables, len(self._slots), tuple(items)
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray | None, Tensor]]) -> int:
         """Keras's older entry point: `apply_gradients(zip(grads, variables))`; returns `iterations`."""

@@ -91,16 +91,19 @@ def _under_mpi() -> bool:
 class Worker:
     """A forked child replaying one replica's confirmed plans (the signatures it knew when it was forked)."""
 
-    def __init__(self, replica: Any, weights: list[Any], part: tuple) -> None:
+    def __init__(self, replica: Any, weights: list[Any], part: tuple, sig: Any = None) -> None:
         self.known = {sig for sig, plan in replica._plans.items() if isinstance(plan, Plan)}
         self.weights = weights
         self._layout, nw = _layout([w.data for w in weights], 0)
-        # room for the weights, and the first half's inputs, which the outputs overwrite once read (a larger batch
-        # later runs on threads; outputs that do not fit, here: `finish`). The gradients go over the weights: the
-        # child copies the weights out when a step starts, and the parent has added the gradients (into arrays
-        # of its own) before it writes the next step's weights (#18: 74 KiB less for the LSTM(64) bench model)
-        x, y, sw = part[:3]
-        self.size = nw + sum(_nbytes(a) for a in _flat((x, y, sw))) + (16 << 10)
+        # room for the weights, and the first half's inputs (`part`, of signature `sig`), which the outputs
+        # overwrite once read: as many bytes as the larger of the two (the outputs' size from the recorded plan;
+        # 16 KiB more than the inputs when unknown). A larger batch later runs on threads; outputs that do not
+        # fit, here (`finish`). The gradients go over the weights: the child copies the weights out when a step
+        # starts, and the parent has added the gradients (into arrays of its own) before it writes the next
+        # step's weights (#18: 74 + 16 KiB less for the LSTM(64) bench model)
+        ins = sum(_nbytes(a) for a in _flat(part[:3]))
+        outs = _outputs_nbytes(replica._plans.get(sig))
+        self.size = nw + (ins + (16 << 10) if outs is None else max(ins, outs))
         self.shm = mmap.mmap(-1, self.size)
         self.buf = np.frombuffer(self.shm, np.uint8)
         self.io_base = nw
@@ -164,12 +167,13 @@ class Worker:
             _live.remove(self)
 
 
-def worker_for(replica: Any, weights: list[Any], part: tuple) -> Worker:
-    """A new worker for this replica, forked now (the last one, any model's, stopped first)."""
+def worker_for(replica: Any, weights: list[Any], part: tuple, sig: Any = None) -> Worker:
+    """A new worker for this replica, forked now (the last one, any model's, stopped first); `part` is a first
+    half it will run (of signature `sig`), which sizes its shared memory."""
     with _lock:
         for w in list(_live):
             w.close()
-        worker = Worker(replica, weights, part)
+        worker = Worker(replica, weights, part, sig)
         _live.append(worker)
         return worker
 
@@ -300,6 +304,18 @@ def _stop(cmd_w: int, done_r: int, pid: int) -> None:
 
 
 # ----------------------------------------------------------------------------- shared memory and messages
+def _outputs_nbytes(plan: Any) -> int | None:
+    """Bytes the outputs of a recorded plan (the loss and the model's outputs) take in shared memory, from the
+    shapes its ops recorded; None when not known (not a confirmed plan, an output that no op made)."""
+    if not isinstance(plan, Plan):
+        return None
+    made = {s: y for f, _, outs in plan.ops for s, y in zip(outs, f.outs or ())}
+    arrays = [made.get(s) for s in plan.outputs]
+    if not all(isinstance(a, np.ndarray) for a in arrays):
+        return None
+    return sum(_nbytes(a) for a in arrays)
+
+
 def _layout(arrays: list[np.ndarray], base: int) -> tuple[list[tuple], int]:
     """(offset, shape, dtype, order) of each array packed from `base` (64-byte aligned), and the bytes used."""
     out, off = [], base

@@ -7,8 +7,9 @@ forked once the replicas' plans are confirmed: the child holds its own copy of t
 plan, and per step
 
     parent: weights and half A's arrays -> shared memory, a short header down a pipe; runs half B itself
-    child:  copies the weights in, replays half A's plan and its backward, writes gradients, loss and outputs
-            back to shared memory, a short header up the other pipe
+    child:  replays half A's plan and its backward on the weights in shared memory (its model's weights are views
+            of it), writes gradients (over the weights), loss and outputs (over the inputs) back to shared
+            memory, a short header up the other pipe
 
 The parent then adds the two halves' gradients in the same order as the two-thread split, so the results are
 the same bits as on two threads. Replayable models draw no random numbers and keep no state between steps
@@ -98,9 +99,9 @@ class Worker:
         # room for the weights, and the first half's inputs (`part`, of signature `sig`), which the outputs
         # overwrite once read: as many bytes as the larger of the two (the outputs' size from the recorded plan;
         # 16 KiB more than the inputs when unknown). A larger batch later runs on threads; outputs that do not
-        # fit, here (`finish`). The gradients go over the weights: the child copies the weights out when a step
-        # starts, and the parent has added the gradients (into arrays of its own) before it writes the next
-        # step's weights (#18: 74 + 16 KiB less for the LSTM(64) bench model)
+        # fit, here (`finish`). The gradients go over the weights: the child writes them once its backward is
+        # done (nothing reads the weights after it), and the parent has added them (into arrays of its own)
+        # before it writes the next step's weights (#18: 74 + 16 KiB less for the LSTM(64) bench model)
         ins = sum(_nbytes(a) for a in _flat(part[:3]))
         outs = _outputs_nbytes(replica._plans.get(sig))
         self.size = nw + (ins + (16 << 10) if outs is None else max(ins, outs))
@@ -235,13 +236,15 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
         base = tracemalloc.get_traced_memory()[0] if tracing else 0
         from .parallel import _run_half
 
+        # the weights are read where the parent writes them each step: no copy per step, and the arrays the child
+        # inherited stay shared with the parent (writing into them would duplicate their pages, copy-on-write)
+        for w, view in zip(worker.weights, worker.weight_views):
+            w.data = view
         while True:
             msg = _receive(cmd_r, SPIN_S)
             if msg is None:
                 break
             try:
-                for w, view in zip(worker.weights, worker.weight_views):
-                    np.copyto(w.data, view)
                 x, y, sw = _unpack(worker.buf, msg["args"])
                 into: dict[int, np.ndarray] = {}
                 loss, outs = _run_half(replica, (x, y, sw, msg["share"]), into, worker.weights)

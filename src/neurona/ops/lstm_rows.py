@@ -102,7 +102,7 @@ def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtyp
 
 def regions(ws: dict[str, Any], key: str, dt: np.dtype, *shapes: tuple[int, ...]) -> list[np.ndarray]:
     """Empty C-ordered arrays of these shapes, side by side in ONE buffer ws[key] (grown, never shrunk), each
-    starting on a 64-byte boundary.
+    at a multiple of 64 bytes from its start (a cache line: no two arrays share one).
 
     The forward's scratch (the permuted weights `wall` and the products `p`) is dead once the forward returns,
     and the backward's (the factors `q`, the permuted `U` and `W`) is made anew when it starts: asking for both

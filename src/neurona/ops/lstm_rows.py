@@ -32,6 +32,7 @@ training step frees: the same calls on the same values, so the same bits.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 import numpy as np
@@ -109,16 +110,20 @@ def regions(ws: dict[str, Any], key: str, dt: np.dtype, *shapes: tuple[int, ...]
     under one key puts them in the same memory, so a process holds the larger of the two instead of both
     (#18: 97 KiB less per LSTM(64) op at batch 32). Callers must not hold one set's arrays while asking for the
     other."""
-    itemsize = np.dtype(dt).itemsize
-    step = max(64 // itemsize, 1)
-    offsets, n = [], 0
-    for shape in shapes:
-        offsets.append(n)
-        n += -(-int(np.prod(shape, dtype=np.int64)) // step) * step
-    buf = ws.get(key)
-    if buf is None or buf.dtype != dt or buf.size < n:
-        buf = ws[key] = np.empty(n, dt)
-    return [buf[o:o + int(np.prod(s, dtype=np.int64))].reshape(s) for o, s in zip(offsets, shapes)]
+    made = ws.setdefault(key + " views", {})  # (dtype, shapes) -> the arrays, made once per buffer
+    arrays = made.get((dt, shapes))
+    if arrays is None:
+        step = max(64 // np.dtype(dt).itemsize, 1)
+        offsets, n = [], 0
+        for shape in shapes:
+            offsets.append(n)
+            n += -(-math.prod(shape) // step) * step
+        buf = ws.get(key)
+        if buf is None or buf.dtype != dt or buf.size < n:
+            buf = ws[key] = np.empty(n, dt)
+            made.clear()  # views of the old buffer
+        arrays = made[(dt, shapes)] = [buf[o:o + math.prod(s)].reshape(s) for o, s in zip(offsets, shapes)]
+    return arrays
 
 
 def state_rows(ws: dict[str, Any], key: str, x: np.ndarray, h: int, h0: np.ndarray | None, go_backwards: bool,

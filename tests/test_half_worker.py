@@ -202,3 +202,36 @@ def test_no_worker_process_in_one_of_several_mpi_processes(monkeypatch):
     world.Get_size = lambda: 1
     monkeypatch.setattr(half_worker, "_MPI_RUN", [])
     assert half_worker.available()  # a lone process that imported mpi4py may fork
+
+
+def test_the_shared_memory_holds_the_weights_once_and_the_larger_of_inputs_and_outputs():
+    """#18: the gradients go over the weights (the child has read them), the outputs over the inputs, and the room
+    is sized by whichever is larger, from the recorded plan: a model whose outputs outgrow its inputs (sparse
+    labels, many classes) still runs every step in the child."""
+    def wide_out():
+        return Sequential([layers.Input((3, 2)), layers.LSTM(4), layers.Dense(600, activation="softmax")]), (3, 2)
+
+    results = []
+    for where in ("threads", "process"):
+        clear_session()
+        set_random_seed(0)
+        model, shape = wide_out()
+        model.compile(optimizer=SGD(learning_rate=0.05), loss="sparse_categorical_crossentropy")
+        r = np.random.default_rng(3)
+        x = r.random((48, *shape)).astype(np.float32)
+        y = r.integers(0, 600, 48)
+        with two_halves(True), half_worker.in_processes(where == "process"):
+            history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        results.append((model, history.history))
+    (m_threads, h_threads), (m_proc, h_proc) = results
+    worker = m_proc._halves.worker
+    weights = sum(-(-w.data.nbytes // 64) * 64 for w in m_proc._train_weights)
+    inputs = -(-8 * 3 * 2 * 4 // 64) * 64 + -(-8 * y.itemsize // 64) * 64
+    outputs = 64 + 8 * 600 * 4  # the loss and half A's 8 rows of probabilities: more than the inputs
+    assert worker.size == weights + max(inputs, outputs) and worker.io_base == weights
+    assert all(np.shares_memory(w, g) for w, g in zip(worker.weight_views, worker.grad_views))
+    assert worker.known and worker.steps == 4  # 6 steps; the first 2 trace: every later one ran in the child
+    for a, b in zip(m_proc.get_weights(), m_threads.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert h_proc == h_threads
+    worker.close()

@@ -198,8 +198,13 @@ class ArrayBatches:
         # (a fresh array of the data's size costs page faults every epoch).
         if perm is None:
             perm = permutation(n)
+        # each batch's rows as intp, once for all arrays: `take` would convert the compact order's slice itself,
+        # on every call (1.3 µs of a 100x784 float32 batch's 26 µs)
+        rows = np.empty(min(bs, n), np.intp)
         for start in range(0, n, bs):
-            idx = perm[start:start + bs]
+            part = perm[start:start + bs]
+            idx = rows[:len(part)]
+            np.copyto(idx, part)
             xb = xr[0].take(idx) if self.single else [r.take(idx) for r in xr]
             yield (xb, None if yr is None else [r.take(idx) for r in yr],
                    None if sw is None else sw[idx])

@@ -7,8 +7,9 @@ forked once the replicas' plans are confirmed: the child holds its own copy of t
 plan, and per step
 
     parent: weights and half A's arrays -> shared memory, a short header down a pipe; runs half B itself
-    child:  copies the weights in, replays half A's plan and its backward, writes gradients, loss and outputs
-            back to shared memory, a short header up the other pipe
+    child:  replays half A's plan and its backward on the weights in shared memory (its model's weights are views
+            of it), writes gradients (over the weights), loss and outputs (over the inputs) back to shared
+            memory, a short header up the other pipe
 
 The parent then adds the two halves' gradients in the same order as the two-thread split, so the results are
 the same bits as on two threads. Replayable models draw no random numbers and keep no state between steps
@@ -91,20 +92,26 @@ def _under_mpi() -> bool:
 class Worker:
     """A forked child replaying one replica's confirmed plans (the signatures it knew when it was forked)."""
 
-    def __init__(self, replica: Any, weights: list[Any], part: tuple) -> None:
+    def __init__(self, replica: Any, weights: list[Any], part: tuple, sig: Any = None) -> None:
         self.known = {sig for sig, plan in replica._plans.items() if isinstance(plan, Plan)}
         self.weights = weights
         self._layout, nw = _layout([w.data for w in weights], 0)
-        # room for the weights, their gradients, and the first half's inputs, which the outputs overwrite once read
-        # (a larger batch later runs on threads; outputs that do not fit, here: `finish`)
-        x, y, sw = part[:3]
-        self.size = 2 * nw + sum(_nbytes(a) for a in _flat((x, y, sw))) + (16 << 10)
+        # room for the weights, and the first half's inputs (`part`, of signature `sig`), which the outputs
+        # overwrite once read: as many bytes as the larger of the two (the outputs' size from the recorded plan;
+        # 16 KiB more than the inputs when unknown). A larger batch later runs on threads; outputs that do not
+        # fit, here (`finish`). The gradients go over the weights: the child writes them once its backward is
+        # done (nothing reads the weights after it), and the parent has added them (into arrays of its own)
+        # before it writes the next step's weights (#18: 74 + 16 KiB less for the LSTM(64) bench model)
+        ins = sum(_nbytes(a) for a in _flat(part[:3]))
+        outs = _outputs_nbytes(replica._plans.get(sig))
+        self.size = nw + (ins + (16 << 10) if outs is None else max(ins, outs))
         self.shm = mmap.mmap(-1, self.size)
         self.buf = np.frombuffer(self.shm, np.uint8)
-        self.io_base = 2 * nw
-        # each weight's place (in its own layout) and its gradient's (C order), made once: both processes use them
+        self.io_base = nw
+        # each weight's place (in its own layout) and its gradient's (C order, the same bytes), made once: both
+        # processes use them
         self.weight_views = [_view(self.buf, off, shape, dtype, order) for off, shape, dtype, order in self._layout]
-        self.grad_views = [_view(self.buf, nw + off, shape, dtype, "C") for off, shape, dtype, _ in self._layout]
+        self.grad_views = [_view(self.buf, off, shape, dtype, "C") for off, shape, dtype, _ in self._layout]
         cmd_r, self.cmd_w = os.pipe()
         self.done_r, done_w = os.pipe()
         for hook in FORK_HOOKS:
@@ -161,12 +168,13 @@ class Worker:
             _live.remove(self)
 
 
-def worker_for(replica: Any, weights: list[Any], part: tuple) -> Worker:
-    """A new worker for this replica, forked now (the last one, any model's, stopped first)."""
+def worker_for(replica: Any, weights: list[Any], part: tuple, sig: Any = None) -> Worker:
+    """A new worker for this replica, forked now (the last one, any model's, stopped first); `part` is a first
+    half it will run (of signature `sig`), which sizes its shared memory."""
     with _lock:
         for w in list(_live):
             w.close()
-        worker = Worker(replica, weights, part)
+        worker = Worker(replica, weights, part, sig)
         _live.append(worker)
         return worker
 
@@ -228,13 +236,15 @@ def _serve(worker: Worker, replica: Any, cmd_r: int, done_w: int) -> None:
         base = tracemalloc.get_traced_memory()[0] if tracing else 0
         from .parallel import _run_half
 
+        # the weights are read where the parent writes them each step: no copy per step, and the arrays the child
+        # inherited stay shared with the parent (writing into them would duplicate their pages, copy-on-write)
+        for w, view in zip(worker.weights, worker.weight_views):
+            w.data = view
         while True:
             msg = _receive(cmd_r, SPIN_S)
             if msg is None:
                 break
             try:
-                for w, view in zip(worker.weights, worker.weight_views):
-                    np.copyto(w.data, view)
                 x, y, sw = _unpack(worker.buf, msg["args"])
                 into: dict[int, np.ndarray] = {}
                 loss, outs = _run_half(replica, (x, y, sw, msg["share"]), into, worker.weights)
@@ -297,6 +307,18 @@ def _stop(cmd_w: int, done_r: int, pid: int) -> None:
 
 
 # ----------------------------------------------------------------------------- shared memory and messages
+def _outputs_nbytes(plan: Any) -> int | None:
+    """Bytes the outputs of a recorded plan (the loss and the model's outputs) take in shared memory, from the
+    shapes its ops recorded; None when not known (not a confirmed plan, an output that no op made)."""
+    if not isinstance(plan, Plan):
+        return None
+    made = {s: y for f, _, outs in plan.ops for s, y in zip(outs, f.outs or ())}
+    arrays = [made.get(s) for s in plan.outputs]
+    if not all(isinstance(a, np.ndarray) for a in arrays):
+        return None
+    return sum(_nbytes(a) for a in arrays)
+
+
 def _layout(arrays: list[np.ndarray], base: int) -> tuple[list[tuple], int]:
     """(offset, shape, dtype, order) of each array packed from `base` (64-byte aligned), and the bytes used."""
     out, off = [], base

@@ -184,7 +184,8 @@ class Halves:
         if worker is None or not worker.alive():
             if not isinstance(self.replicas[0]._plans.get(sig), Plan):
                 return None  # replica A traces this signature (`sig`: half A's) here first
-            worker = self.worker = half_worker.worker_for(self.replicas[0], self.model._train_weights, parts[0])
+            weights = self.model._train_weights
+            worker = self.worker = half_worker.worker_for(self.replicas[0], weights, parts[0], sig)
             # replica A lives on in the child: a fresh one here (it traces again only if it must run here: a
             # signature the child was not forked with, outputs too large to send back), the old one let go of
             old, self.replicas = self.replicas[0], (traced_train_forward(self.model), self.replicas[1])

@@ -32,6 +32,7 @@ training step frees: the same calls on the same values, so the same bits.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,31 @@ def _buffer(ws: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtyp
     return a
 
 
+def regions(ws: dict[str, Any], key: str, dt: np.dtype, *shapes: tuple[int, ...]) -> list[np.ndarray]:
+    """Empty C-ordered arrays of these shapes, side by side in ONE buffer ws[key] (grown, never shrunk), each
+    at a multiple of 64 bytes from its start (a cache line: no two arrays share one).
+
+    The forward's scratch (the permuted weights `wall` and the products `p`) is dead once the forward returns,
+    and the backward's (the factors `q`, the permuted `U` and `W`) is made anew when it starts: asking for both
+    under one key puts them in the same memory, so a process holds the larger of the two instead of both
+    (#18: 97 KiB less per LSTM(64) op at batch 32). Callers must not hold one set's arrays while asking for the
+    other."""
+    made = ws.setdefault(key + " views", {})  # (dtype, shapes) -> the arrays, made once per buffer
+    arrays = made.get((dt, shapes))
+    if arrays is None:
+        step = max(64 // np.dtype(dt).itemsize, 1)
+        offsets, n = [], 0
+        for shape in shapes:
+            offsets.append(n)
+            n += -(-math.prod(shape) // step) * step
+        buf = ws.get(key)
+        if buf is None or buf.dtype != dt or buf.size < n:
+            buf = ws[key] = np.empty(n, dt)
+            made.clear()  # views of the old buffer
+        arrays = made[(dt, shapes)] = [buf[o:o + math.prod(s)].reshape(s) for o, s in zip(offsets, shapes)]
+    return arrays
+
+
 def state_rows(ws: dict[str, Any], key: str, x: np.ndarray, h: int, h0: np.ndarray | None, go_backwards: bool,
                all_h: bool) -> tuple[np.ndarray, np.ndarray]:
     """(hx, xs) for a rows forward (LSTM, GRU, SimpleRNN): hx holds [h; x; 1] per step as (steps, H + D + 1, B)
@@ -125,13 +151,14 @@ def _step_views(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, t: int, h: in
 
     z and hx hold either every step (T+1 slabs, training) or two slabs used in turn (inference: step s works
     in slab s % 2 and writes c_s and h_s into the other one, so only one step's gates and two states are ever
-    held). With two hx slabs, x_s is copied into its slab at each step."""
+    held). With two hx slabs, x_s is copied into its slab at each step; with every step's, x is already in
+    place and that view is None (the views are ~60 KiB of objects for 50 steps: #18 keeps no unused ones)."""
     key = (id(z), id(hx), t)
     if ws.get("views of") != key:
         nz, nh = z.shape[0], hx.shape[0]
         ws["views"] = [(z[s % nz, :4 * h], z[s % nz, :3 * h], z[s % nz, h:3 * h], z[s % nz, 3 * h:5 * h],
                         z[(s + 1) % nz, 4 * h:5 * h], z[s % nz, :h], hx[s % nh],
-                        hx[(s + 1) % nh, :h], hx[s % nh, h:-1]) for s in range(t)]
+                        hx[(s + 1) % nh, :h], hx[s % nh, h:-1] if nh == 2 else None) for s in range(t)]
         ws["views of"] = key
     return ws["views"]
 
@@ -290,7 +317,9 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
     k = h + d + 1
     dt = x.dtype
     all_h = all_h or keep or (t + 1) * k * bsz * x.itemsize <= SMALL_STATES  # small: no per-step copy of x
-    wall = _buffer(ws, "wall", (4 * h, k), dt)  # [U; W; b] transposed, rows o, i, f, g, sigmoid rows halved
+    # [U; W; b] transposed (rows o, i, f, g, sigmoid rows halved) and the step's products: forward-only scratch,
+    # in the memory the backward's scratch uses (`regions`)
+    wall, p = regions(ws, "scratch", dt, (4 * h, k), (3 * h, bsz))
     wall[:h, :h], wall[h:, :h] = u[:, 3 * h:].T, u[:, :3 * h].T  # slices, not u[:, perm]: 12 vs 21 us
     wall[:h, h:h + d], wall[h:, h:h + d] = w[:, 3 * h:].T, w[:, :3 * h].T
     if b is None:
@@ -301,7 +330,6 @@ def forward(ws: dict[str, Any], x: np.ndarray, w: np.ndarray, u: np.ndarray, b: 
     hx, xs = state_rows(ws, "hx", x, h, h0, go_backwards, all_h)
     z = _buffer(ws, "z", (t + 1, 5 * h, bsz), dt) if keep else _buffer(ws, "z2", (2, 5 * h, bsz), dt)
     z[0, 4 * h:5 * h] = 0 if c0 is None else c0.T
-    p = _buffer(ws, "p", (3 * h, bsz), dt)
     p_ig, p_fc, tc = p[:h], p[h:2 * h], p[2 * h:]  # tanh(c_s) is not kept: backward recomputes it per chunk
     split = halves(4 * h, k, bsz)  # the gate product as two halves of rows [o, i], [f, g]
     w_a, w_b = (wall[:2 * h], wall[2 * h:]) if split else (wall, None)
@@ -343,14 +371,16 @@ def backward(ws: dict[str, Any], z: np.ndarray, hx: np.ndarray, u: np.ndarray, w
     h, bsz = dh.shape
     k = hx.shape[1]
     dt = z.dtype
-    up = np.empty((h, 4 * h), dt)  # U's columns in the row order o, i, f, g: dh_prev = U dz (not kept: memory)
-    up[:, :h], up[:, h:] = u[:, 3 * h:], u[:, :3 * h]  # slices, not u[:, perm] (a fancy-index copy)
-    wpt = None
-    if w is not None and dx is not None:  # (4H, D), rows o, i, f, g: dx_s = dz_s^T W^T
-        wpt = np.empty((4 * h, w.shape[0]), dt)
-        wpt[:h], wpt[h:] = w[:, 3 * h:].T, w[:, :3 * h].T
     n = min(CHUNK, t)
-    q = _buffer(ws, "q", (n, 5, h, bsz), dt)
+    d = 0 if w is None or dx is None else w.shape[0]
+    # the chunk's factors, U's columns in the row order o, i, f, g (dh_prev = U dz) and W's as rows (dx_s =
+    # dz_s^T W^T), in the memory of the forward's scratch, dead by now (`regions`)
+    q, up, wpt = regions(ws, "scratch", dt, (n, 5, h, bsz), (h, 4 * h), (4 * h, d))
+    up[:, :h], up[:, h:] = u[:, 3 * h:], u[:, :3 * h]  # slices, not u[:, perm] (a fancy-index copy)
+    if d:
+        wpt[:h], wpt[h:] = w[:, 3 * h:].T, w[:, :3 * h].T
+    else:
+        wpt = None
     dwall, add_dw = weight_gradient(ws, "tmpw", (4 * h, k), dt)
     z4 = z.reshape(t + 1, 5, h, bsz)
     hb = bsz // 2 if halves(h, 4 * h, bsz) else bsz  # dh = U dz as two halves of the batch's columns

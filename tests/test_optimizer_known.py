@@ -64,6 +64,8 @@ def test_a_replaced_array_or_tensor_is_updated_not_the_remembered_one():
     np.testing.assert_array_equal(old, before)  # the old array is left alone
     np.testing.assert_array_equal(ws[0].data, np.ones((30, 7), np.float32) - np.float32(0.5) * g[0])
     np.testing.assert_array_equal(ws[3].data, np.zeros((7, 3), np.float32) - np.float32(0.5) * g[3])
+    _remembered(opt, ws, steps=1)  # the next call remembers the new array and Tensor
+    assert opt._known[2][0][1] is ws[0].data and opt._known[2][3][0] is ws[3]
 
 
 def test_a_wrong_gradient_shape_still_raises_on_the_remembered_list():

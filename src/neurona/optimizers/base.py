@@ -246,8 +246,10 @@ class Optimizer:
                     continue
                 if views is not None and v is kv and v.data is w and g.shape == w.shape:
                     update(w, g, views, lr)
-                else:
-                    self._apply_one(g, v, lr, wd)
+                    continue
+                if views is not None:
+                    self._known = None  # a small weight's Tensor or array changed: remember the list anew next call
+                self._apply_one(g, v, lr, wd)
         else:
             for g, v in zip(grads, variables):
                 if g is not None:

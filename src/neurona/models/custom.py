@@ -32,6 +32,18 @@ __all__ = ["CustomSteps", "pack_x_y_sample_weight", "step_logs", "unpack_x_y_sam
 _REQUIRES_GRAD = operator.attrgetter("requires_grad")
 
 
+def _flags_as_compiled(weights: list[Tensor], others: list[Tensor]) -> bool:
+    """Whether every weight trained since compile() still requires grad and no other weight does (checked every
+    batch: plain loops, 3x faster than all(map(...)) on a few weights, #17)."""
+    for w in weights:
+        if not w.requires_grad:
+            return False
+    for w in others:
+        if w.requires_grad:
+            return False
+    return True
+
+
 class CustomSteps:
     """Mixed into Model before the Trainer: Keras 3's custom-training surface and compile-time trainability."""
 
@@ -110,7 +122,7 @@ class CustomSteps:
             self._track(ys, outs, sw, loss)  # type: ignore[attr-defined]
             return
         others = self._other_weights
-        if all(map(_REQUIRES_GRAD, weights)) and not any(map(_REQUIRES_GRAD, others)):
+        if _flags_as_compiled(weights, others):
             super()._train_batch(x, ys, sw)  # type: ignore[misc]  # the flags are as compiled: nothing to switch
             return
         self._replay = None  # flags changed after compile(): eager steps from now on (the next fit re-prepares)

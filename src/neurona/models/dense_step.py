@@ -38,13 +38,18 @@ class DenseStep:
 
     `layers`: per Dense op, (kernel Tensor, bias Tensor or None, (activation, its derivative) or None),
     first layer first. `slots`: where each of those Tensors' gradients go in the list handed to the optimizer.
+    One DenseStep serves one batch signature (fit keeps one per batch shape), so the constants the ops look up
+    per call (the vectors of ones, the gradient's 1/n scale) are looked up once, at the first call (#17).
     """
 
     def __init__(self, layers: list[tuple[Any, Any, Any]], slots: list[tuple[int, int | None]], n_weights: int):
         self.layers = layers
         self.slots = slots
         self.n_weights = n_weights
-        self._seeds: dict[Any, np.ndarray] = {}
+        # the backward's walk, last layer first: (index, kernel, bias, activation derivative, kernel slot, bias slot)
+        self._backward = tuple((i, k, b, act[1] if act else None, *slots[i])
+                               for i, (k, b, act) in reversed(list(enumerate(layers))))
+        self._const: tuple[Any, ...] | None = None  # (logits dtype, targets dtype, ones_k, ones_k of t, ones_n, 1/n)
 
     def __call__(self, x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         """(loss as a 0-d array, logits, gradients in the model's trainable-weights order) of one batch."""
@@ -58,30 +63,32 @@ class DenseStep:
             h = act[0](z) if act else z
             hs.append(h)
             del z  # the pre-activation goes now, as it does when Dense.forward returns (peak memory, #18)
+        c = self._const
+        if c is None or c[0] != h.dtype or c[1] != t.dtype:
+            c = self._constants(h, t)
         # the fused loss and its backward, seeded with d loss / d loss = 1 as the plan seeds it
-        loss, p, tsum, n = softmax_cross_entropy_mean(h, t)
-        g = softmax_cross_entropy_backward(p, tsum[..., None], t, self._scale(loss, n))
+        loss, p, tsum, _ = softmax_cross_entropy_mean(h, t, c[2], c[3])
+        g = softmax_cross_entropy_backward(p, tsum[..., None], t, c[5])
         grads: list[Any] = [None] * self.n_weights
-        for i in range(len(self.layers) - 1, -1, -1):  # Dense.backward, last layer first
-            kernel, bias, act = self.layers[i]
-            w, x2, y = kernel.data, hs[i], hs[i + 1]
-            if act:
-                g = act[1](g, y)
+        ones_n = c[4]
+        for i, kernel, bias, derivative, kslot, bslot in self._backward:  # Dense.backward, last layer first
+            w = kernel.data
+            if derivative is not None:
+                g = derivative(g, hs[i + 1])
             gx = g @ w.T if i else None  # the first layer's input (the batch) needs no gradient
-            kslot, bslot = self.slots[i]
-            grads[kslot] = kernel_gradient(g, x2, w)
+            grads[kslot] = kernel_gradient(g, hs[i], w)
             if bias is not None:
-                grads[bslot] = ones(g.shape[0], g.dtype) @ g
+                grads[bslot] = ones_n @ g
             g = gx
         return loss, h, grads
 
-    def _scale(self, loss: np.ndarray, n: int) -> np.ndarray:
-        """`gy / n` as SoftmaxCrossEntropy.backward computes it from the plan's seed (a 0-d array of ones)."""
-        key = (n, loss.dtype)
-        scale = self._seeds.get(key)
-        if scale is None:
-            scale = self._seeds[key] = np.ones_like(loss) / n
-        return scale
+    def _constants(self, z: np.ndarray, t: np.ndarray) -> tuple[Any, ...]:
+        """The per-signature constants: `numerics.ones` vectors, and `gy / n` as SoftmaxCrossEntropy.backward
+        computes it from the plan's seed (a 0-d array of ones in the loss's dtype)."""
+        n, k = z.shape
+        seed = np.ones((), z.dtype)
+        c = self._const = (z.dtype, t.dtype, ones(k, z.dtype), ones(k, t.dtype), ones(n, z.dtype), seed / n)
+        return c
 
 
 def dense_chain(plan: Plan, weights: list[Any]) -> DenseStep | None:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..numerics import (
     ones,
+    rowmax,
     sigmoid_cross_entropy_gradient,
     sigmoid_cross_entropy_values,
     softmax_cross_entropy_gradient,
@@ -44,15 +45,24 @@ class SoftmaxCrossEntropy(Function):
         return softmax_cross_entropy_backward(self.p, self.tsum, self.t, gy / self.n), None
 
 
-def softmax_cross_entropy_mean(z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def softmax_cross_entropy_mean(z: np.ndarray, t: np.ndarray, ones_z: np.ndarray | None = None,
+                               ones_t: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(mean loss as a 0-d array, softmax p, row sums of t, row count n) of logits z against targets t.
 
-    Shared by `SoftmaxCrossEntropy` and models/dense_step.py, so both compute the same bits.
+    Shared by `SoftmaxCrossEntropy` and models/dense_step.py, so both compute the same bits. `ones_z`,
+    `ones_t`: the vectors of k ones in z's and t's dtype (`numerics.ones`), which the dense step looks up once
+    per batch shape instead of once per call.
     """
     k = z.shape[-1]
-    p, m, s = stable_softmax(z)
+    if ones_z is None or ones_t is None:
+        ones_z, ones_t = ones(k, z.dtype), ones(k, t.dtype)
+    # numerics.stable_softmax written out (the same four calls), so the ones vector is not looked up again
+    m = z - rowmax(z)
+    p = np.exp(m)
+    s = (p @ ones_z)[..., None]
+    p /= s
     n = max(z.size // k, 1)
-    tsum = t @ ones(k, t.dtype)
+    tsum = t @ ones_t
     # -sum t * (m - log s) = sum tsum * log s - sum t * m, as two dot products: no product arrays (#17)
     loss = float(tsum.reshape(-1) @ np.log(s).reshape(-1)) - float(np.vdot(t, m))
     return np.asarray(loss / n, dtype=z.dtype), p, tsum, n

@@ -84,6 +84,9 @@ class Optimizer:
         self._scratch: dict[np.dtype, np.ndarray] = {}  # (n_scratch, piece) per dtype, shared by all weights
         # id(variable) -> (its slots entry, state + scratch views or None when updated in pieces, the pieces or None)
         self._parts: dict[int, tuple[Any, tuple[np.ndarray, ...] | None, Any]] = {}
+        # `apply`'s remembered list for the common case (`_remember`); dropped whenever `_parts` changes, so it is
+        # never used stale (not a number: saved files and distributed syncs copy the int/float attributes)
+        self._known: tuple[Any, ...] | None = None
         self._variables: list[Tensor] = []
         self._no_decay_ids: set[int] = set()
         self._no_decay_names: re.Pattern[str] | None = None
@@ -136,6 +139,7 @@ class Optimizer:
         entry = (variable, self._make_slots(variable.data))
         self._slots[id(variable)] = entry
         self._parts.pop(id(variable), None)
+        self._known = None
         return entry
 
     _n_scratch = 1  # scratch arrays `_update` receives after the state arrays (transient, not state)
@@ -150,6 +154,7 @@ class Optimizer:
         if buf is None or buf.shape[1] < n:
             buf = self._scratch[dtype] = np.empty((self._n_scratch, n), dtype)
             self._parts.clear()  # views into the old buffer
+            self._known = None
         return buf
 
     def _update_weight(self, v: Tensor, w: np.ndarray, g: np.ndarray, entry: tuple[Tensor, tuple[np.ndarray, ...]],
@@ -172,6 +177,7 @@ class Optimizer:
                     self._update(w, g, (*state, *scratch), lr)
                     return
             self._parts[id(v)] = known
+            self._known = None
         if known[1] is not None:
             self._update(w, g, known[1], lr)
             return
@@ -183,6 +189,7 @@ class Optimizer:
         if pieces is None or pieces[0] is not w:
             pieces = (w, order, self._pieces(w, state, order))
             self._parts[id(v)] = (entry, None, pieces)
+            self._known = None
         flat_g = g.reshape(-1, order=pieces[1])  # a view, or a transient copy when g's layout differs from w's
         update = self._update
         for i, j, piece, rest in pieces[2]:
@@ -227,24 +234,54 @@ class Optimizer:
         if self.clipnorm or self.global_clipnorm or self.clipvalue:
             grads = self._clip(grads)
         self._begin_step()
-        slots, wd, ready, update = self._slots, self.weight_decay, self._parts, self._update
-        for g, v in zip(grads, variables):
-            if g is None:
-                continue
-            entry = slots.get(id(v))
-            w = v.data
-            known = ready.get(id(v))  # (entry, state + scratch views) of a small weight seen before
-            if known is not None and known[0] is entry and known[1] is not None and g.shape == w.shape and not wd:
-                update(w, g, known[1], lr)  # the common case, in as few Python steps as possible
-                continue
-            entry = entry or self._add_slots(v)
-            if g.shape != w.shape:
-                raise ValueError(f"{self.name}: gradient of shape {g.shape} for variable {v.name or ''} of shape "
-                                 f"{w.shape}")
-            if wd and self._decays(v):
-                w *= 1.0 - lr * wd
-            self._update_weight(v, w, g, entry, lr)
+        wd = self.weight_decay
+        known = self._known
+        if (known is not None and known[0] is variables and not wd and known[1] == len(self._slots)
+                and len(known[2]) == len(grads)):
+            # the common case (#17): the same variables as the last call, each small weight's array and state +
+            # scratch views read from the list made then, instead of two dict look-ups per weight
+            update = self._update
+            for g, v, (kv, w, views) in zip(grads, variables, known[2]):
+                if g is None:
+                    continue
+                if views is not None and v is kv and v.data is w and g.shape == w.shape:
+                    update(w, g, views, lr)
+                    continue
+                if views is not None:
+                    self._known = None  # a small weight's Tensor or array changed: remember the list anew next call
+                self._apply_one(g, v, lr, wd)
+        else:
+            for g, v in zip(grads, variables):
+                if g is not None:
+                    self._apply_one(g, v, lr, wd)
+            self._known = self._remember(variables)
         self.iterations += 1
+
+    def _apply_one(self, g: np.ndarray, v: Tensor, lr: float, wd: float | None) -> None:
+        """One weight's update, with every check (slots created on first sight, shapes, weight decay)."""
+        entry = self._slots.get(id(v))
+        w = v.data
+        known = self._parts.get(id(v))  # (entry, state + scratch views) of a small weight seen before
+        if known is not None and known[0] is entry and known[1] is not None and g.shape == w.shape and not wd:
+            self._update(w, g, known[1], lr)
+            return
+        entry = entry or self._add_slots(v)
+        if g.shape != w.shape:
+            raise ValueError(f"{self.name}: gradient of shape {g.shape} for variable {v.name or ''} of shape "
+                             f"{w.shape}")
+        if wd and self._decays(v):
+            w *= 1.0 - lr * wd
+        self._update_weight(v, w, g, entry, lr)
+
+    def _remember(self, variables: Sequence[Tensor]) -> tuple[Any, ...]:
+        """(variables, slot count, per variable (it, its array, state + scratch views or None)) for the next
+        call's common case: views only where `_apply_one` would take its first branch."""
+        items = []
+        for v in variables:
+            known = self._parts.get(id(v))
+            ok = known is not None and known[0] is self._slots.get(id(v)) and known[1] is not None
+            items.append((v, v.data, known[1] if ok else None))
+        return variables, len(self._slots), tuple(items)
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray | None, Tensor]]) -> int:
         """Keras's older entry point: `apply_gradients(zip(grads, variables))`; returns `iterations`."""

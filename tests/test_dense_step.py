@@ -32,7 +32,7 @@ def _fit(mode, make=_mlp, optimizer="sgd", loss="categorical_crossentropy", epoc
     opt = optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer()
     model.compile(optimizer=opt, loss=loss, metrics=["accuracy"], run_eagerly=mode == "eager")
     if mode == "replay":
-        model._dense_step = lambda x, y: None  # the instance's own lookup: the replayed plan every batch
+        model._dense_step = lambda key, x, y: None  # the instance's own lookup: the replayed plan every batch
     x, y = _data()
     with two_halves(False):
         history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, validation_data=(x[:20], y[:20]), **fit_kw)

@@ -81,14 +81,17 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     return m - np.log(np.exp(m).sum(axis=axis, keepdims=True))
 
 
-def stable_softmax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stable_softmax(z: np.ndarray, ones_z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(p, m, s): softmax along the last axis, z minus its row max, and the row sums of exp(m) (kept dims).
 
-    log softmax(z) = m - log(s); the fused cross-entropy ops share this.
+    log softmax(z) = m - log(s); the fused cross-entropy ops share this. `ones_z`: `ones(k, z.dtype)` when the
+    caller already holds it (the dense step looks it up once per batch shape).
     """
     m = z - rowmax(z)  # subtract the row max so exp cannot overflow
     p = np.exp(m)
-    s = (p @ ones(z.shape[-1], z.dtype))[..., None]  # row sums as a matmul against ones (docs/performance.md)
+    if ones_z is None:
+        ones_z = ones(z.shape[-1], z.dtype)
+    s = (p @ ones_z)[..., None]  # row sums as a matmul against ones (docs/performance.md)
     p /= s
     return p, m, s
 

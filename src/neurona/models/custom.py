@@ -15,7 +15,6 @@ combined model. Calling `compile()` again takes the new flags into account.
 from __future__ import annotations
 
 import contextlib
-import operator
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -28,9 +27,6 @@ from ..tensor import Tensor
 from .steps import pack_x_y_sample_weight, step_logs, unpack_x_y_sample_weight
 
 __all__ = ["CustomSteps", "pack_x_y_sample_weight", "step_logs", "unpack_x_y_sample_weight"]
-
-_REQUIRES_GRAD = operator.attrgetter("requires_grad")
-
 
 def _flags_as_compiled(weights: list[Tensor], others: list[Tensor]) -> bool:
     """Whether every weight trained since compile() still requires grad and no other weight does (checked every

@@ -143,9 +143,10 @@ class Steps:
         if replay is not None:
             y, known, dense = ys[0], self._dense_steps, None
             if sw is None and known is not None and type(x) is np.ndarray and type(y) is np.ndarray:
-                dense = known.get((x.shape, x.dtype, y.shape, y.dtype), False)  # a signature seen before (#17)
+                key = (x.shape, x.dtype, y.shape, y.dtype)
+                dense = known.get(key, False)  # a signature seen before: one dict look-up (#17)
                 if dense is False:
-                    dense = self._dense_step(x, y)
+                    dense = self._dense_step(key, x, y)
             if dense is not None:  # the recorded step as straight-line code: same arithmetic, less Python (#17)
                 loss, out, grads = dense(x, y)
                 replay.replayed = True  # the recorded plan's arithmetic ran, not a trace
@@ -167,21 +168,15 @@ class Steps:
             w.grad = None
         self._track_step(ys, outs, sw, loss, masks)
 
-    def _dense_step(self, x: Any, y: Any) -> DenseStep | None:
-        """The `DenseStep` of the confirmed recorded plan for this batch's shapes (models/dense_step.py), or None:
-        not a Dense chain, or not confirmed yet (the plan is traced on a signature's first two calls)."""
-        steps = self._dense_steps
-        if steps is None or type(x) is not np.ndarray or type(y) is not np.ndarray:
-            return None
-        key = (x.shape, x.dtype, y.shape, y.dtype)
-        step = steps.get(key, False)
-        if step is not False:
-            return step
+    def _dense_step(self, key: tuple, x: np.ndarray, y: np.ndarray) -> DenseStep | None:
+        """The `DenseStep` of the confirmed recorded plan for a batch signature `key` not yet in `_dense_steps`
+        (models/dense_step.py), or None: not a Dense chain, or not confirmed yet (the plan is traced on a
+        signature's first two calls)."""
         split = TracedFunction._split_fast((x, y, None))
         plan = self._replay._plans.get(split[1]) if split is not None else None
         if not isinstance(plan, Plan):
             return None  # traced eagerly, or not confirmed yet: ask again on the next batch
-        steps[key] = step = dense_chain(plan, self._train_weights) if x.ndim == 2 and y.ndim == 2 else None
+        self._dense_steps[key] = step = dense_chain(plan, self._train_weights) if x.ndim == 2 and y.ndim == 2 else None
         return step
 
     def _track_step(self, ys: list[np.ndarray], outs: list[np.ndarray], sw: Any, loss: np.ndarray,

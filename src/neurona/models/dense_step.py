@@ -8,7 +8,8 @@ a Sequential of Dense layers compiled with categorical cross-entropy on a softma
 that chain out of the plan and `DenseStep` runs it as straight-line code:
 
     forward:  h = act(h @ W + b) per layer, then the fused loss on the last layer's logits
-    backward: g = p * sum(t) - t, scaled by 1/n; per layer (last first): g = act'(g, y), gW, gb, g @ W.T
+    backward: g = exp(z') * (sum(t) / sum(exp(z'))) - t, scaled by 1/n (z' the shifted logits);
+              per layer (last first): g = act'(g, y), gW, gb, g @ W.T
 
 Every line calls the same NumPy functions on the same arrays, in the same order, as the ops' own `forward`
 and `backward` (ops/nn.py `Dense`, ops/crossentropy.py `SoftmaxCrossEntropy`; the loss, its gradient and the
@@ -67,8 +68,8 @@ class DenseStep:
         if c is None or c[0] != h.dtype or c[1] != t.dtype:
             c = self._constants(h, t)
         # the fused loss and its backward, seeded with d loss / d loss = 1 as the plan seeds it
-        loss, p, tsum, _ = softmax_cross_entropy_mean(h, t, c[2], c[3])
-        g = softmax_cross_entropy_backward(p, tsum[..., None], t, c[5])
+        loss, e, f, _ = softmax_cross_entropy_mean(h, t, c[2], c[3])
+        g = softmax_cross_entropy_backward(e, f, t, c[5])
         grads: list[Any] = [None] * self.n_weights
         ones_n = c[4]
         for i, kernel, bias, derivative, kslot, bslot in self._backward:  # Dense.backward, last layer first

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..numerics import (
     ones,
+    shifted_exp,
     sigmoid_cross_entropy_gradient,
     sigmoid_cross_entropy_values,
     softmax_cross_entropy_gradient,
@@ -36,35 +37,39 @@ class SoftmaxCrossEntropy(Function):
     """Mean over samples of -sum(t * log softmax(z)); backward is (softmax(z) * sum(t) - t) / N."""
 
     def forward(self, z, t):
-        loss, self.p, tsum, self.n = softmax_cross_entropy_mean(z, t)
-        self.t, self.tsum = t, tsum[..., None]
+        loss, self.e, self.f, self.n = softmax_cross_entropy_mean(z, t)
+        self.t = t
         return loss
 
     def backward(self, gy):
-        return softmax_cross_entropy_backward(self.p, self.tsum, self.t, gy / self.n), None
+        return softmax_cross_entropy_backward(self.e, self.f, self.t, gy / self.n), None
 
 
 def softmax_cross_entropy_mean(z: np.ndarray, t: np.ndarray, ones_z: np.ndarray | None = None,
                                ones_t: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(mean loss as a 0-d array, softmax p, row sums of t, row count n) of logits z against targets t.
+    """(mean loss as a 0-d array, e, f, row count n) of logits z against targets t, where the gradient with
+    respect to z is e * f[..., None] - t per sample: e = exp of the shifted logits (`numerics.shifted_exp`) and
+    f = sum(t) / sum(e) per row, so softmax(z) * sum(t) is never formed as its own array (two broadcasts over
+    the logits, ~6 us of the slides' step, become one and a division of two row vectors; #17).
 
     Shared by `SoftmaxCrossEntropy` and models/dense_step.py, so both compute the same bits. `ones_z`,
     `ones_t`: the vectors of k ones in z's and t's dtype (`numerics.ones`), which the dense step looks up once
     per batch shape instead of once per call.
     """
     k = z.shape[-1]
-    p, m, s = stable_softmax(z, ones_z)
+    e, m, s = shifted_exp(z, ones_z)
     n = max(z.size // k, 1)
     tsum = t @ (ones(k, t.dtype) if ones_t is None else ones_t)
     # -sum t * (m - log s) = sum tsum * log s - sum t * m, as two dot products: no product arrays (#17)
     loss = float(tsum.reshape(-1) @ np.log(s).reshape(-1)) - float(np.vdot(t, m))
-    return np.asarray(loss / n, dtype=z.dtype), p, tsum, n
+    return np.asarray(loss / n, dtype=z.dtype), e, tsum / s, n
 
 
-def softmax_cross_entropy_backward(p: np.ndarray, tsum: np.ndarray, t: np.ndarray, scale: Any) -> np.ndarray:
-    """The gradient (p * sum(t) - t) * scale of the loss with respect to the logits; tsum has a trailing unit
-    axis. Shared by `SoftmaxCrossEntropy` and models/dense_step.py."""
-    g = p * tsum
+def softmax_cross_entropy_backward(e: np.ndarray, f: np.ndarray, t: np.ndarray, scale: Any) -> np.ndarray:
+    """The gradient (softmax(z) * sum(t) - t) * scale of the loss with respect to the logits, as
+    (e * f[..., None] - t) * scale from `softmax_cross_entropy_mean`'s e and f. Shared by `SoftmaxCrossEntropy`
+    and models/dense_step.py."""
+    g = e * f[..., None]
     g -= t
     g *= scale
     return g

@@ -86,3 +86,12 @@ def test_fused_loss_and_gradient_equal_the_softmax_formulas(shape, scale, spread
     assert n == z.size // shape[-1]
     np.testing.assert_allclose(float(loss), -(t * logp).sum() / n, rtol=1e-12)
     np.testing.assert_allclose(g, (p * t.sum(axis=-1, keepdims=True) - t) * scale, rtol=1e-10, atol=1e-14)
+
+
+def test_masked_softmax_float16_scores_above_exp_range_stay_finite():
+    from neurona.numerics import masked_softmax
+
+    s = np.array([[12.0, 0.0, -3.0], [20.0, 19.0, 0.0]], np.float16)  # exp(12) overflows float16 (max 65504)
+    p = masked_softmax(s, None)
+    assert np.isfinite(p).all()
+    np.testing.assert_allclose(p.astype(np.float64).sum(axis=-1), 1.0, rtol=2e-3)

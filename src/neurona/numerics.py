@@ -14,6 +14,7 @@ one range check), so any module may use it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,8 @@ def within(z: np.ndarray, bound: float) -> bool:
     """
     if z.dtype.itemsize < 4 or not z.size:
         return False
-    blas = _AMAX.get(z.dtype) if z.size <= 8192 and z.flags.c_contiguous else None
+    table = _AMAX if _AMAX is not None else _blas_amax()
+    blas = table.get(z.dtype) if z.size <= 8192 and z.flags.c_contiguous else None
     if blas is None:  # NaN compares False
         return -bound < float(np.minimum.reduce(z, axis=None)) and float(np.maximum.reduce(z, axis=None)) < bound
     amax, dot = blas
@@ -130,16 +132,20 @@ def within(z: np.ndarray, bound: float) -> bool:
     return -bound < flat.item(amax(flat)) < bound and (sq := dot(flat, flat)) == sq  # NaN != NaN
 
 
-def _blas_amax() -> dict[np.dtype, tuple[Callable[[np.ndarray], int], Callable[[np.ndarray, np.ndarray], float]]]:
-    """SciPy's (i?amax, ?dot) for float32 and float64, or nothing without SciPy."""
+def _blas_amax() -> dict[np.dtype, tuple[Any, Any]]:
+    """SciPy's (i?amax, ?dot) for float32 and float64, or nothing without SciPy; looked up at the first `within`,
+    not at import (`scipy.linalg` takes ~0.2 s to import, which `import neurona` need not pay)."""
+    global _AMAX
     try:
         from scipy.linalg import blas
     except ImportError:
-        return {}
-    return {np.dtype(np.float32): (blas.isamax, blas.sdot), np.dtype(np.float64): (blas.idamax, blas.ddot)}
+        _AMAX = {}
+    else:
+        _AMAX = {np.dtype(np.float32): (blas.isamax, blas.sdot), np.dtype(np.float64): (blas.idamax, blas.ddot)}
+    return _AMAX
 
 
-_AMAX = _blas_amax()
+_AMAX: dict[np.dtype, tuple[Any, Any]] | None = None  # `_blas_amax`'s table, once looked up
 
 
 def masked_softmax(s: np.ndarray, mask: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
